@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // e2e tests start real daemons; two noisy cores do not want many at once.
+    maxWorkers: 2,
+    fileParallelism: true,
+  },
+});
