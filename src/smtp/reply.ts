@@ -1,0 +1,133 @@
+/**
+ * SMTP replies as typed values (CONVENTIONS.md 4). Every reply the server sends comes from a named
+ * factory below; each asserts that the basic code and the enhanced status share a class, so a policy
+ * reject can never go out as "5.1.1 bad mailbox". The relay client parses downstream replies into the
+ * same type, but those are never sent to an internet client.
+ */
+import { type EnhancedStatus, type KnownDetail, parseStatus, statusClass } from './status.js';
+
+export interface SmtpReply {
+  /** Basic reply code, 200..599 (RFC 5321 §4.2). */
+  readonly code: number;
+  /** Enhanced status (RFC 3463), null for the greeting, EHLO/HELO and downstream replies without one. */
+  readonly status: EnhancedStatus | null;
+  /** One entry per line of a multi-line reply; never contains CR or LF. */
+  readonly lines: readonly string[];
+}
+
+export class ReplyClassMismatch extends Error {
+  readonly code = 'REPLY_CLASS_MISMATCH';
+}
+
+function reply(code: number, detail: KnownDetail | null, ...lines: string[]): SmtpReply {
+  const cls = String(code)[0];
+  if (code < 200 || code > 599 || !['2', '3', '4', '5'].includes(cls ?? '')) throw new ReplyClassMismatch(`bad code ${code}`);
+  // 3xx replies (354) carry no enhanced status; every other class must match its status class.
+  const status = detail === null || cls === '3' ? null : (`${cls}.${detail}` as EnhancedStatus);
+  if (status && statusClass(status) !== cls) throw new ReplyClassMismatch(`${code} with ${status}`);
+  for (const l of lines) if (/[\r\n]/.test(l)) throw new ReplyClassMismatch('reply text contains a line break');
+  return Object.freeze({ code, status, lines: Object.freeze(lines.length ? lines : ['']) });
+}
+
+/** Text that came from outside (a client name, a queue id) made safe for one reply line. */
+function clean(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+}
+
+export const isPositive = (r: SmtpReply): boolean => r.code < 400;
+export const isTransient = (r: SmtpReply): boolean => r.code >= 400 && r.code < 500;
+export const isPermanent = (r: SmtpReply): boolean => r.code >= 500;
+
+// --- connection -----------------------------------------------------------------------------------
+export const greeting = (hostname: string): SmtpReply => reply(220, null, `${hostname} ESMTP Moat`);
+export const closing = (hostname: string): SmtpReply => reply(221, '0.0', `${hostname} closing connection`);
+export const serviceUnavailable = (hostname: string): SmtpReply =>
+  reply(421, '3.2', `${hostname} Service not available, closing transmission channel`);
+export const tooManyConnections = (): SmtpReply => reply(421, '7.0', 'Too many connections, try again later');
+export const timedOut = (hostname: string): SmtpReply => reply(421, '4.2', `${hostname} Error: timeout exceeded`);
+export const tooManyErrors = (): SmtpReply => reply(421, '7.0', 'Too many errors, closing connection');
+export const connectionRefused = (text = 'Service unavailable'): SmtpReply => reply(554, '7.1', text);
+
+// --- greeting and simple commands -------------------------------------------------------------------
+export const heloOk = (hostname: string): SmtpReply => reply(250, null, hostname);
+export const ehloOk = (hostname: string, keywords: readonly string[]): SmtpReply => reply(250, null, hostname, ...keywords);
+export const ok = (): SmtpReply => reply(250, '0.0', 'Ok');
+export const resetOk = (): SmtpReply => reply(250, '0.0', 'Ok');
+export const senderOk = (): SmtpReply => reply(250, '1.0', 'Ok');
+export const recipientOk = (): SmtpReply => reply(250, '1.5', 'Ok');
+export const queued = (queueId: string): SmtpReply => reply(250, '0.0', `Ok: queued as ${clean(queueId)}`);
+export const chunkReceived = (octets: number): SmtpReply => reply(250, '0.0', `Ok: ${octets} octets received`);
+export const startMailInput = (): SmtpReply => reply(354, null, 'End data with <CR><LF>.<CR><LF>');
+export const readyForTls = (): SmtpReply => reply(220, '0.0', 'Ready to start TLS');
+/** RFC 5321 §3.5.3: 252 when we will not disclose whether a user exists. */
+export const cannotVerify = (): SmtpReply =>
+  reply(252, '0.0', 'Cannot VRFY user, but will accept message and attempt delivery');
+export const help = (): SmtpReply => reply(214, '0.0', 'See RFC 5321; Moat accepts mail for its domains only');
+
+// --- temporary failures -----------------------------------------------------------------------------
+/** The one conversion of an unknown internal error (CONVENTIONS.md 5): a reference id, never the message. */
+export const temporaryFailure = (reference: string): SmtpReply =>
+  reply(451, '3.0', `Temporary local problem, try again later (ref ${clean(reference)})`);
+export const tryLater = (text = 'Try again later'): SmtpReply => reply(451, '7.1', clean(text));
+export const insufficientStorage = (): SmtpReply => reply(452, '3.1', 'Insufficient system storage');
+export const tooManyRecipients = (): SmtpReply => reply(452, '5.3', 'Too many recipients');
+export const tlsNotAvailable = (): SmtpReply => reply(454, '7.0', 'TLS not available due to temporary reason');
+
+// --- protocol errors --------------------------------------------------------------------------------
+export const unrecognized = (): SmtpReply => reply(500, '5.2', 'Error: command not recognized');
+export const lineTooLong = (): SmtpReply => reply(500, '5.2', 'Error: line too long');
+export const notImplemented = (): SmtpReply => reply(502, '5.1', 'Error: command not implemented');
+export const syntaxError = (text = 'Error: syntax error in parameters or arguments'): SmtpReply => reply(501, '5.4', text);
+export const badSenderSyntax = (): SmtpReply => reply(501, '1.7', 'Error: bad sender address syntax');
+export const badRecipientSyntax = (): SmtpReply => reply(501, '1.3', 'Error: bad recipient address syntax');
+export const badSequence = (text = 'Error: bad sequence of commands'): SmtpReply => reply(503, '5.1', text);
+export const parameterNotImplemented = (name: string): SmtpReply =>
+  reply(555, '5.4', `Error: ${clean(name)} parameter not recognized or not implemented`);
+export const bareNewline = (): SmtpReply => reply(521, '5.2', 'Error: bare <CR> or <LF> received; only <CR><LF> ends a line');
+export const tlsRequired = (): SmtpReply => reply(530, '7.0', 'Must issue a STARTTLS command first');
+export const tlsAlreadyActive = (): SmtpReply => reply(503, '5.1', 'Error: TLS already active');
+
+// --- policy and content -----------------------------------------------------------------------------
+export const relayDenied = (): SmtpReply => reply(554, '7.1', 'Relay access denied');
+export const policyRejected = (text = 'Message rejected by policy'): SmtpReply => reply(550, '7.1', clean(text));
+export const sizeExceeded = (): SmtpReply => reply(552, '3.4', 'Message size exceeds fixed maximum message size');
+export const headerTooBig = (): SmtpReply => reply(552, '3.4', 'Message header size exceeds limit');
+export const textLineTooLong = (): SmtpReply => reply(554, '6.0', 'Message has a line longer than 1000 octets (RFC 5321 4.5.3.1.6)');
+export const nonAsciiNeedsSmtpUtf8 = (): SmtpReply =>
+  reply(553, '6.7', 'Non-ASCII address requires the SMTPUTF8 parameter (RFC 6531)');
+export const eightBitNeedsBody = (): SmtpReply => reply(554, '6.0', 'Message contains 8-bit data without BODY=8BITMIME');
+export const noValidRecipients = (): SmtpReply => reply(554, '5.1', 'Error: no valid recipients');
+
+/**
+ * Wire form. RFC 2034 §3: enhanced codes go on every reply but the greeting and the EHLO/HELO
+ * response, and only once the client has seen ENHANCEDSTATUSCODES in our EHLO.
+ */
+export function formatReply(r: SmtpReply, withStatus = true): string {
+  const prefix = withStatus && r.status ? `${r.status} ` : '';
+  let out = '';
+  r.lines.forEach((line, i) => {
+    const sep = i === r.lines.length - 1 ? ' ' : '-';
+    out += `${r.code}${sep}${prefix}${line}\r\n`;
+  });
+  return out;
+}
+
+/**
+ * Builds a reply from downstream lines (relay client). Lines must already be split and stripped of
+ * CRLF; the enhanced status is taken from the first line when present.
+ */
+export function downstreamReply(code: number, rawLines: readonly string[]): SmtpReply {
+  const first = rawLines[0] ?? '';
+  const word = first.split(' ', 1)[0] ?? '';
+  const status = parseStatus(word);
+  const lines = rawLines.map((l) => {
+    const w = l.split(' ', 1)[0] ?? '';
+    return status && parseStatus(w) ? l.slice(w.length + 1) : l;
+  });
+  return Object.freeze({ code, status: status && status[0] === String(code)[0] ? status : null, lines: Object.freeze(lines) });
+}
+
+/** One line for logs and DSNs: "550 5.1.1 User unknown". */
+export function replyToString(r: SmtpReply): string {
+  return `${r.code}${r.status ? ` ${r.status}` : ''} ${r.lines.join(' / ')}`.trimEnd();
+}
