@@ -95,7 +95,7 @@ export const headerTooBig = (): SmtpReply => reply(552, '3.4', 'Message header s
 export const textLineTooLong = (): SmtpReply => reply(554, '6.0', 'Message has a line longer than 1000 octets (RFC 5321 4.5.3.1.6)');
 export const nonAsciiNeedsSmtpUtf8 = (): SmtpReply =>
   reply(553, '6.7', 'Non-ASCII address requires the SMTPUTF8 parameter (RFC 6531)');
-export const eightBitNeedsBody = (): SmtpReply => reply(554, '6.0', 'Message contains 8-bit data without BODY=8BITMIME');
+export const nulInContent = (): SmtpReply => reply(554, '6.0', 'Message contains NUL characters');
 export const noValidRecipients = (): SmtpReply => reply(554, '5.1', 'Error: no valid recipients');
 
 /**

@@ -1,0 +1,49 @@
+/**
+ * What the server engine needs to know, and the EHLO keywords that follow from it. Moat advertises
+ * exactly these extensions and implements each; nothing a downstream offers is ever passed through.
+ */
+import type { SecureContext } from 'node:tls';
+
+export interface ServerLimits {
+  readonly maxMessageSize: number;
+  readonly maxHeaderSize: number;
+  readonly maxRecipients: number;
+  /** Protocol errors (5xx to commands) before 421 and disconnect. */
+  readonly maxErrors: number;
+  /** Deadline for one command line to arrive complete (not reset by trickled octets). */
+  readonly commandTimeoutMs: number;
+  /** Deadline for the whole DATA content / one BDAT chunk. */
+  readonly dataTimeoutMs: number;
+  /** Deadline for the whole session. */
+  readonly sessionTimeoutMs: number;
+  /** Unread pipelined input kept in memory before the socket is paused. */
+  readonly pipelineBuffer: number;
+}
+
+export interface ServerOptions {
+  /** Our name in the banner and EHLO. */
+  readonly hostname: string;
+  readonly limits: ServerLimits;
+  /** STARTTLS is offered only with a context (RFC 3207). */
+  readonly tls: SecureContext | null;
+}
+
+/** RFC 5321 §4.5.3.1.4: 512 octets with CRLF; MAIL/RCPT may grow by 500 for DSN (RFC 3461 §5) and 26 for SIZE (RFC 1870). */
+export const COMMAND_LINE_LIMIT = 512;
+export const ENVELOPE_LINE_LIMIT = 512 + 500 + 26 + 100;
+/** RFC 5321 §4.5.3.1.6 text line limit, CRLF included. */
+export const TEXT_LINE_LIMIT = 1000;
+
+export function ehloKeywords(o: ServerOptions, tlsActive: boolean): string[] {
+  const k = [
+    'PIPELINING',
+    `SIZE ${o.limits.maxMessageSize}`,
+    '8BITMIME',
+    'ENHANCEDSTATUSCODES',
+    'SMTPUTF8',
+    'DSN',
+    'CHUNKING',
+  ];
+  if (o.tls && !tlsActive) k.splice(2, 0, 'STARTTLS');
+  return k;
+}

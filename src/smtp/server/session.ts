@@ -1,0 +1,462 @@
+/**
+ * One SMTP server session (RFC 5321 §4.1, §4.3.2 sequencing), as a sequential loop over typed commands:
+ * read → parse → check sequence → ask the handler → reply. Trusts nothing from the socket; every
+ * read has a deadline that trickled octets do not extend; every reply comes from reply.ts. A handler
+ * failure becomes 451 with a reference id; its message goes to `onInternalError`, never to the client.
+ */
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { parseCommand, type Command } from '../command.js';
+import * as R from '../reply.js';
+import type { SmtpReply } from '../reply.js';
+import { BodyDecoder, type BodyProblem } from '../body-decoder.js';
+import { Input } from './input.js';
+import type { CloseReason, ConnectionInfo, MessageSink, Recipient, SessionHandler, TlsInfo, Transaction } from './handler.js';
+import { COMMAND_LINE_LIMIT, ENVELOPE_LINE_LIMIT, TEXT_LINE_LIMIT, ehloKeywords, type ServerOptions } from './options.js';
+
+const READ_CHUNK = 64 * 1024;
+const OUTPUT_HIGH_WATER = 64 * 1024;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+class SessionEnd extends Error {
+  constructor(readonly reason: CloseReason) {
+    super(reason);
+  }
+}
+
+interface OpenTransaction {
+  from: Transaction['from'];
+  mailParams: Transaction['mailParams'];
+  recipients: Recipient[];
+  /** Set once content started arriving by BDAT (RFC 3030 forbids mixing with DATA). */
+  bdat: { sink: MessageSink | null; decoder: BodyDecoder; failed: SmtpReply | null } | null;
+}
+
+export interface SessionHooks {
+  onInternalError(reference: string, error: unknown): void;
+}
+
+export class Session {
+  private readonly input: Input;
+  private stream: Socket;
+  private helo: { name: string; extended: boolean } | null = null;
+  private tx: OpenTransaction | null = null;
+  private tlsInfo: TlsInfo | null = null;
+  private errors = 0;
+  private errorRefs = 0;
+  private closed = false;
+  private draining = false;
+  private readonly lifetime = new AbortController();
+  private idleRead: AbortController | null = null;
+
+  constructor(
+    socket: Socket,
+    private readonly info: ConnectionInfo,
+    private readonly handler: SessionHandler,
+    private readonly options: ServerOptions,
+    private readonly hooks: SessionHooks,
+  ) {
+    this.stream = socket;
+    this.input = new Input(options.limits.pipelineBuffer);
+    this.input.attach(socket);
+    socket.on('error', () => undefined); // reported as 'close'; never crash on ECONNRESET
+  }
+
+  /** Graceful shutdown: idle sessions get 421 now, busy ones after their transaction. */
+  shutdown(): void {
+    this.draining = true;
+    if (!this.tx) this.idleRead?.abort(new SessionEnd('shutdown'));
+  }
+
+  /** Hard stop, for the end of the shutdown grace period. */
+  abort(): void {
+    this.lifetime.abort(new SessionEnd('shutdown'));
+  }
+
+  async run(): Promise<void> {
+    const timer = setTimeout(() => this.lifetime.abort(new SessionEnd('timeout')), this.options.limits.sessionTimeoutMs);
+    let reason: CloseReason = 'error';
+    try {
+      const refusal = await this.call(() => this.handler.connect());
+      if (refusal) {
+        await this.send(refusal);
+        throw new SessionEnd('refused');
+      }
+      await this.send(R.greeting(this.options.hostname));
+      for (;;) await this.step();
+    } catch (e) {
+      reason = await this.endWith(e);
+    } finally {
+      clearTimeout(timer);
+      this.close(reason);
+    }
+  }
+
+  private async endWith(e: unknown): Promise<CloseReason> {
+    const end = e instanceof SessionEnd ? e : this.lifetime.signal.reason instanceof SessionEnd ? this.lifetime.signal.reason : null;
+    if (!end) {
+      this.hooks.onInternalError(this.reference(), e);
+      return 'error';
+    }
+    const farewell: Partial<Record<CloseReason, SmtpReply>> = {
+      timeout: R.timedOut(this.options.hostname),
+      shutdown: R.serviceUnavailable(this.options.hostname),
+      'too-many-errors': R.tooManyErrors(),
+      'bare-newline': R.bareNewline(),
+    };
+    const reply = farewell[end.reason];
+    if (reply && !this.stream.destroyed) await this.send(reply).catch(() => undefined);
+    return end.reason;
+  }
+
+  private async step(): Promise<void> {
+    if (this.draining && !this.tx) throw new SessionEnd('shutdown');
+    this.idleRead = new AbortController();
+    const signal = AbortSignal.any([this.lifetime.signal, this.idleRead.signal, AbortSignal.timeout(this.options.limits.commandTimeoutMs)]);
+    let r;
+    try {
+      r = await this.input.readLine(ENVELOPE_LINE_LIMIT, signal);
+    } catch (e) {
+      throw e instanceof SessionEnd ? e : signal.reason instanceof SessionEnd ? signal.reason : new SessionEnd('timeout');
+    } finally {
+      this.idleRead = null;
+    }
+    switch (r.kind) {
+      case 'eof':
+        throw new SessionEnd('client-closed');
+      case 'bare-newline':
+        throw new SessionEnd('bare-newline');
+      case 'too-long':
+        return this.fail(R.lineTooLong());
+      case 'line':
+        break;
+    }
+    let text: string;
+    try {
+      text = utf8.decode(r.line);
+    } catch {
+      return this.fail(R.unrecognized());
+    }
+    const parsed = parseCommand(text);
+    if (!parsed.ok) return this.fail(parsed.reply);
+    const c = parsed.command;
+    if (c.verb !== 'MAIL' && c.verb !== 'RCPT' && r.line.length + 2 > COMMAND_LINE_LIMIT) return this.fail(R.lineTooLong());
+    await this.dispatch(c);
+  }
+
+  private async dispatch(c: Command): Promise<void> {
+    switch (c.verb) {
+      case 'EHLO':
+      case 'HELO':
+        return this.onHelo(c.name, c.verb === 'EHLO');
+      case 'MAIL':
+        return this.onMail(c);
+      case 'RCPT':
+        return this.onRcpt(c);
+      case 'DATA':
+        return this.onData();
+      case 'BDAT':
+        return this.onBdat(c.size, c.last);
+      case 'RSET':
+        await this.resetTransaction();
+        return this.send(R.resetOk());
+      case 'NOOP':
+        return this.send(R.ok());
+      case 'HELP':
+        return this.send(R.help());
+      case 'VRFY':
+        return this.send(R.cannotVerify());
+      case 'EXPN':
+        return this.fail(R.notImplemented());
+      case 'QUIT':
+        await this.send(R.closing(this.options.hostname));
+        throw new SessionEnd('quit');
+      case 'STARTTLS':
+        return this.onStartTls();
+    }
+  }
+
+  private async onHelo(name: string, extended: boolean): Promise<void> {
+    await this.resetTransaction();
+    const r = await this.call(() => this.handler.helo(name, extended));
+    if (r && !R.isPositive(r)) return this.fail(r);
+    this.helo = { name, extended };
+    await this.send(
+      extended
+        ? R.ehloOk(this.options.hostname, ehloKeywords(this.options, this.tlsInfo !== null))
+        : R.heloOk(this.options.hostname),
+    );
+  }
+
+  private async onMail(c: Extract<Command, { verb: 'MAIL' }>): Promise<void> {
+    if (!this.helo) return this.fail(R.badSequence('Error: send HELO/EHLO first'));
+    if (this.tx) return this.fail(R.badSequence('Error: nested MAIL command'));
+    const p = c.params;
+    const usesExtensions = p.size !== null || p.body !== null || p.smtputf8 || p.ret !== null || p.envid !== null;
+    if (usesExtensions && !this.helo.extended) return this.fail(R.parameterNotImplemented('ESMTP'));
+    // RFC 1870 §6.2: refuse at MAIL when the declared size is already too big.
+    if (p.size !== null && p.size > this.options.limits.maxMessageSize) return this.fail(R.sizeExceeded());
+    const r = await this.call(() => this.handler.mailFrom(c.from, p));
+    if (r && !R.isPositive(r)) return this.fail(r);
+    this.tx = { from: c.from, mailParams: p, recipients: [], bdat: null };
+    await this.send(r ?? R.senderOk());
+  }
+
+  private async onRcpt(c: Extract<Command, { verb: 'RCPT' }>): Promise<void> {
+    const tx = this.tx;
+    if (!tx) return this.fail(R.badSequence('Error: need MAIL command'));
+    if (tx.bdat) return this.fail(R.badSequence());
+    if (c.to.utf8 && !tx.mailParams.smtputf8) return this.fail(R.nonAsciiNeedsSmtpUtf8());
+    if ((c.params.notify !== null || c.params.orcpt !== null) && !this.helo?.extended) return this.fail(R.parameterNotImplemented('ESMTP'));
+    // RFC 5321 §4.5.3.1.8: 452 for too many recipients; the client retries them later.
+    if (tx.recipients.length >= this.options.limits.maxRecipients) return this.send(R.tooManyRecipients());
+    const r = await this.call(() => this.handler.rcptTo(c.to, c.params, this.snapshot(tx)));
+    if (r && !R.isPositive(r)) return this.fail(r);
+    tx.recipients.push({ mailbox: c.to, params: c.params });
+    await this.send(r ?? R.recipientOk());
+  }
+
+  private async onData(): Promise<void> {
+    const tx = this.tx;
+    if (!tx) return this.fail(R.badSequence('Error: need MAIL command'));
+    if (tx.bdat) return this.fail(R.badSequence('Error: DATA after BDAT'));
+    if (tx.recipients.length === 0) return this.fail(R.noValidRecipients());
+    const opened = await this.call(() => this.handler.openMessage(this.snapshot(tx)));
+    if ('code' in opened) return this.fail(opened);
+    await this.send(R.startMailInput());
+    const decoder = new BodyDecoder(this.bodyLimits(), true);
+    const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(this.options.limits.dataTimeoutMs)]);
+    try {
+      for (;;) {
+        const chunk = await this.readData(READ_CHUNK, signal);
+        const step = decoder.push(chunk);
+        if (decoder.failure === 'bare-newline') throw new SessionEnd('bare-newline');
+        if (step.out.length > 0) await opened.write(step.out);
+        if (step.done) {
+          if (step.rest) this.input.unshift(step.rest);
+          break;
+        }
+      }
+    } catch (e) {
+      await opened.abort().catch(() => undefined);
+      await this.resetTransaction();
+      throw e;
+    }
+    await this.finishMessage(opened, decoder);
+  }
+
+  private async onBdat(size: number, last: boolean): Promise<void> {
+    const tx = this.tx;
+    // RFC 3030 §2: the chunk's octets follow the command whatever we answer, so they are always read.
+    const refuse = !tx ? R.badSequence('Error: need MAIL command')
+      : tx.recipients.length === 0 ? R.noValidRecipients()
+      : tx.bdat?.failed ? R.badSequence('Error: transaction failed, send RSET')
+      : null;
+    if (refuse || !tx) {
+      await this.skipOctets(size);
+      return this.fail(refuse ?? R.badSequence());
+    }
+    if (!tx.bdat) {
+      const opened = await this.call(() => this.handler.openMessage(this.snapshot(tx)));
+      const sink = 'code' in opened ? null : opened;
+      tx.bdat = { sink, decoder: new BodyDecoder(this.bodyLimits(), false), failed: sink ? null : (opened as SmtpReply) };
+    }
+    const bdat = tx.bdat;
+    const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(this.options.limits.dataTimeoutMs)]);
+    let left = size;
+    try {
+      while (left > 0) {
+        const chunk = await this.readData(Math.min(left, READ_CHUNK), signal);
+        left -= chunk.length;
+        const step = bdat.decoder.push(chunk);
+        if (bdat.decoder.failure === 'bare-newline') throw new SessionEnd('bare-newline');
+        if (bdat.sink && !bdat.failed && step.out.length > 0) await bdat.sink.write(step.out);
+      }
+    } catch (e) {
+      await bdat.sink?.abort().catch(() => undefined);
+      await this.resetTransaction();
+      throw e;
+    }
+    if (bdat.failed) return this.fail(bdat.failed);
+    if (!last) {
+      const problem = bdat.decoder.failure;
+      if (problem === 'too-big' || problem === 'header-too-big') {
+        bdat.failed = problemReply(problem);
+        await bdat.sink?.abort();
+        return this.fail(bdat.failed);
+      }
+      return this.send(R.chunkReceived(size));
+    }
+    if (!bdat.sink) return this.fail(R.badSequence());
+    await this.finishMessage(bdat.sink, bdat.decoder);
+  }
+
+  private async finishMessage(sink: MessageSink, decoder: BodyDecoder): Promise<void> {
+    const problem = decoder.failure;
+    let reply: SmtpReply;
+    if (problem) {
+      await sink.abort();
+      reply = problemReply(problem);
+    } else {
+      reply = await this.call(() => sink.finish({ size: decoder.size, eightBit: decoder.has8bit }));
+    }
+    await this.resetTransaction(false);
+    if (R.isPositive(reply)) await this.send(reply);
+    else await this.fail(reply);
+  }
+
+  private async onStartTls(): Promise<void> {
+    const context = this.options.tls;
+    if (!context) return this.fail(R.notImplemented());
+    if (this.tlsInfo) return this.fail(R.tlsAlreadyActive());
+    if (this.tx) return this.fail(R.badSequence());
+    await this.send(R.readyForTls());
+    // RFC 3207 §4.2 / CVE-2011-0411: anything pipelined after STARTTLS was sent in the clear and is dropped.
+    this.input.discard();
+    this.input.detach();
+    const plain = this.stream;
+    const secure = new TLSSocket(plain, { isServer: true, secureContext: context });
+    secure.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new SessionEnd('timeout')), this.options.limits.commandTimeoutMs);
+      secure.once('secure', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      secure.once('error', () => {
+        clearTimeout(t);
+        reject(new SessionEnd('error'));
+      });
+      secure.once('close', () => {
+        clearTimeout(t);
+        reject(new SessionEnd('client-closed'));
+      });
+    });
+    this.stream = secure;
+    this.input.attach(secure);
+    this.tlsInfo = { protocol: secure.getProtocol() ?? 'unknown', cipher: secure.getCipher().name };
+    // Everything learnt before the handshake is forgotten (RFC 3207 §4.2).
+    this.helo = null;
+    await this.resetTransaction();
+    this.handler.tlsStarted(this.tlsInfo);
+  }
+
+  private async readData(max: number, signal: AbortSignal): Promise<Buffer> {
+    let chunk: Buffer | null;
+    try {
+      chunk = await this.input.readSome(max, signal);
+    } catch {
+      throw signal.reason instanceof SessionEnd ? signal.reason : this.lifetime.signal.reason instanceof SessionEnd ? this.lifetime.signal.reason : new SessionEnd('timeout');
+    }
+    if (!chunk) throw new SessionEnd('client-closed');
+    return chunk;
+  }
+
+  private async skipOctets(n: number): Promise<void> {
+    const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(this.options.limits.dataTimeoutMs)]);
+    for (let left = n; left > 0; ) left -= (await this.readData(Math.min(left, READ_CHUNK), signal)).length;
+  }
+
+  private bodyLimits() {
+    const l = this.options.limits;
+    return { maxMessageSize: l.maxMessageSize, maxHeaderSize: l.maxHeaderSize, maxLineLength: TEXT_LINE_LIMIT };
+  }
+
+  private snapshot(tx: OpenTransaction): Transaction {
+    return {
+      helo: this.helo?.name ?? '',
+      extended: this.helo?.extended ?? false,
+      tls: this.tlsInfo,
+      from: tx.from,
+      mailParams: tx.mailParams,
+      recipients: [...tx.recipients],
+    };
+  }
+
+  private async resetTransaction(abortSink = true): Promise<void> {
+    const tx = this.tx;
+    this.tx = null;
+    if (tx?.bdat?.sink && abortSink && !tx.bdat.failed) await tx.bdat.sink.abort().catch(() => undefined);
+    if (tx) this.handler.reset();
+  }
+
+  /** Runs a handler call; an exception becomes 451 4.3.0 with a reference (CONVENTIONS.md 5). */
+  private async call<T>(fn: () => Promise<T>): Promise<T | SmtpReply> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof SessionEnd) throw e;
+      const ref = this.reference();
+      this.hooks.onInternalError(ref, e);
+      return R.temporaryFailure(ref);
+    }
+  }
+
+  private reference(): string {
+    return `${this.info.id}.${++this.errorRefs}`;
+  }
+
+  /** Sends an error reply and counts it; too many and the session ends (421). */
+  private async fail(reply: SmtpReply): Promise<void> {
+    await this.send(reply);
+    if (R.isPermanent(reply) && ++this.errors >= this.options.limits.maxErrors) throw new SessionEnd('too-many-errors');
+  }
+
+  private async send(reply: SmtpReply): Promise<void> {
+    const s = this.stream;
+    if (s.destroyed || !s.writable) throw new SessionEnd('client-closed');
+    const withStatus = this.helo?.extended === true;
+    // Replies to pipelined commands go out together when more input is already waiting (RFC 2920 §3.2).
+    if (this.input.pending > 0 && s.writableLength < OUTPUT_HIGH_WATER) {
+      if (!s.writableCorked) s.cork();
+    }
+    s.write(formatFor(reply, withStatus));
+    if (this.input.pending === 0 || s.writableLength >= OUTPUT_HIGH_WATER) {
+      while (s.writableCorked) s.uncork();
+    }
+    if (s.writableLength >= OUTPUT_HIGH_WATER) {
+      // A client that pipelines without reading our replies waits here, not in our memory.
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          s.off('drain', done);
+          s.off('close', done);
+          resolve();
+        };
+        s.on('drain', done);
+        s.on('close', done);
+      });
+    }
+  }
+
+  private close(reason: CloseReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.input.detach();
+    const s = this.stream;
+    while (s.writableCorked) s.uncork();
+    s.end();
+    // Give the final reply a moment to leave, then make sure the socket is gone.
+    setTimeout(() => s.destroy(), 2000).unref();
+    if (this.tx?.bdat?.sink) void this.tx.bdat.sink.abort().catch(() => undefined);
+    this.handler.close(reason);
+  }
+}
+
+function formatFor(reply: SmtpReply, withStatus: boolean): string {
+  return R.formatReply(reply, withStatus);
+}
+
+function problemReply(p: BodyProblem): SmtpReply {
+  switch (p) {
+    case 'bare-newline':
+      return R.bareNewline();
+    case 'too-big':
+      return R.sizeExceeded();
+    case 'header-too-big':
+      return R.headerTooBig();
+    case 'line-too-long':
+      return R.textLineTooLong();
+    case 'nul':
+      return R.nulInContent();
+  }
+}
