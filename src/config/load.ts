@@ -1,0 +1,56 @@
+/**
+ * Reading and validating a config file. Every problem is reported with its path ("limits.maxRecipients:
+ * expected a number"), all at once, so check-config shows the whole list. The result is deep-frozen.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+
+export interface ConfigError {
+  readonly path: string;
+  readonly message: string;
+}
+
+export type LoadResult = { readonly ok: true; readonly config: Config } | { readonly ok: false; readonly errors: readonly ConfigError[] };
+
+export async function loadConfig(file: string): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    return { ok: false, errors: [{ path: '(file)', message: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }] };
+  }
+  return parseConfigText(text);
+}
+
+export function parseConfigText(text: string): LoadResult {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return { ok: false, errors: doc.errors.map((e) => ({ path: `(yaml line ${e.linePos?.[0]?.line ?? '?'})`, message: e.message.split('\n')[0] ?? e.message })) };
+  }
+  return validateConfig(doc.toJS());
+}
+
+export function validateConfig(raw: unknown): LoadResult {
+  const r = configSchema.safeParse(raw ?? {});
+  if (!r.success) return { ok: false, errors: r.error.issues.map(toError) };
+  return { ok: true, config: deepFreeze(r.data) };
+}
+
+function toError(issue: z.core.$ZodIssue): ConfigError {
+  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return { path: path || '(root)', message: issue.message };
+}
+
+export function formatConfigErrors(errors: readonly ConfigError[]): string {
+  return errors.map((e) => `${e.path}: ${e.message}`).join('\n');
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

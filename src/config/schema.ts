@@ -1,0 +1,83 @@
+/**
+ * The one config schema (CONVENTIONS.md 8): composed from module slices, parsed once, frozen. Defaults
+ * live only here and in the slices. Types are inferred; nothing reads YAML at request time.
+ */
+import { z } from 'zod';
+import { parseDomain } from '../smtp/address.js';
+import { deliverySchema, domainSchema } from '../relay/config.js';
+import { queueSchema } from '../queue/config.js';
+import { hostPort } from './address.js';
+import { duration } from './duration.js';
+
+const listenerSchema = z
+  .object({
+    address: hostPort('Address to listen on, "ip:port"; IPv6 as "[::]:25"'),
+    tls: z
+      .object({
+        cert: z.string().describe('PEM certificate chain file'),
+        key: z.string().describe('PEM private key file'),
+      })
+      .strict()
+      .optional()
+      .describe('Enables STARTTLS on this listener'),
+  })
+  .strict();
+
+const limitsSchema = z
+  .object({
+    maxMessageSize: z.number().int().min(1024).max(1 << 30).default(26_214_400).describe('Largest message accepted, in octets (advertised as SIZE)'),
+    maxHeaderSize: z.number().int().min(1024).max(16 << 20).default(262_144).describe('Largest header section accepted, in octets'),
+    maxRecipients: z.number().int().min(1).max(100_000).default(100).describe('Recipients per message; more get 452 4.5.3'),
+    maxConnections: z.number().int().min(1).max(1_000_000).default(1000).describe('Concurrent SMTP sessions, per worker process'),
+    maxConnectionsPerIp: z.number().int().min(1).max(100_000).default(20).describe('Concurrent SMTP sessions from one client IP, per worker process'),
+    maxErrors: z.number().int().min(1).max(1000).default(10).describe('Protocol errors before 421 and disconnect'),
+    commandTimeout: duration('Deadline for a command line to arrive complete').prefault('5m'),
+    dataTimeout: duration('Deadline for the whole message content').prefault('10m'),
+    sessionTimeout: duration('Deadline for a whole SMTP session').prefault('30m'),
+    pipelineBuffer: z.number().int().min(4096).max(16 << 20).default(65_536).describe('Unread pipelined input held before the socket is paused'),
+  })
+  .strict()
+  .prefault({});
+
+const domainName = z.string().refine((d) => parseDomain(d) !== null && !d.startsWith('['), { message: 'not a valid domain name' });
+
+export const configSchema = z
+  .object({
+    hostname: z
+      .string()
+      .refine((h) => parseDomain(h) !== null && h.includes('.'), { message: 'must be a fully qualified domain name' })
+      .describe('Our name in the banner, EHLO, Received: and DSNs'),
+    listen: z.array(listenerSchema).min(1).describe('SMTP listeners'),
+    domains: z
+      .record(domainName, domainSchema)
+      .refine((d) => Object.keys(d).length > 0, { message: 'at least one domain is required: Moat accepts mail only for these' })
+      .describe('The only domains Moat accepts mail for, and their LAN servers'),
+    dataDir: z.string().min(1).describe('Spool and embedded stores'),
+    dns: z
+      .object({
+        servers: z.array(hostPort('DNS server')).min(1).optional().describe('Resolvers for every DNS lookup; default: the system resolvers'),
+        timeout: duration('Deadline for one DNS query').prefault('5s'),
+      })
+      .strict()
+      .prefault({}),
+    limits: limitsSchema,
+    queue: queueSchema,
+    delivery: deliverySchema,
+    workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto').describe('Worker processes ("auto" = one per core)'),
+    shutdownGrace: duration('On SIGTERM, how long open transactions may take to finish').prefault('30s'),
+    log: z
+      .object({
+        level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+        format: z.enum(['auto', 'json', 'pretty']).default('auto').describe('"auto": JSON lines, or a short human format on a terminal'),
+      })
+      .strict()
+      .prefault({}),
+    admin: z
+      .object({ listen: hostPort('Admin HTTP listener (metrics, health)').default('127.0.0.1:8025') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ListenerConfig = z.infer<typeof listenerSchema>;
