@@ -1,0 +1,250 @@
+/**
+ * One shard of the durable spool: a directory of message records (`ID.msg`, immutable) and delivery
+ * states (`ID.state`, replaced atomically). A message is written to `tmp/`, fdatasync'ed, renamed into
+ * place and the directory fsync'ed before its writer reports success. At startup every record is
+ * validated; a torn one is moved to `corrupt/` and reported, never delivered. Errors are typed: a full
+ * disk is `SpoolFull` (→ 452 4.3.1), anything else `SpoolError`.
+ */
+import { createReadStream, type ReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DirectorySync, writeFileDurably } from '../platform/durable.js';
+import { encodeHead, encodeTrailer, headLength, MAX_TRAILER, parseHead, parseTrailer, RecordChecksum, type Envelope, type RecordProblem } from './record.js';
+import { decodeState, encodeState, type DeliveryState } from './state.js';
+
+export class SpoolError extends Error {
+  readonly code: string = 'SPOOL_ERROR';
+  readonly transient = true;
+}
+export class SpoolFull extends SpoolError {
+  override readonly code = 'SPOOL_FULL';
+}
+
+function wrap(e: unknown): SpoolError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new SpoolFull(code);
+  return new SpoolError(code ?? String(e));
+}
+
+/** Messages up to this size are kept in memory after acceptance, for a first delivery without a read. */
+const KEEP_IN_MEMORY = 256 * 1024;
+const WRITE_BATCH = 128 * 1024;
+
+export interface StoredMessage {
+  readonly envelope: Envelope;
+  readonly contentOffset: number;
+  readonly contentLength: number;
+  /** The content, when small enough to keep; otherwise read from the file. */
+  readonly content: Buffer | null;
+}
+
+export interface CorruptRecord {
+  readonly file: string;
+  readonly problem: RecordProblem | 'unreadable';
+}
+
+export class SpoolWriter {
+  private fh: FileHandle | null = null;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private kept: Buffer[] | null = [];
+  private contentLength = 0;
+  private readonly crc = new RecordChecksum();
+  private readonly head: Buffer;
+
+  constructor(
+    private readonly spool: Spool,
+    private readonly envelope: Envelope,
+  ) {
+    this.head = encodeHead(envelope);
+    this.crc.update(this.head);
+  }
+
+  get id(): string {
+    return this.envelope.id;
+  }
+
+  async write(chunks: readonly Buffer[]): Promise<void> {
+    for (const c of chunks) {
+      this.crc.update(c);
+      this.contentLength += c.length;
+      this.pending.push(c);
+      this.pendingBytes += c.length;
+    }
+    if (this.kept) {
+      if (this.contentLength <= KEEP_IN_MEMORY) this.kept.push(...chunks);
+      else this.kept = null;
+    }
+    if (this.pendingBytes >= WRITE_BATCH) await this.flush();
+  }
+
+  /** Trailer, fdatasync, rename into the spool, directory fsync: after this the message is safe. */
+  async finish(): Promise<StoredMessage> {
+    try {
+      this.pending.push(encodeTrailer(this.contentLength, this.crc.digest));
+      await this.flush();
+      const fh = await this.handle();
+      await fh.datasync();
+      await fh.close();
+      this.fh = null;
+      await rename(this.spool.tmpPath(this.id), this.spool.messagePath(this.id));
+      await this.spool.dirSync.sync();
+    } catch (e) {
+      await this.abort();
+      throw wrap(e);
+    }
+    return {
+      envelope: this.envelope,
+      contentOffset: this.head.length,
+      contentLength: this.contentLength,
+      content: this.kept ? Buffer.concat(this.kept, this.contentLength) : null,
+    };
+  }
+
+  async abort(): Promise<void> {
+    this.pending = [];
+    this.kept = null;
+    await this.fh?.close().catch(() => undefined);
+    this.fh = null;
+    await rm(this.spool.tmpPath(this.id), { force: true }).catch(() => undefined);
+  }
+
+  private async handle(): Promise<FileHandle> {
+    if (!this.fh) {
+      this.fh = await open(this.spool.tmpPath(this.id), 'wx', 0o600);
+      this.pending.unshift(this.head);
+      this.pendingBytes += this.head.length;
+    }
+    return this.fh;
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      const fh = await this.handle();
+      const parts = this.pending;
+      this.pending = [];
+      this.pendingBytes = 0;
+      if (parts.length > 0) await fh.writev(parts);
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+}
+
+export class Spool {
+  readonly dir: string;
+  readonly dirSync: DirectorySync;
+  private space: { at: number; free: number } | null = null;
+
+  constructor(root: string, readonly shard: number) {
+    this.dir = join(root, `shard-${shard}`);
+    this.dirSync = new DirectorySync(this.dir);
+  }
+
+  async init(): Promise<void> {
+    await mkdir(join(this.dir, 'tmp'), { recursive: true, mode: 0o700 });
+    await mkdir(join(this.dir, 'corrupt'), { recursive: true, mode: 0o700 });
+    // Leftovers in tmp/ never got their 250: the client was told nothing and will retry.
+    for (const f of await readdir(join(this.dir, 'tmp'))) await rm(join(this.dir, 'tmp', f), { force: true });
+  }
+
+  messagePath(id: string): string {
+    return join(this.dir, `${id}.msg`);
+  }
+  statePath(id: string): string {
+    return join(this.dir, `${id}.state`);
+  }
+  tmpPath(id: string): string {
+    return join(this.dir, 'tmp', id);
+  }
+
+  createWriter(envelope: Envelope): SpoolWriter {
+    return new SpoolWriter(this, envelope);
+  }
+
+  /** Free octets on the spool's file system, cached for a second (checked at MAIL and DATA). */
+  async freeSpace(now: number): Promise<number> {
+    if (!this.space || now - this.space.at > 1000) {
+      const s = await statfs(this.dir);
+      this.space = { at: now, free: s.bavail * s.bsize };
+    }
+    return this.space.free;
+  }
+
+  /** Reads and validates every record; torn ones are moved to corrupt/ and returned as such. */
+  async scan(): Promise<{ messages: StoredMessage[]; corrupt: CorruptRecord[] }> {
+    const messages: StoredMessage[] = [];
+    const corrupt: CorruptRecord[] = [];
+    for (const f of (await readdir(this.dir)).filter((n) => n.endsWith('.msg')).sort()) {
+      const r = await this.load(f.slice(0, -4));
+      if ('envelope' in r) messages.push(r);
+      else {
+        corrupt.push({ file: f, problem: r.problem });
+        await rename(join(this.dir, f), join(this.dir, 'corrupt', f)).catch(() => undefined);
+        await rename(this.statePath(f.slice(0, -4)), join(this.dir, 'corrupt', `${f.slice(0, -4)}.state`)).catch(() => undefined);
+      }
+    }
+    const live = new Set(messages.map((m) => m.envelope.id));
+    for (const f of (await readdir(this.dir)).filter((n) => n.endsWith('.state'))) {
+      if (!live.has(f.slice(0, -6))) await rm(join(this.dir, f), { force: true });
+    }
+    return { messages, corrupt };
+  }
+
+  /** Loads and fully validates one record (envelope, trailer, length and checksum). */
+  async load(id: string): Promise<StoredMessage | { problem: RecordProblem | 'unreadable' }> {
+    let data: Buffer;
+    try {
+      data = await readFile(this.messagePath(id));
+    } catch {
+      return { problem: 'unreadable' };
+    }
+    const need = headLength(data.subarray(0, 64));
+    if (need === null) return { problem: data.subarray(0, 12).toString('latin1') === 'MOAT-SPOOL 1' ? 'bad-envelope' : 'no-magic' };
+    const head = parseHead(data.subarray(0, need));
+    if (typeof head === 'string') return { problem: head };
+    const trailer = parseTrailer(data.subarray(Math.max(0, data.length - MAX_TRAILER)));
+    if (!trailer) return { problem: 'no-trailer' };
+    const trailerLength = encodeTrailer(trailer.contentLength, trailer.crc).length;
+    if (head.contentOffset + trailer.contentLength + trailerLength !== data.length) return { problem: 'length-mismatch' };
+    const crc = new RecordChecksum();
+    crc.update(data.subarray(0, head.contentOffset + trailer.contentLength));
+    if (crc.digest !== trailer.crc) return { problem: 'checksum-mismatch' };
+    return { envelope: head.envelope, contentOffset: head.contentOffset, contentLength: trailer.contentLength, content: null };
+  }
+
+  /** The message content as a stream (for messages not kept in memory). */
+  contentStream(m: StoredMessage): ReadStream {
+    return createReadStream(this.messagePath(m.envelope.id), {
+      start: m.contentOffset,
+      end: m.contentOffset + m.contentLength - 1,
+      highWaterMark: 64 * 1024,
+    });
+  }
+
+  async readState(id: string): Promise<DeliveryState | null> {
+    try {
+      return decodeState(await readFile(this.statePath(id), 'utf8'));
+    } catch {
+      return null;
+    }
+  }
+
+  async writeState(id: string, state: DeliveryState): Promise<void> {
+    try {
+      await writeFileDurably(join(this.dir, 'tmp', `${id}.state`), this.statePath(id), encodeState(state), this.dirSync, rename);
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  /** Removes a finished message; a state file orphaned by a crash in between is swept at the next scan. */
+  async remove(id: string): Promise<void> {
+    await rm(this.messagePath(id), { force: true });
+    await rm(this.statePath(id), { force: true });
+  }
+
+  async ids(): Promise<string[]> {
+    return (await readdir(this.dir)).filter((n) => n.endsWith('.msg')).map((n) => n.slice(0, -4)).sort();
+  }
+}
