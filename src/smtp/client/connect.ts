@@ -7,7 +7,7 @@
  * HELO refused), TLS_REQUIRED, TLS_FAILED. The socket is destroyed on every failure.
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { SmtpReply } from '../reply.js';
 import { HELO_CAPABILITIES, parseCapabilities, type Capabilities } from './capabilities.js';
 import { SmtpConnection } from './connection.js';
@@ -118,8 +118,9 @@ function startTls(raw: Socket, o: ResolvedOptions, signal: AbortSignal): Promise
       socket: raw,
       rejectUnauthorized: o.tls.verify,
       // Without a servername the certificate is checked against the IP we connected to (no SNI:
-      // RFC 6066 §3 forbids IP addresses there).
+      // RFC 6066 §3 forbids IP addresses there). Node alone would check the name "localhost".
       ...(servername !== undefined && isIP(servername) === 0 ? { servername } : {}),
+      checkServerIdentity: (_host, cert) => checkServerIdentity(servername ?? o.host, cert),
       ...(o.tls.ca === undefined ? {} : { ca: o.tls.ca }),
     });
     const retryWithoutTls = o.tls.policy === 'opportunistic';
