@@ -6,6 +6,7 @@ export const ENHANCED_STATUS = {
   'X.0.0': 'Other undefined status',
   'X.1.0': 'Other address status',
   'X.1.1': 'Bad destination mailbox address',
+  'X.1.2': 'Bad destination system address',
   'X.1.3': 'Bad destination mailbox address syntax',
   'X.1.5': 'Destination address valid',
   'X.1.6': 'Destination mailbox has moved',

@@ -1,0 +1,111 @@
+/**
+ * Delivery of one message to the recipients of one domain: pick the route, try its hosts in order,
+ * run one SMTP transaction on a pooled connection, and turn the replies into per-recipient outcomes
+ * (2xx delivered, 4xx retry, 5xx failed). Connection-level trouble moves on to the next host and, when
+ * every host failed, means "retry later" — never a bounce. The downstream's reply text goes only into
+ * logs and DSNs, never to an internet client. Only our own client is used: no vendor extension ever.
+ */
+import type { Resolver } from '../platform/dns.js';
+import type { Deliverer } from '../queue/scheduler.js';
+import type { StoredMessage } from '../queue/spool.js';
+import type { RecipientOutcome } from '../queue/state.js';
+import { isSmtpClientError, recipientOutcomes, type Envelope as ClientEnvelope } from '../smtp/client/index.js';
+import { replyToString, type SmtpReply } from '../smtp/reply.js';
+import type { DomainConfig } from './config.js';
+import type { ConnectionPool } from './pool.js';
+import { routeFor, type Hop, type TlsChoice } from './routes.js';
+
+export interface RelayDeps {
+  readonly pool: ConnectionPool;
+  readonly resolver: Resolver;
+  readonly domains: () => Readonly<Record<string, DomainConfig>>;
+  readonly mxPort: () => number;
+  readonly content: (m: StoredMessage) => AsyncIterable<Buffer>;
+}
+
+function statusOf(r: SmtpReply): string {
+  return r.status ?? `${String(r.code)[0]}.0.0`;
+}
+
+function outcome(index: number, r: SmtpReply, hop: Hop): RecipientOutcome {
+  const kind = r.code < 300 ? 'delivered' : r.code < 500 ? 'retry' : 'failed';
+  return { index, kind, reply: replyToString(r), dsnStatus: statusOf(r), remoteMta: hop.name };
+}
+
+function all(indices: readonly number[], kind: RecipientOutcome['kind'], reply: string, status: string, remote: string | null): RecipientOutcome[] {
+  return indices.map((index) => ({ index, kind, reply, dsnStatus: status, remoteMta: remote }));
+}
+
+export class RelayDeliverer implements Deliverer {
+  constructor(private readonly deps: RelayDeps) {}
+
+  async deliver(message: StoredMessage, indices: readonly number[], signal: AbortSignal): Promise<RecipientOutcome[]> {
+    const env = message.envelope;
+    const domain = env.recipients[indices[0] ?? 0]?.domain ?? '';
+    const route = await routeFor(domain, this.deps.domains(), this.deps.resolver, this.deps.mxPort());
+    if (route.kind === 'defer') return all(indices, 'retry', route.reason, route.status, null);
+    if (route.kind === 'fail') return all(indices, 'failed', route.reason, route.status, null);
+
+    const envelope: ClientEnvelope = {
+      from: env.from,
+      size: message.contentLength,
+      body8bit: env.eightBit,
+      needsSmtpUtf8: env.smtputf8,
+      ret: env.ret,
+      envid: env.envid,
+      recipients: indices.map((i) => {
+        const r = env.recipients[i];
+        if (!r) throw new Error(`recipient ${i} missing in ${env.id}`);
+        return { address: r.address, notify: r.notify, orcpt: r.orcpt };
+      }),
+    };
+    let lastProblem = 'no host could be reached';
+    for (const hop of route.hops) {
+      if (signal.aborted) break;
+      const r = await this.tryHop(hop, route.tls, envelope, message, indices, signal);
+      if (r.kind === 'done') return r.outcomes;
+      lastProblem = `${hop.name}: ${r.problem}`;
+    }
+    return all(indices, 'retry', lastProblem, '4.4.1', null);
+  }
+
+  private async tryHop(
+    hop: Hop,
+    tls: TlsChoice,
+    envelope: ClientEnvelope,
+    message: StoredMessage,
+    indices: readonly number[],
+    signal: AbortSignal,
+  ): Promise<{ kind: 'done'; outcomes: RecipientOutcome[] } | { kind: 'next'; problem: string }> {
+    // A reused connection may have been closed by the server meanwhile: one fresh retry is fair.
+    for (let round = 0; round < 2; round++) {
+      let lease;
+      try {
+        lease = await this.deps.pool.acquire(hop, tls, signal);
+      } catch (e) {
+        return { kind: 'next', problem: describe(e) };
+      }
+      try {
+        const result = await lease.connection.send(envelope, this.deps.content(message), signal);
+        if (result.kind === 'precondition') {
+          return { kind: 'done', outcomes: all(indices, 'failed', result.text, result.status, hop.name) };
+        }
+        // The whole server said 4xx/5xx before any recipient (e.g. 421 at MAIL): other hosts may do better.
+        if (result.mail.code === 421) return { kind: 'next', problem: replyToString(result.mail) };
+        const replies = recipientOutcomes(result);
+        return { kind: 'done', outcomes: replies.map((r, i) => outcome(indices[i] as number, r, hop)) };
+      } catch (e) {
+        if (lease.reused && round === 0 && isSmtpClientError(e) && e.transient && !signal.aborted) continue;
+        return { kind: 'next', problem: describe(e) };
+      } finally {
+        lease.release();
+      }
+    }
+    return { kind: 'next', problem: 'connection lost' };
+  }
+}
+
+function describe(e: unknown): string {
+  if (isSmtpClientError(e)) return e.reply ? `${e.code} (${replyToString(e.reply)})` : `${e.code}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
