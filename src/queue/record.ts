@@ -7,12 +7,12 @@
  *   MOAT-SPOOL 1\n
  *   <envelope length>\n<envelope JSON>\n
  *   <message octets>
- *   \nMOAT-END <message length> <crc32 hex>\n
+ *   \nMOAT-END <message length> <7|8> <crc32 hex>\n   (8: the content holds octets above 127)
  */
 import { crc32 } from 'node:zlib';
 
 export const RECORD_MAGIC = 'MOAT-SPOOL 1\n';
-const TRAILER_RE = /\nMOAT-END (\d+) ([0-9a-f]{8})\n$/;
+const TRAILER_RE = /\nMOAT-END (\d+) ([78]) ([0-9a-f]{8})\n$/;
 export const MAX_TRAILER = 40;
 
 export interface SpoolRecipient {
@@ -32,7 +32,8 @@ export interface Envelope {
   /** Envelope sender; '' is the null reverse path. */
   readonly from: string;
   readonly smtputf8: boolean;
-  readonly eightBit: boolean;
+  /** BODY= as declared at MAIL; what the content really holds is in the trailer. */
+  readonly body: '7BIT' | '8BITMIME' | null;
   readonly ret: 'FULL' | 'HDRS' | null;
   readonly envid: string | null;
   readonly client: { readonly ip: string; readonly helo: string; readonly tls: boolean };
@@ -46,8 +47,8 @@ export function encodeHead(envelope: Envelope): Buffer {
   return Buffer.concat([Buffer.from(`${RECORD_MAGIC}${json.length}\n`), json, Buffer.from('\n')]);
 }
 
-export function encodeTrailer(contentLength: number, crc: number): Buffer {
-  return Buffer.from(`\nMOAT-END ${contentLength} ${crc.toString(16).padStart(8, '0')}\n`);
+export function encodeTrailer(contentLength: number, eightBit: boolean, crc: number): Buffer {
+  return Buffer.from(`\nMOAT-END ${contentLength} ${eightBit ? 8 : 7} ${crc.toString(16).padStart(8, '0')}\n`);
 }
 
 /** Running CRC over the parts of a record as they are written. */
@@ -97,10 +98,11 @@ export function headLength(firstOctets: Buffer): number | null {
 
 export interface ParsedTrailer {
   readonly contentLength: number;
+  readonly eightBit: boolean;
   readonly crc: number;
 }
 
 export function parseTrailer(tail: Buffer): ParsedTrailer | null {
   const m = TRAILER_RE.exec(tail.toString('latin1'));
-  return m ? { contentLength: Number(m[1]), crc: parseInt(m[2] as string, 16) } : null;
+  return m ? { contentLength: Number(m[1]), eightBit: m[2] === '8', crc: parseInt(m[3] as string, 16) } : null;
 }

@@ -34,6 +34,8 @@ export interface StoredMessage {
   readonly envelope: Envelope;
   readonly contentOffset: number;
   readonly contentLength: number;
+  /** Whether the content holds octets above 127 (BODY=8BITMIME downstream). */
+  readonly eightBit: boolean;
   /** The content, when small enough to keep; otherwise read from the file. */
   readonly content: Buffer | null;
 }
@@ -79,9 +81,9 @@ export class SpoolWriter {
   }
 
   /** Trailer, fdatasync, rename into the spool, directory fsync: after this the message is safe. */
-  async finish(): Promise<StoredMessage> {
+  async finish(eightBit: boolean): Promise<StoredMessage> {
     try {
-      this.pending.push(encodeTrailer(this.contentLength, this.crc.digest));
+      this.pending.push(encodeTrailer(this.contentLength, eightBit, this.crc.digest));
       await this.flush();
       const fh = await this.handle();
       await fh.datasync();
@@ -97,6 +99,7 @@ export class SpoolWriter {
       envelope: this.envelope,
       contentOffset: this.head.length,
       contentLength: this.contentLength,
+      eightBit,
       content: this.kept ? Buffer.concat(this.kept, this.contentLength) : null,
     };
   }
@@ -205,12 +208,12 @@ export class Spool {
     if (typeof head === 'string') return { problem: head };
     const trailer = parseTrailer(data.subarray(Math.max(0, data.length - MAX_TRAILER)));
     if (!trailer) return { problem: 'no-trailer' };
-    const trailerLength = encodeTrailer(trailer.contentLength, trailer.crc).length;
+    const trailerLength = encodeTrailer(trailer.contentLength, trailer.eightBit, trailer.crc).length;
     if (head.contentOffset + trailer.contentLength + trailerLength !== data.length) return { problem: 'length-mismatch' };
     const crc = new RecordChecksum();
     crc.update(data.subarray(0, head.contentOffset + trailer.contentLength));
     if (crc.digest !== trailer.crc) return { problem: 'checksum-mismatch' };
-    return { envelope: head.envelope, contentOffset: head.contentOffset, contentLength: trailer.contentLength, content: null };
+    return { envelope: head.envelope, contentOffset: head.contentOffset, contentLength: trailer.contentLength, eightBit: trailer.eightBit, content: null };
   }
 
   /** The message content as a stream (for messages not kept in memory). */

@@ -49,7 +49,7 @@ export class RelayDeliverer implements Deliverer {
     const envelope: ClientEnvelope = {
       from: env.from,
       size: message.contentLength,
-      body8bit: env.eightBit,
+      body8bit: message.eightBit,
       needsSmtpUtf8: env.smtputf8,
       ret: env.ret,
       envid: env.envid,

@@ -187,15 +187,40 @@ describe('client against a scripted peer', () => {
       s.end('552 5.3.4 too big\r\n');
     });
     const c = await connect(opts(port, { timeouts: { dataBlock: 2_000 } }), never());
+    let sourceClosed = false;
     async function* slow(): AsyncIterable<Buffer> {
-      yield Buffer.from('line\r\n');
-      await new Promise((r) => setTimeout(r, 100));
-      yield Buffer.alloc(64 * 1024, 'y');
-      yield Buffer.from('\r\n');
+      try {
+        yield Buffer.from('line\r\n');
+        await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < 100; i++) yield Buffer.alloc(64 * 1024, 'y');
+        yield Buffer.from('\r\n');
+      } finally {
+        sourceClosed = true;
+      }
     }
     const r = await c.send(env, slow(), never());
     expect(r).toMatchObject({ kind: 'transaction', data: { code: 552, status: '5.3.4' } });
     expect(c.usable).toBe(false);
+    expect(sourceClosed).toBe(true);
+  });
+
+  it('with PIPELINING sends MAIL, every RCPT and DATA in one write, DATA last (RFC 2920 §3.1)', async () => {
+    const firstChunk: string[] = [];
+    const port = await scripted(async (s, line) => {
+      s.write('220 hi\r\n');
+      await line();
+      s.once('data', (d: Buffer) => firstChunk.push(d.toString('latin1')));
+      s.write('250-scripted\r\n250 PIPELINING\r\n');
+      for (let i = 0; i < 4; i++) await line();
+      s.write('250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n');
+      if ((await line()) === 'body' && (await line()) === '.') s.write('250 2.0.0 queued\r\n');
+    });
+    const c = await connect(opts(port), never());
+    const two: Envelope = { ...env, recipients: [{ address: 'x@lan.test', notify: null, orcpt: null }, { address: 'y@lan.test', notify: null, orcpt: null }] };
+    const r = await c.send(two, text('body\r\n'), never());
+    expect(firstChunk).toEqual(['MAIL FROM:<a@pub.test>\r\nRCPT TO:<x@lan.test>\r\nRCPT TO:<y@lan.test>\r\nDATA\r\n']);
+    expect(r).toMatchObject({ kind: 'transaction', recipients: [{ code: 250 }, { code: 550 }], data: { code: 250 } });
+    c.close();
   });
 
   it('throws BUSY for a second operation while one is running', async () => {

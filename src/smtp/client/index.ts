@@ -13,3 +13,4 @@ export type { Envelope, Recipient, PreconditionFailure, PreconditionReason } fro
 export type { TransactionResult } from './transaction.js';
 export { SmtpClientError, isSmtpClientError, type SmtpClientErrorCode } from './errors.js';
 export { DEFAULT_TIMEOUTS, type ConnectOptions, type Timeouts, type TlsOptions, type TlsPolicy } from './options.js';
+export { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-reader.js';

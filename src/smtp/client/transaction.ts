@@ -116,18 +116,28 @@ async function sendBody(
 
 async function* readBody(t: Transport, body: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
   const it = body[Symbol.asyncIterator]();
-  for (;;) {
-    let step: IteratorResult<Buffer | string>;
-    try {
-      step = await it.next();
-    } catch (cause) {
-      // Ending the message here would deliver it truncated: kill the connection instead.
-      const e = new SmtpClientError('BODY_READ_FAILED', 'reading the message body failed', { transient: true, cause });
-      t.fail(e);
-      throw e;
+  let finished = false;
+  try {
+    for (;;) {
+      let step: IteratorResult<Buffer | string>;
+      try {
+        step = await it.next();
+      } catch (cause) {
+        finished = true;
+        // Ending the message here would deliver it truncated: kill the connection instead.
+        const e = new SmtpClientError('BODY_READ_FAILED', 'reading the message body failed', { transient: true, cause });
+        t.fail(e);
+        throw e;
+      }
+      if (step.done) {
+        finished = true;
+        return;
+      }
+      yield typeof step.value === 'string' ? Buffer.from(step.value, 'utf8') : step.value;
     }
-    if (step.done) return;
-    yield typeof step.value === 'string' ? Buffer.from(step.value, 'utf8') : step.value;
+  } finally {
+    // We stopped early (server reply, write failure): let the source close its file.
+    if (!finished) await it.return?.();
   }
 }
 

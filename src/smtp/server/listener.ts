@@ -61,13 +61,6 @@ export class SmtpListener {
     return server;
   }
 
-  /** Stops listening on one server (reload removed its address). */
-  async unlisten(server: Server): Promise<void> {
-    const i = this.servers.indexOf(server);
-    if (i >= 0) this.servers.splice(i, 1);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
   /** Stop accepting; idle sessions get 421 at once, busy ones after their transaction or `graceMs`. */
   async close(graceMs: number): Promise<void> {
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * The `moat` command (DESIGN.md §7). Thin commands over the same services; a cluster worker process
+ * comes through here too and is handed to the worker runtime.
+ */
+import cluster from 'node:cluster';
+import { Command } from 'commander';
+import { formatConfigErrors, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../platform/logger.js';
+import { queueCommand } from './queue-command.js';
+import { runSupervisor } from './supervisor.js';
+import { runWorkerProcess } from './worker-process.js';
+
+async function load(file: string): Promise<Config> {
+  const r = await loadConfig(file);
+  if (!r.ok) {
+    process.stderr.write(`${file}: invalid configuration\n${formatConfigErrors(r.errors)}\n`);
+    process.exit(1);
+  }
+  return r.config;
+}
+
+function cli(): Command {
+  const program = new Command('moat').description('Moat: an SMTP spam gateway in front of your LAN mail server').version('0.1.0');
+  program
+    .command('start')
+    .description('start the gateway')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (o: { config: string }) => {
+      const config = await load(o.config);
+      const logger = createLogger({ level: config.log.level, format: config.log.format });
+      process.exit(await runSupervisor(o.config, config, logger));
+    });
+  program
+    .command('check-config')
+    .description('check a configuration file; prints every error with its path')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (o: { config: string }) => {
+      const r = await loadConfig(o.config);
+      if (!r.ok) {
+        process.stderr.write(`${formatConfigErrors(r.errors)}\n`);
+        process.exit(1);
+      }
+      process.stdout.write(`${o.config}: ok (${Object.keys(r.config.domains).length} domain(s), ${r.config.listen.length} listener(s))\n`);
+    });
+  const queue = program.command('queue').description('inspect and act on the delivery queue (live or offline)');
+  const withConfig = (c: Command): Command => c.requiredOption('-c, --config <file>', 'configuration file (YAML)').option('--json', 'machine-readable output');
+  withConfig(queue.command('list').description('list queued messages')).action(async (o: { config: string; json?: boolean }) =>
+    process.exit(await queueCommand(await load(o.config), { op: 'list' }, o.json === true)),
+  );
+  withConfig(queue.command('show <id>').description('show one message and its recipients')).action(async (id: string, o: { config: string; json?: boolean }) =>
+    process.exit(await queueCommand(await load(o.config), { op: 'show', id }, o.json === true)),
+  );
+  withConfig(queue.command('flush').description('attempt every queued message now')).action(async (o: { config: string; json?: boolean }) =>
+    process.exit(await queueCommand(await load(o.config), { op: 'flush' }, o.json === true)),
+  );
+  withConfig(queue.command('retry <id>').description('attempt one message now')).action(async (id: string, o: { config: string; json?: boolean }) =>
+    process.exit(await queueCommand(await load(o.config), { op: 'retry', id }, o.json === true)),
+  );
+  withConfig(queue.command('delete <id>').description('delete one message without notice')).action(async (id: string, o: { config: string; json?: boolean }) =>
+    process.exit(await queueCommand(await load(o.config), { op: 'delete', id }, o.json === true)),
+  );
+  return program;
+}
+
+if (cluster.isWorker) {
+  void runWorkerProcess();
+} else {
+  await cli().parseAsync(process.argv);
+}

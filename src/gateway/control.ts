@@ -1,0 +1,46 @@
+/**
+ * Operator commands on the live queue (`moat queue …`): the CLI sends one JSON line to the
+ * supervisor's unix socket (mode 0600 in dataDir), the supervisor asks every worker over IPC and
+ * merges the answers. Typed requests and answers, shared by all three parties.
+ */
+import type { DeliveryState } from '../queue/state.js';
+import type { Envelope } from '../queue/record.js';
+
+export type ControlRequest =
+  | { readonly op: 'list' }
+  | { readonly op: 'show'; readonly id: string }
+  | { readonly op: 'flush' }
+  | { readonly op: 'retry'; readonly id: string }
+  | { readonly op: 'delete'; readonly id: string };
+
+export interface QueueItem {
+  readonly envelope: Envelope;
+  readonly state: DeliveryState | null;
+  readonly size: number;
+  readonly active: boolean;
+  readonly shard: number;
+}
+
+export type ControlAnswer =
+  | { readonly ok: true; readonly items?: readonly QueueItem[]; readonly count?: number; readonly result?: string }
+  | { readonly ok: false; readonly error: string };
+
+export function isControlRequest(x: unknown): x is ControlRequest {
+  if (!x || typeof x !== 'object') return false;
+  const o = x as Record<string, unknown>;
+  if (o['op'] === 'list' || o['op'] === 'flush') return true;
+  return (o['op'] === 'show' || o['op'] === 'retry' || o['op'] === 'delete') && typeof o['id'] === 'string' && /^[0-9A-Za-z]{1,40}$/.test(o['id']);
+}
+
+/** Merges the workers' answers: lists are concatenated, counts added, and an id-op succeeds if one worker knew it. */
+export function mergeAnswers(req: ControlRequest, answers: readonly ControlAnswer[]): ControlAnswer {
+  const oks = answers.filter((a): a is Extract<ControlAnswer, { ok: true }> => a.ok);
+  if (req.op === 'list' || req.op === 'show') {
+    const items = oks.flatMap((a) => a.items ?? []);
+    if (req.op === 'show' && items.length === 0) return { ok: false, error: `no message ${req.id} in the queue` };
+    return { ok: true, items };
+  }
+  if (req.op === 'flush') return { ok: true, count: oks.reduce((n, a) => n + (a.count ?? 0), 0) };
+  const hit = oks.find((a) => a.result && a.result !== 'unknown');
+  return hit ? { ok: true, result: hit.result ?? 'ok' } : { ok: false, error: `no message ${req.id} in the queue` };
+}

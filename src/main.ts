@@ -1,0 +1,244 @@
+/**
+ * Composition root (CONVENTIONS.md 9): the only place adapters are constructed and wired. A worker
+ * owns one spool shard for new mail (plus orphaned shards of a former, larger worker count), runs the
+ * SMTP listeners (connections are shared out by node:cluster) and the delivery scheduler of its shards.
+ * Config is swapped whole on reload; sessions already open keep the options they started with.
+ */
+import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { relayGuard } from './checks/relay-guard/index.js';
+import type { Config } from './config/schema.js';
+import type { ControlAnswer, ControlRequest, QueueItem } from './gateway/control.js';
+import { InboundSession } from './gateway/inbound.js';
+import { DsnNotifier } from './gateway/notifier.js';
+import { systemClock } from './platform/clock.js';
+import { createResolver } from './platform/dns.js';
+import type { Logger } from './platform/logger.js';
+import { Scheduler } from './queue/scheduler.js';
+import { Spool, type StoredMessage } from './queue/spool.js';
+import { RelayDeliverer } from './relay/deliverer.js';
+import { ConnectionPool } from './relay/pool.js';
+import type { Domain } from './smtp/address.js';
+import { connect } from './smtp/client/index.js';
+import { SmtpListener } from './smtp/server/listener.js';
+import type { ServerOptions } from './smtp/server/options.js';
+import type { ConnectionInfo } from './smtp/server/handler.js';
+import type { Server } from 'node:net';
+
+export interface Worker {
+  reload(config: Config): Promise<void>;
+  control(req: ControlRequest): Promise<ControlAnswer>;
+  stop(): Promise<void>;
+}
+
+interface Shard {
+  readonly spool: Spool;
+  readonly scheduler: Scheduler;
+}
+
+const SPOOL_RESERVE = 64 * 1024 * 1024;
+
+async function* once(b: Buffer): AsyncIterable<Buffer> {
+  yield b;
+}
+
+function serverOptions(c: Config, tls: SecureContext | null): ServerOptions {
+  const l = c.limits;
+  return {
+    hostname: c.hostname,
+    tls,
+    limits: {
+      maxMessageSize: l.maxMessageSize,
+      maxHeaderSize: l.maxHeaderSize,
+      maxRecipients: l.maxRecipients,
+      maxErrors: l.maxErrors,
+      commandTimeoutMs: l.commandTimeout,
+      dataTimeoutMs: l.dataTimeout,
+      sessionTimeoutMs: l.sessionTimeout,
+      pipelineBuffer: l.pipelineBuffer,
+    },
+  };
+}
+
+function tlsContexts(c: Config): Map<string, SecureContext> {
+  const out = new Map<string, SecureContext>();
+  for (const l of c.listen) {
+    if (l.tls) out.set(l.address, createSecureContext({ cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key), minVersion: 'TLSv1.2' }));
+  }
+  return out;
+}
+
+/** Shard directories this worker must deliver: its own, and any s ≥ count with s % count == index. */
+async function ownedShards(spoolRoot: string, index: number, count: number): Promise<number[]> {
+  const found = (await readdir(spoolRoot).catch(() => [] as string[]))
+    .map((n) => /^shard-(\d+)$/.exec(n)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number);
+  return [...new Set([index, ...found.filter((s) => s >= count && s % count === index)])].sort((a, b) => a - b);
+}
+
+export async function startWorker(initial: Config, index: number, count: number, logger: Logger): Promise<Worker> {
+  let config = initial;
+  let contexts = tlsContexts(config);
+  const clock = systemClock;
+  const log = logger.child({ worker: index });
+  const resolver = createResolver(config.dns.servers, config.dns.timeout);
+  const spoolRoot = join(config.dataDir, 'spool');
+
+  const pool = new ConnectionPool({
+    maxPerDestination: () => config.delivery.concurrencyPerDestination,
+    idleMs: () => config.delivery.idleConnectionTime,
+    connect: (hop, tls, signal) =>
+      connect(
+        {
+          host: hop.host,
+          port: hop.port,
+          heloName: config.hostname,
+          tls: {
+            policy: tls.policy,
+            verify: tls.verify,
+            ...(tls.servername ? { servername: tls.servername } : {}),
+            ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
+          },
+          timeouts: {
+            connect: config.delivery.connectTimeout,
+            greeting: config.delivery.connectTimeout,
+            command: config.delivery.commandTimeout,
+            dataBlock: config.delivery.commandTimeout,
+            dataEnd: config.delivery.dataTimeout,
+          },
+        },
+        signal,
+      ),
+  });
+
+  const shards = new Map<number, Shard>();
+  const makeShard = async (n: number): Promise<Shard> => {
+    const spool = new Spool(spoolRoot, n);
+    await spool.init();
+    const content = (m: StoredMessage): AsyncIterable<Buffer> => (m.content ? once(m.content) : spool.contentStream(m));
+    const deliverer = new RelayDeliverer({
+      pool,
+      resolver,
+      domains: () => config.domains,
+      mxPort: () => config.delivery.mxPort,
+      content,
+    });
+    // DSNs go into the shard they are about; that shard's scheduler delivers them.
+    const notifier = new DsnNotifier({
+      spool,
+      hostname: () => config.hostname,
+      lifetime: () => config.queue.lifetime,
+      clock,
+      content,
+      logger: log,
+      accepted: (m) => scheduler.add(m, null),
+    });
+    const scheduler = new Scheduler({
+      spool,
+      deliverer,
+      notifier,
+      clock,
+      schedule: () => config.queue,
+      maxActive: 200,
+      events: {
+        attempted: (env, outcomes) => {
+          for (const o of outcomes) {
+            const r = env.recipients[o.index];
+            const event = o.kind === 'delivered' ? 'delivery.sent' : o.kind === 'retry' ? 'delivery.deferred' : 'delivery.bounced';
+            const fields = { queueId: env.id, to: r?.address, relay: o.remoteMta, reply: o.reply, status: o.dsnStatus };
+            if (o.kind === 'delivered') log.info(event, fields);
+            else log.warn(event, fields);
+          }
+        },
+        removed: (env, why) => log.debug(why === 'deleted' ? 'queue.deleted' : 'delivery.sent', { queueId: env.id, done: true }),
+        error: (env, e) => log.error('delivery.error', { queueId: env.id, error: e instanceof Error ? e.message : String(e) }),
+      },
+    });
+    const { messages, corrupt } = await spool.scan();
+    for (const c of corrupt) log.error('queue.corrupt', { shard: n, file: c.file, problem: c.problem, movedTo: join(spool.dir, 'corrupt') });
+    for (const m of messages) scheduler.add(m, await spool.readState(m.envelope.id));
+    if (messages.length > 0) log.info('queue.loaded', { shard: n, messages: messages.length });
+    return { spool, scheduler };
+  };
+  shards.set(index, await makeShard(index));
+  for (const n of await ownedShards(spoolRoot, index, count)) if (!shards.has(n)) shards.set(n, await makeShard(n));
+  const own = shards.get(index) as Shard;
+
+  const isLocal = (d: Domain): boolean => Object.hasOwn(config.domains, d);
+  let checks = [relayGuard(isLocal)];
+
+  const openSession = (info: ConnectionInfo): InboundSession =>
+    new InboundSession(info, {
+      hostname: config.hostname,
+      checks,
+      spool: own.spool,
+      clock,
+      logger: log,
+      spoolReserve: SPOOL_RESERVE,
+      accepted: (m) => own.scheduler.add(m, null),
+    });
+  // One listener per address, each with its own TLS context (STARTTLS only where a certificate is set).
+  const servers = new Map<string, { listener: SmtpListener; server: Server }>();
+  const listen = async (address: string): Promise<void> => {
+    const listener = new SmtpListener({
+      options: () => serverOptions(config, contexts.get(address) ?? null),
+      limits: () => config.limits,
+      openSession,
+      hooks: { onInternalError: (ref, e) => log.error('session.error', { ref, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }) },
+      onLimit: (ip, which) => log.warn('session.limit', { client: ip, limit: which, reply: '421 4.7.0' }),
+    });
+    servers.set(address, { listener, server: await listener.listen(address) });
+  };
+  for (const l of config.listen) await listen(l.address);
+
+  return {
+    async reload(next) {
+      const nextContexts = tlsContexts(next);
+      config = next;
+      contexts = nextContexts;
+      checks = [relayGuard(isLocal)];
+      const wanted = new Set(next.listen.map((l) => l.address));
+      for (const [address, s] of servers) {
+        if (wanted.has(address)) continue;
+        servers.delete(address);
+        await s.listener.close(next.shutdownGrace);
+      }
+      for (const l of next.listen) if (!servers.has(l.address)) await listen(l.address);
+    },
+    async control(req) {
+      const all = [...shards.entries()];
+      const view = (shard: number, s: Shard, id?: string): QueueItem[] =>
+        s.scheduler.list().filter((e) => !id || e.envelope.id === id).map((e) => ({ envelope: e.envelope, state: e.state, size: e.size, active: e.active, shard }));
+      switch (req.op) {
+        case 'list':
+          return { ok: true, items: all.flatMap(([n, s]) => view(n, s)) };
+        case 'show':
+          return { ok: true, items: all.flatMap(([n, s]) => view(n, s, req.id)) };
+        case 'flush':
+          return { ok: true, count: all.reduce((c, [, s]) => c + s.scheduler.flush(), 0) };
+        case 'retry':
+          return { ok: true, result: all.some(([, s]) => s.scheduler.retry(req.id)) ? 'scheduled' : 'unknown' };
+        case 'delete': {
+          for (const [, s] of all) {
+            const r = await s.scheduler.delete(req.id);
+            if (r !== 'unknown') return { ok: true, result: r };
+          }
+          return { ok: true, result: 'unknown' };
+        }
+      }
+    },
+    async stop() {
+      const grace = config.shutdownGrace;
+      await Promise.all([...servers.values()].map((s) => s.listener.close(grace)));
+      const stops = [...shards.values()].map((s) => s.scheduler.stop());
+      const timeout = new Promise<void>((r) => setTimeout(r, Math.min(grace, 10_000)).unref());
+      await Promise.race([Promise.all(stops), timeout]);
+      for (const s of shards.values()) s.scheduler.abortActive();
+      await Promise.race([Promise.all(stops), new Promise<void>((r) => setTimeout(r, 3000).unref())]);
+      await pool.closeAll();
+    },
+  };
+}
