@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Install the system programs the tests start as real peers (Debian 12).
+# Idempotent and fast when everything is present: each probe below is checked first, and apt
+# runs only if one fails. It never starts a daemon: /usr/sbin/policy-rc.d (exit 101) stops
+# maintainer scripts from starting postfix on :25, dnsmasq on :53 and so on.
+# Not root and something missing: prints what is missing and exits 1.
+set -euo pipefail
+
+# One line per requirement: "package|probe command". A probe succeeds when the program is usable.
+# To add a peer, add its line (e.g. "clamav-daemon|test -x /usr/sbin/clamd").
+REQUIREMENTS=(
+  "postfix|test -x /usr/sbin/postfix"
+  "postfix|test -x /usr/sbin/smtp-sink"
+  "postfix|test -x /usr/sbin/smtp-source"
+  "swaks|test -x /usr/bin/swaks"
+  "dnsmasq-base|test -x /usr/sbin/dnsmasq"
+  "bind9-dnsutils|test -x /usr/bin/dig"
+  "openssl|test -x /usr/bin/openssl"
+  "python3-aiosmtpd|/usr/bin/python3 -c 'import aiosmtpd'"
+)
+
+# As root, make sure apt will start no daemon (now and in any later install).
+if [ "$(id -u)" -eq 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+fi
+
+missing_pkgs=()
+missing_desc=()
+for req in "${REQUIREMENTS[@]}"; do
+  pkg=${req%%|*}
+  probe=${req#*|}
+  if ! bash -c "$probe" >/dev/null 2>&1; then
+    missing_desc+=("$pkg (probe failed: $probe)")
+    # keep the package list unique
+    case " ${missing_pkgs[*]-} " in *" $pkg "*) ;; *) missing_pkgs+=("$pkg") ;; esac
+  fi
+done
+
+if [ "${#missing_pkgs[@]}" -eq 0 ]; then
+  echo "install-test-deps: all test programs present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-test-deps: missing, and not root so cannot install:" >&2
+  printf '  %s\n' "${missing_desc[@]}" >&2
+  echo "run as root, or: apt-get install --no-install-recommends ${missing_pkgs[*]}" >&2
+  exit 1
+fi
+
+echo "install-test-deps: installing ${missing_pkgs[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${missing_pkgs[@]}" </dev/null
+
+still=()
+for req in "${REQUIREMENTS[@]}"; do
+  probe=${req#*|}
+  bash -c "$probe" >/dev/null 2>&1 || still+=("${req%%|*} (probe failed: $probe)")
+done
+if [ "${#still[@]}" -gt 0 ]; then
+  echo "install-test-deps: still missing after apt-get install:" >&2
+  printf '  %s\n' "${still[@]}" >&2
+  exit 1
+fi
+echo "install-test-deps: done"
