@@ -169,17 +169,16 @@ export class BodyDecoder {
     this.kept += slice.length;
     if (this.kept > this.limits.maxMessageSize) this.note('too-big');
     if (!this.eightBit && !isAscii(slice)) this.eightBit = true;
-    if (this.inHeader) {
-      this.headerBytes += slice.length;
-      if (this.headerBytes > this.limits.maxHeaderSize) this.note('header-too-big');
-    }
     if (!this.problem) out.push(slice);
   }
 
   private endLine(): void {
     if (this.lineLength > this.limits.maxLineLength) this.note('line-too-long');
     // The first empty line (just CRLF) ends the header section (RFC 5322 §2.1).
-    if (this.inHeader && this.lineLength === 2) this.inHeader = false;
+    if (this.inHeader) {
+      if (this.lineLength === 2) this.inHeader = false;
+      else if ((this.headerBytes += this.lineLength) > this.limits.maxHeaderSize) this.note('header-too-big');
+    }
     this.lineLength = 0;
     this.state = LINE_START;
   }

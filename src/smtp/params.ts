@@ -56,21 +56,21 @@ function splitParams(text: string): ParamResult<Map<string, string | null>> {
 
 /** RFC 3461 §4: xtext, "+" followed by two upper-case hex digits for anything outside "!".."~", "+", "=". */
 export function decodeXtext(s: string): string | null {
-  let out = '';
+  const bytes: number[] = [];
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x2b) {
       const hex = s.slice(i + 1, i + 3);
       if (!/^[0-9A-F]{2}$/.test(hex)) return null;
-      out += String.fromCharCode(parseInt(hex, 16));
+      bytes.push(parseInt(hex, 16));
       i += 2;
     } else if (c >= 33 && c <= 126 && c !== 0x3d) {
-      out += s[i];
+      bytes.push(c);
     } else {
       return null;
     }
   }
-  return out;
+  return Buffer.from(bytes).toString('utf8');
 }
 
 export function encodeXtext(s: string): string {
