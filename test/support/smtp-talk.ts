@@ -1,0 +1,128 @@
+/**
+ * A raw SMTP conversation for protocol tests: send exact octets, read whole replies. This is a
+ * scripted peer on purpose: real clients cannot be made to send malformed input.
+ */
+import { connect, type Socket } from 'node:net';
+
+export interface Reply {
+  readonly code: number;
+  readonly lines: string[];
+}
+
+export class SmtpTalk {
+  private buf = '';
+  private closed = false;
+  private waiter: (() => void) | null = null;
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      this.waiter?.();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.waiter?.();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static async open(port: number, host = '127.0.0.1'): Promise<SmtpTalk> {
+    const s = connect({ port, host });
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('error', reject);
+    });
+    return new SmtpTalk(s);
+  }
+
+  send(data: string | Buffer): void {
+    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+  }
+
+  line(text: string): void {
+    this.send(`${text}\r\n`);
+  }
+
+  /** Reads one complete (possibly multi-line) reply; null if the connection closed first. */
+  async reply(timeoutMs = 10_000): Promise<Reply | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = /^(?:(\d{3})-[^\r\n]*\r\n)*(\d{3}) [^\r\n]*\r\n/.exec(this.buf) ?? /^(\d{3})\r\n/.exec(this.buf);
+      if (m) {
+        const text = m[0];
+        this.buf = this.buf.slice(text.length);
+        const lines = text.split('\r\n').filter(Boolean);
+        return { code: Number(lines[lines.length - 1]?.slice(0, 3)), lines };
+      }
+      if (this.closed) return null;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no reply within ${timeoutMs} ms; have ${JSON.stringify(this.buf.slice(0, 200))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(t);
+          this.waiter = null;
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Reads one reply line (without CRLF); null if the connection closed first. */
+  async nextLine(timeoutMs = 10_000): Promise<string | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const nl = this.buf.indexOf('\r\n');
+      if (nl >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 2);
+        return line;
+      }
+      if (this.closed) return null;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no reply line within ${timeoutMs} ms; have ${JSON.stringify(this.buf.slice(0, 200))}`);
+      await this.waitData(left);
+    }
+  }
+
+  /** Puts a line back at the front (the transcript runner peeks). */
+  unread(line: string): void {
+    this.buf = `${line}\r\n${this.buf}`;
+  }
+
+  private waitData(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.waiter = () => {
+        clearTimeout(t);
+        this.waiter = null;
+        resolve();
+      };
+    });
+  }
+
+  /** Resolves true once the server has closed the connection (within the timeout). */
+  async closedByServer(timeoutMs = 10_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.waiter = () => {
+          clearTimeout(t);
+          this.waiter = null;
+          resolve();
+        };
+      });
+    }
+    return this.closed;
+  }
+
+  get pendingText(): string {
+    return this.buf;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
