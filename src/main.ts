@@ -38,8 +38,6 @@ interface Shard {
   readonly scheduler: Scheduler;
 }
 
-const SPOOL_RESERVE = 64 * 1024 * 1024;
-
 async function* once(b: Buffer): AsyncIterable<Buffer> {
   yield b;
 }
@@ -177,7 +175,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       spool: own.spool,
       clock,
       logger: log,
-      spoolReserve: SPOOL_RESERVE,
+      spoolReserve: config.queue.minFreeSpace,
       accepted: (m) => own.scheduler.add(m, null),
     });
   // One listener per address, each with its own TLS context (STARTTLS only where a certificate is set).
