@@ -34,6 +34,8 @@ export interface GatewayOptions {
   readonly relayPort: number;
   readonly config?: Record<string, unknown>;
   readonly port?: number;
+  /** STARTTLS on the listener with this certificate. */
+  readonly listenTls?: { readonly cert: string; readonly key: string };
 }
 
 /** The PIDs of a process and all its descendants (Linux /proc). */
@@ -53,7 +55,7 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
   const configFile = join(o.dir, 'moat.yaml');
   let config: Record<string, unknown> = {
     hostname: 'mx.moat.test',
-    listen: [{ address: `127.0.0.1:${port}` }],
+    listen: [{ address: `127.0.0.1:${port}`, ...(o.listenTls ? { tls: o.listenTls } : {}) }],
     domains: { 'example.test': { relay: [`127.0.0.1:${o.relayPort}`] } },
     dataDir,
     dns: { servers: ['127.0.0.1:9'], timeout: '1s' },

@@ -15,16 +15,33 @@ export class SmtpTalk {
   private waiter: (() => void) | null = null;
 
   private constructor(private readonly socket: Socket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      this.buf += d;
-      this.waiter?.();
-    });
+    this.listen();
+  }
+
+  private readonly onData = (d: string | Buffer): void => {
+    this.buf += typeof d === 'string' ? d : d.toString('latin1');
+    this.waiter?.();
+  };
+
+  private listen(): void {
+    const socket = this.socket;
+    socket.on('data', this.onData);
     socket.on('close', () => {
       this.closed = true;
       this.waiter?.();
     });
     socket.on('error', () => undefined);
+  }
+
+  /** Talks over an already connected socket (e.g. after a TLS handshake). */
+  static wrap(socket: Socket): SmtpTalk {
+    return new SmtpTalk(socket);
+  }
+
+  /** Stops reading and hands the raw socket over (for STARTTLS). */
+  detach(): Socket {
+    this.socket.off('data', this.onData);
+    return this.socket;
   }
 
   static async open(port: number, host = '127.0.0.1'): Promise<SmtpTalk> {

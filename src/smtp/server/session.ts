@@ -111,6 +111,7 @@ export class Session {
 
   private async step(): Promise<void> {
     if (this.draining && !this.tx) throw new SessionEnd('shutdown');
+    if (this.input.pending === 0) this.flush();
     this.idleRead = new AbortController();
     const signal = AbortSignal.any([this.lifetime.signal, this.idleRead.signal, AbortSignal.timeout(this.options.limits.commandTimeoutMs)]);
     let r;
@@ -311,6 +312,7 @@ export class Session {
     if (this.tlsInfo) return this.fail(R.tlsAlreadyActive());
     if (this.tx) return this.fail(R.badSequence());
     await this.send(R.readyForTls());
+    this.flush();
     // RFC 3207 §4.2 / CVE-2011-0411: anything pipelined after STARTTLS was sent in the clear and is dropped.
     this.input.discard();
     this.input.detach();
@@ -342,6 +344,7 @@ export class Session {
   }
 
   private async readData(max: number, signal: AbortSignal): Promise<Buffer> {
+    if (this.input.pending === 0) this.flush();
     let chunk: Buffer | null;
     try {
       chunk = await this.input.readSome(max, signal);
@@ -411,9 +414,7 @@ export class Session {
       if (!s.writableCorked) s.cork();
     }
     s.write(formatFor(reply, withStatus));
-    if (this.input.pending === 0 || s.writableLength >= OUTPUT_HIGH_WATER) {
-      while (s.writableCorked) s.uncork();
-    }
+    if (this.input.pending === 0 || s.writableLength >= OUTPUT_HIGH_WATER) this.flush();
     if (s.writableLength >= OUTPUT_HIGH_WATER) {
       // A client that pipelines without reading our replies waits here, not in our memory.
       await new Promise<void>((resolve) => {
@@ -428,12 +429,17 @@ export class Session {
     }
   }
 
+  /** Sends replies held back for a pipelined batch (before we wait on the client, always). */
+  private flush(): void {
+    while (this.stream.writableCorked) this.stream.uncork();
+  }
+
   private close(reason: CloseReason): void {
     if (this.closed) return;
     this.closed = true;
     this.input.detach();
     const s = this.stream;
-    while (s.writableCorked) s.uncork();
+    this.flush();
     s.end();
     // Give the final reply a moment to leave, then make sure the socket is gone.
     setTimeout(() => s.destroy(), 2000).unref();
