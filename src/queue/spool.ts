@@ -21,6 +21,7 @@ export class SpoolFull extends SpoolError {
 }
 
 function wrap(e: unknown): SpoolError {
+  if (e instanceof SpoolError) return e;
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new SpoolFull(code);
   return new SpoolError(code ?? String(e));
