@@ -33,7 +33,10 @@ export async function runWorkerProcess(): Promise<void> {
   const w = worker;
   process.on('message', (m: ToWorker) => {
     if (m.type === 'reload') void w.reload(m.config).catch((e: unknown) => logger.error('gateway.reload-refused', { error: String(e) }));
-    if (m.type === 'shutdown') void w.stop().then(() => process.exit(0));
+    if (m.type === 'shutdown') {
+      logger.info('gateway.stop', { worker: index, draining: true });
+      void w.stop().then(() => process.exit(0));
+    }
     if (m.type === 'control') void w.control(m.req).then((answer) => send({ type: 'control', seq: m.seq, answer }));
   });
   // The supervisor handles signals; a worker ignores them so a process-group signal doesn't cut it short.

@@ -63,13 +63,15 @@ export class SmtpListener {
 
   /** Stop accepting; idle sessions get 421 at once, busy ones after their transaction or `graceMs`. */
   async close(graceMs: number): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    // server.close() only reports back once every connection is gone: start it, don't wait on it.
+    const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     this.servers.length = 0;
     for (const s of this.sessions) s.shutdown();
     const deadline = Date.now() + graceMs;
     while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     for (const s of this.sessions) s.abort();
     while (this.sessions.size > 0 && Date.now() < deadline + 3000) await new Promise((r) => setTimeout(r, 20));
+    await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 1000))]);
   }
 
   private accept(socket: Socket): void {
