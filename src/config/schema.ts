@@ -67,13 +67,13 @@ export const configSchema = z
     shutdownGrace: duration('On SIGTERM, how long open transactions may take to finish').prefault('30s'),
     log: z
       .object({
-        level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+        level: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe level written'),
         format: z.enum(['auto', 'json', 'pretty']).default('auto').describe('"auto": JSON lines, or a short human format on a terminal'),
       })
       .strict()
       .prefault({}),
     admin: z
-      .object({ listen: hostPort('Admin HTTP listener (metrics, health)').default('127.0.0.1:8025') })
+      .object({ listen: hostPort('Address of the admin console and /metrics; validated now, served once the console lands (nothing listens yet)').default('127.0.0.1:8025') })
       .strict()
       .prefault({}),
   })
