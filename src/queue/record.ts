@@ -55,7 +55,8 @@ export function encodeTrailer(contentLength: number, eightBit: boolean, crc: num
 export class RecordChecksum {
   private value = 0;
   update(data: Buffer): void {
-    this.value = crc32(data, this.value);
+    // An empty Buffer may have no backing store, and zlib.crc32 then returns 0: skip it.
+    if (data.length > 0) this.value = crc32(data, this.value);
   }
   get digest(): number {
     return this.value;

@@ -159,9 +159,11 @@ export class Scheduler {
       if (!e || e.active) continue;
       e.active = true;
       this.active++;
-      void this.attempt(e).finally(() => {
+      void this.attempt(e).then((nextAt) => {
         e.active = false;
         this.active--;
+        // Planned only now that the entry is idle: a due-at-once retry must not find it active.
+        if (nextAt !== null && this.entries.has(id)) this.plan(id, nextAt);
         if (this.stopping && this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
         else this.pump();
       });
@@ -169,7 +171,8 @@ export class Scheduler {
     this.arm();
   }
 
-  private async attempt(e: Entry): Promise<void> {
+  /** One delivery attempt; resolves with when to try again (null: the message is gone). */
+  private async attempt(e: Entry): Promise<number | null> {
     const { message } = e;
     const env = message.envelope;
     try {
@@ -192,14 +195,14 @@ export class Scheduler {
         this.entries.delete(env.id);
         await this.deps.spool.remove(env.id);
         this.deps.events.removed(env, 'done');
-      } else {
-        await this.deps.spool.writeState(env.id, result.state);
-        this.plan(env.id, result.state.nextAttemptAt);
+        return null;
       }
+      await this.deps.spool.writeState(env.id, result.state);
+      return result.state.nextAttemptAt;
     } catch (err) {
       // Nothing recorded: try again after the first retry delay, the message stays safe on disk.
       this.deps.events.error(env, err);
-      if (this.entries.has(env.id)) this.plan(env.id, this.deps.clock.now() + (this.deps.schedule().retrySchedule[0] ?? 60_000));
+      return this.deps.clock.now() + (this.deps.schedule().retrySchedule[0] ?? 60_000);
     }
   }
 }

@@ -5,7 +5,8 @@
  * validated; a torn one is moved to `corrupt/` and reported, never delivered. Errors are typed: a full
  * disk is `SpoolFull` (→ 452 4.3.1), anything else `SpoolError`.
  */
-import { createReadStream, type ReadStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { mkdir, open, readdir, readFile, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DirectorySync, writeFileDurably } from '../platform/durable.js';
@@ -67,7 +68,8 @@ export class SpoolWriter {
     return this.envelope.id;
   }
 
-  async write(chunks: readonly Buffer[]): Promise<void> {
+  async write(all: readonly Buffer[]): Promise<void> {
+    const chunks = all.filter((c) => c.length > 0);
     for (const c of chunks) {
       this.crc.update(c);
       this.contentLength += c.length;
@@ -218,7 +220,8 @@ export class Spool {
   }
 
   /** The message content as a stream (for messages not kept in memory). */
-  contentStream(m: StoredMessage): ReadStream {
+  contentStream(m: StoredMessage): Readable {
+    if (m.contentLength === 0) return Readable.from([]);
     return createReadStream(this.messagePath(m.envelope.id), {
       start: m.contentOffset,
       end: m.contentOffset + m.contentLength - 1,

@@ -100,6 +100,10 @@ export function encodeState(s: DeliveryState): string {
 export function decodeState(text: string): DeliveryState | null {
   const m = /^(.*)\n([0-9a-f]{8})\n$/s.exec(text);
   if (!m || crc32(m[1] as string) !== parseInt(m[2] as string, 16)) return null;
-  const s = JSON.parse(m[1] as string) as DeliveryState;
-  return s.v === 1 && Array.isArray(s.recipients) ? s : null;
+  try {
+    const s = JSON.parse(m[1] as string) as DeliveryState | null;
+    return s && typeof s === 'object' && s.v === 1 && Array.isArray(s.recipients) ? s : null;
+  } catch {
+    return null;
+  }
 }
