@@ -53,9 +53,8 @@ describe('RecordChecksum', () => {
     }
   });
 
-  // BUG (record.ts:59): zlib's crc32(value, NULL, 0) returns 0, and Node passes a NULL pointer for an
-  // empty buffer whose ArrayBuffer has no backing store. One empty chunk resets the running CRC.
-  // Fix: `if (data.length > 0) this.value = crc32(data, this.value);`
+  // Regression: zlib's crc32(value, NULL, 0) returns 0, and Node passes a NULL pointer for an empty
+  // buffer whose ArrayBuffer has no backing store.
   it('is not reset by an empty buffer', () => {
     const c = new RecordChecksum();
     c.update(Buffer.from('hello'));

@@ -146,8 +146,7 @@ describe('state file encoding', () => {
     expect(decodeState('')).toBeNull();
   });
 
-  // BUG (state.ts:102): JSON.parse and `s.v` run unguarded, so a checksummed text that is not a JSON
-  // object throws (SyntaxError / TypeError) instead of returning null as documented.
+  // Regression: JSON.parse and `s.v` ran unguarded, so checksummed non-state text threw.
   it('returns null, never throws, for checksummed text that is not a state object', () => {
     const framed = (json: string): string => `${json}\n${crc32(json).toString(16).padStart(8, '0')}\n`;
     for (const json of ['null', '{not json', '"text"', '42', '{"v":2,"recipients":[]}', '{"v":1}']) {
