@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { SmtpReply } from '../smtp/reply.js';
 import type { EnhancedStatus } from '../smtp/status.js';
 
-export type DsnKind = 'failed' | 'delayed';
+export type DsnKind = 'failed' | 'delayed' | 'relayed';
 export type DsnNotify = 'SUCCESS' | 'FAILURE' | 'DELAY';
 
 export interface DsnRecipient {
@@ -34,10 +34,13 @@ export interface DsnInput {
   readonly recipients: readonly DsnRecipient[];
 }
 
-/** RFC 3461 §4.1: no NOTIFY means FAILURE,DELAY; NOTIFY=NEVER ([]) means nothing. */
+/**
+ * RFC 3461 §4.1: no NOTIFY means FAILURE,DELAY; NOTIFY=NEVER ([]) means nothing. A "relayed" notice
+ * (§6.2.3.1: delivered to a server that takes no DSN requests) only when SUCCESS was asked for.
+ */
 export function shouldNotify(notify: readonly DsnNotify[] | null, kind: DsnKind): boolean {
-  const want = kind === 'failed' ? 'FAILURE' : 'DELAY';
-  return notify === null ? true : notify.includes(want);
+  const want = kind === 'failed' ? 'FAILURE' : kind === 'delayed' ? 'DELAY' : 'SUCCESS';
+  return notify === null ? want !== 'SUCCESS' : notify.includes(want);
 }
 
 /** RFC 5321 §6.1: never a notification to the null reverse path. */
@@ -74,7 +77,7 @@ export function buildDsn(input: DsnInput): { from: ''; to: string; message: Buff
   const utf8 = input.smtputf8;
   const boundary = `moat-${createHash('sha256').update(`${input.now.getTime()}${input.originalSender}${input.recipients.length}`).digest('hex').slice(0, 24)}`;
   const failed = input.kind === 'failed';
-  const subject = failed ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)';
+  const subject = { failed: 'Undelivered Mail Returned to Sender', delayed: 'Delayed Mail (still being retried)', relayed: 'Successful Mail Delivery Report' }[input.kind];
   const addrType = utf8 ? 'utf-8' : 'rfc822';
   const head = [
     `From: Mail Delivery System <MAILER-DAEMON@${input.reportingMta}>`,
@@ -93,7 +96,9 @@ export function buildDsn(input: DsnInput): { from: ''; to: string; message: Buff
   const human = [
     `This is the mail system at ${input.reportingMta}.`,
     '',
-    failed
+    input.kind === 'relayed'
+      ? 'Your message was relayed to a mail server that does not send delivery notifications; you will get no further notice about these recipients.'
+      : failed
       ? 'Your message could not be delivered to one or more recipients. It is attached below.'
       : `Your message could not be delivered yet to one or more recipients. Delivery will be retried${input.recipients[0]?.willRetryUntil ? ` until ${date(input.recipients[0].willRetryUntil)}` : ''}; you need not resend it.`,
     '',
@@ -127,7 +132,7 @@ export function buildDsn(input: DsnInput): { from: ''; to: string; message: Buff
     Buffer.from(head, 'utf8'),
     Buffer.from(`--${boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Description: Notification\r\n\r\n${human}\r\n`, 'utf8'),
     Buffer.from(`--${boundary}\r\nContent-Type: ${utf8 ? 'message/global-delivery-status' : 'message/delivery-status'}\r\nContent-Description: Delivery report\r\n\r\n${status}\r\n\r\n`, 'utf8'),
-    Buffer.from(`--${boundary}\r\nContent-Type: ${originalType}\r\nContent-Description: Undelivered message${full ? '' : ' headers'}\r\n\r\n`, 'utf8'),
+    Buffer.from(`--${boundary}\r\nContent-Type: ${originalType}\r\nContent-Description: ${input.kind === 'relayed' ? 'Relayed' : 'Undelivered'} message${full ? '' : ' headers'}\r\n\r\n`, 'utf8'),
     originalPart,
     Buffer.from(`${originalPart.subarray(-2).toString() === '\r\n' ? '' : '\r\n'}\r\n--${boundary}--\r\n`, 'utf8'),
   ];

@@ -43,10 +43,10 @@ function replyFromLine(line: string | null) {
 export class DsnNotifier implements Notifier {
   constructor(private readonly deps: NotifierDeps) {}
 
-  async notify(message: StoredMessage, state: DeliveryState, indices: readonly number[], kind: 'failed' | 'delayed'): Promise<void> {
+  async notify(message: StoredMessage, state: DeliveryState, indices: readonly number[], kind: 'failed' | 'delayed' | 'relayed'): Promise<void> {
     const env = message.envelope;
     if (env.from === '' || env.isBounce) return;
-    const wanted = indices.filter((i) => shouldNotify(env.recipients[i]?.notify ?? null, kind === 'failed' ? 'failed' : 'delayed'));
+    const wanted = indices.filter((i) => shouldNotify(env.recipients[i]?.notify ?? null, kind));
     if (wanted.length === 0) return;
     const now = this.deps.clock.now();
     const original = await readAll(this.deps.content(message));
@@ -66,8 +66,8 @@ export class DsnNotifier implements Notifier {
         return {
           finalRecipient: r?.address ?? '',
           originalRecipient: r?.orcpt ?? null,
-          action: kind === 'failed' ? 'failed' : 'delayed',
-          status: (parseStatus(s?.dsnStatus ?? '') ?? (kind === 'failed' ? '5.0.0' : '4.0.0')) as EnhancedStatus,
+          action: kind,
+          status: kind === 'relayed' ? '2.0.0' : ((parseStatus(s?.dsnStatus ?? '') ?? (kind === 'failed' ? '5.0.0' : '4.0.0')) as EnhancedStatus),
           remoteMta: s?.remoteMta ?? null,
           diagnostic: replyFromLine(s?.lastReply ?? null),
           lastAttempt: s?.lastAttemptAt ? new Date(s.lastAttemptAt) : null,
@@ -82,7 +82,8 @@ export class DsnNotifier implements Notifier {
       id,
       receivedAt: now,
       from: '',
-      smtputf8: env.smtputf8,
+      // The DSN needs SMTPUTF8 only to reach a non-ASCII sender address (RFC 6533 §6).
+      smtputf8: !isAscii(Buffer.from(env.from)),
       body: null,
       ret: null,
       envid: null,

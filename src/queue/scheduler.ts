@@ -18,7 +18,7 @@ export interface Deliverer {
 
 export interface Notifier {
   /** Makes and spools a DSN for these recipients; resolves once it is durable. */
-  notify(message: StoredMessage, state: DeliveryState, recipients: readonly number[], kind: 'failed' | 'delayed'): Promise<void>;
+  notify(message: StoredMessage, state: DeliveryState, recipients: readonly number[], kind: 'failed' | 'delayed' | 'relayed'): Promise<void>;
 }
 
 export interface SchedulerEvents {
@@ -189,6 +189,8 @@ export class Scheduler {
       // DSNs first: only once they are durable may the state forget why.
       if (result.newlyFailed.length > 0) await this.deps.notifier.notify(message, result.state, result.newlyFailed, 'failed');
       if (result.delayed.length > 0) await this.deps.notifier.notify(message, result.state, result.delayed, 'delayed');
+      const relayed = outcomes.filter((o) => o.kind === 'delivered' && o.relayedWithoutDsn).map((o) => o.index);
+      if (relayed.length > 0) await this.deps.notifier.notify(message, result.state, relayed, 'relayed');
       e.state = result.state;
       this.deps.events.attempted(env, outcomes, result.state);
       if (result.done) {

@@ -37,6 +37,8 @@ export interface RecipientOutcome {
   readonly reply: string;
   readonly dsnStatus: string;
   readonly remoteMta: string | null;
+  /** Delivered to a server that does not take DSN requests (RFC 3461 §6.2.3.1: we owe a "relayed" notice). */
+  readonly relayedWithoutDsn?: boolean;
 }
 
 export interface Schedule {

@@ -27,9 +27,9 @@ function statusOf(r: SmtpReply): string {
   return r.status ?? `${String(r.code)[0]}.0.0`;
 }
 
-function outcome(index: number, r: SmtpReply, hop: Hop): RecipientOutcome {
+function outcome(index: number, r: SmtpReply, hop: Hop, serverTakesDsn: boolean): RecipientOutcome {
   const kind = r.code < 300 ? 'delivered' : r.code < 500 ? 'retry' : 'failed';
-  return { index, kind, reply: replyToString(r), dsnStatus: statusOf(r), remoteMta: hop.name };
+  return { index, kind, reply: replyToString(r), dsnStatus: statusOf(r), remoteMta: hop.name, relayedWithoutDsn: kind === 'delivered' && !serverTakesDsn };
 }
 
 function all(indices: readonly number[], kind: RecipientOutcome['kind'], reply: string, status: string, remote: string | null): RecipientOutcome[] {
@@ -93,7 +93,7 @@ export class RelayDeliverer implements Deliverer {
         // The whole server said 4xx/5xx before any recipient (e.g. 421 at MAIL): other hosts may do better.
         if (result.mail.code === 421) return { kind: 'next', problem: replyToString(result.mail) };
         const replies = recipientOutcomes(result);
-        return { kind: 'done', outcomes: replies.map((r, i) => outcome(indices[i] as number, r, hop)) };
+        return { kind: 'done', outcomes: replies.map((r, i) => outcome(indices[i] as number, r, hop, lease.connection.capabilities.dsn)) };
       } catch (e) {
         if (lease.reused && round === 0 && isSmtpClientError(e) && e.transient && !signal.aborted) continue;
         return { kind: 'next', problem: describe(e) };

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLanSmtpd, type LanSmtpdHandle } from '../harness/aiosmtpd.js';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
+import { makeSelfSignedCert } from '../harness/certs.js';
 import { stopAll } from '../harness/process.js';
 import { runSwaks } from '../harness/swaks.js';
 import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
@@ -20,15 +21,22 @@ describe('relay to the LAN server', () => {
   let gw: GatewayProcess;
   // aiosmtpd refuses the null sender, so DSNs go to senders at sender.test, served by smtp-sink.
   let senders: SmtpSinkHandle;
+  // A LAN server that takes no DSN requests (smtp-sink -N), for the "relayed" notice.
+  let noDsn: SmtpSinkHandle;
 
   beforeAll(async () => {
     dir = await makeScratchDir();
     lan = await startLanSmtpd({ dsn: true });
     senders = await startSmtpSink();
+    noDsn = await startSmtpSink({ noDsn: true });
     gw = await startGateway({
       dir,
       relayPort: lan.port,
-      config: { domains: { 'example.test': { relay: [`127.0.0.1:${lan.port}`] }, 'sender.test': { relay: [`127.0.0.1:${senders.port}`] } } },
+      config: { domains: {
+        'example.test': { relay: [`127.0.0.1:${lan.port}`] },
+        'sender.test': { relay: [`127.0.0.1:${senders.port}`] },
+        'nodsn.test': { relay: [`127.0.0.1:${noDsn.port}`] },
+      } },
     });
   });
   afterAll(async () => {
@@ -92,6 +100,42 @@ describe('relay to the LAN server', () => {
     expect(text).toMatch(/Status: 5\.1\.1/);
     expect(text).toMatch(/Diagnostic-Code: smtp; ?550 5\.1\.1 User unknown/);
     expect(text).not.toMatch(/Final-Recipient: rfc822; ?erin/);
+  });
+
+  it('bounces with 5.6.7 a UTF-8 message toward a LAN server without SMTPUTF8', async () => {
+    const r = await sendMessage(gw.port, 'alice@sender.test', ['jürgen@sender.test'], 'Subject: utf8-1\r\n\r\nGrüße\r\n', { mailParams: 'SMTPUTF8' });
+    expect(r.code).toBe(250);
+    const dsn = await waitUntil(async () => (await senders.messages()).find((x) => x.mailFrom === '' && x.data.includes('utf8-1')), { timeoutMs: 20_000, what: 'the 5.6.7 DSN' });
+    expect(dsn.data).toMatch(/Status: 5\.6\.7/);
+    expect(dsn.data).toMatch(/message\/global-delivery-status/);
+    expect((await senders.messages()).some((m) => m.mailFrom !== '' && m.data.includes('utf8-1'))).toBe(false);
+  });
+
+  it('sends a "relayed" notice for NOTIFY=SUCCESS toward a server that takes no DSN requests', async () => {
+    const r = await sendMessage(gw.port, 'alice@sender.test', [{ address: 'carol@nodsn.test', params: 'NOTIFY=SUCCESS' }], 'Subject: relayed-1\r\n\r\nx\r\n');
+    expect(r.code).toBe(250);
+    await noDsn.waitForMessages(1);
+    const dsn = await waitUntil(async () => (await senders.messages()).find((x) => x.mailFrom === '' && x.data.includes('relayed-1')), { timeoutMs: 20_000, what: 'the relayed DSN' });
+    expect(dsn.data).toMatch(/Action: relayed/);
+    expect(dsn.data).toMatch(/Status: 2\.0\.0/);
+    const m = (await noDsn.messages())[0];
+    expect(m?.recipients[0]?.params ?? []).toEqual([]);
+  });
+
+  it('accepts STARTTLS from a real client when the listener has a certificate', async () => {
+    const cert = await makeSelfSignedCert({ commonName: 'mx.moat.test' });
+    const tlsDir = await makeScratchDir();
+    const tgw = await startGateway({ dir: tlsDir, relayPort: lan.port, listenTls: { cert: cert.certPath, key: cert.keyPath } });
+    try {
+      const r = await runSwaks(['--server', `127.0.0.1:${tgw.port}`, '-tls', '--from', 'alice@sender.example', '--to', 'bob@example.test', '--header', 'Subject: over-tls']);
+      expect(r.code, r.stdout).toBe(0);
+      expect(r.stdout).toMatch(/<~\s+250 2\.0\.0 Ok: queued as/);
+      const m = await waitUntil(async () => (await lan.messages()).find((x) => x.raw.toString().includes('Subject: over-tls')), { timeoutMs: 20_000, what: 'the TLS message' });
+      expect(m.raw.toString()).toMatch(/with ESMTPS id/);
+    } finally {
+      await tgw.stop();
+      await removeScratchDir(tlsDir);
+    }
   });
 
   it('queues while the LAN server is down and delivers everything when it returns', async () => {

@@ -54,7 +54,7 @@ export class SmtpTalk {
   }
 
   send(data: string | Buffer): void {
-    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
   }
 
   line(text: string): void {
