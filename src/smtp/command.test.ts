@@ -91,3 +91,13 @@ describe('xtext', () => {
     expect(decodeXtext('bad+zz')).toBeNull();
   });
 });
+
+describe('ORCPT of type utf-8 (RFC 6533)', () => {
+  it('decodes \\x{HEX} and raw UTF-8, and formats back with \\x{HEX}', async () => {
+    const { formatOrcpt } = await import('./params.js');
+    const r = parseCommand('RCPT TO:<j@example.test> ORCPT=utf-8;j\\x{FC}rgen@example.test');
+    expect(r.ok && r.command.verb === 'RCPT' && r.command.params.orcpt).toEqual({ addrType: 'utf-8', address: 'jürgen@example.test' });
+    expect(formatOrcpt({ addrType: 'utf-8', address: 'jürgen+x@example.test' })).toBe('utf-8;j\\x{FC}rgen\\x{2B}x@example.test');
+    expect(reply('RCPT TO:<j@example.test> ORCPT=utf-8;bad\\x{D800}')).toBe('501 5.5.4');
+  });
+});

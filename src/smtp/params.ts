@@ -151,7 +151,8 @@ export function parseRcptParams(text: string): ParamResult<RcptParams> {
         const semi = value?.indexOf(';') ?? -1;
         if (value === null || value === undefined || semi <= 0 || value.length > 500) return invalid(name);
         const addrType = value.slice(0, semi).toLowerCase();
-        const address = decodeXtext(value.slice(semi + 1));
+        const raw = value.slice(semi + 1);
+        const address = value.slice(0, semi).toLowerCase() === 'utf-8' ? decodeUtf8AddrXtext(raw) : decodeXtext(raw);
         if (!/^[a-z0-9-]+$/.test(addrType) || address === null || address === '') return invalid(name);
         orcpt = { addrType, address };
         break;
@@ -163,6 +164,38 @@ export function parseRcptParams(text: string): ParamResult<RcptParams> {
   return { ok: true, value: Object.freeze({ notify, orcpt }) };
 }
 
+/**
+ * RFC 6533 §3: an ORCPT of type "utf-8" carries utf-8-addr-xtext: printable ASCII except "+", "=" and
+ * "\\" as is, anything else as "\\x{HEX}" (and, with SMTPUTF8, raw UTF-8, which we accept but never send).
+ */
+export function decodeUtf8AddrXtext(s: string): string | null {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5c) {
+      const m = /^\\x\{([0-9A-Fa-f]{1,6})\}/.exec(s.slice(i));
+      const cp = m ? parseInt(m[1] as string, 16) : NaN;
+      if (!m || !(cp <= 0x10ffff) || (cp >= 0xd800 && cp <= 0xdfff)) return null;
+      out += String.fromCodePoint(cp);
+      i += m[0].length - 1;
+    } else if ((c >= 0x21 && c <= 0x7e && c !== 0x2b && c !== 0x3d) || c >= 0x80) {
+      out += s[i];
+    } else {
+      return null;
+    }
+  }
+  return out;
+}
+
+export function encodeUtf8AddrXtext(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) ?? 0;
+    out += cp >= 0x21 && cp <= 0x7e && ch !== '+' && ch !== '=' && ch !== '\\' ? ch : `\\x{${cp.toString(16).toUpperCase()}}`;
+  }
+  return out;
+}
+
 export function formatOrcpt(o: Orcpt): string {
-  return `${o.addrType};${encodeXtext(o.address)}`;
+  return `${o.addrType};${o.addrType === 'utf-8' ? encodeUtf8AddrXtext(o.address) : encodeXtext(o.address)}`;
 }

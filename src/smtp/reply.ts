@@ -117,14 +117,17 @@ export function formatReply(r: SmtpReply, withStatus = true): string {
  * CRLF; the enhanced status is taken from the first line when present.
  */
 export function downstreamReply(code: number, rawLines: readonly string[]): SmtpReply {
-  const first = rawLines[0] ?? '';
-  const word = first.split(' ', 1)[0] ?? '';
-  const status = parseStatus(word);
+  if (!Number.isInteger(code) || code < 200 || code > 599) throw new ReplyClassMismatch(`bad downstream code ${code}`);
+  const firstWord = (rawLines[0] ?? '').split(' ', 1)[0] ?? '';
+  const parsed = parseStatus(firstWord);
+  // RFC 3463 §2: a status whose class disagrees with the code is not a status; keep the text whole.
+  const status = parsed && parsed[0] === String(code)[0] ? parsed : null;
   const lines = rawLines.map((l) => {
+    if (!status) return l;
     const w = l.split(' ', 1)[0] ?? '';
-    return status && parseStatus(w) ? l.slice(w.length + 1) : l;
+    return parseStatus(w) ? l.slice(w.length + 1) : l;
   });
-  return Object.freeze({ code, status: status && status[0] === String(code)[0] ? status : null, lines: Object.freeze(lines) });
+  return Object.freeze({ code, status, lines: Object.freeze(lines) });
 }
 
 /** One line for logs and DSNs: "550 5.1.1 User unknown". */
