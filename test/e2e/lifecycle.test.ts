@@ -121,6 +121,25 @@ describe('operating the gateway', () => {
     expect((await gw.cli('queue', 'list')).stdout).toContain('0 message(s)');
   });
 
+  it('restarts a worker killed with SIGKILL, which resumes its spool shard', async () => {
+    const lanPort = await freePort();
+    const g = await startGateway({ dir: await makeScratchDir(), relayPort: lanPort });
+    try {
+      const r = await sendMessage(g.port, 'a@sender.example', ['bob@example.test'], 'Subject: orphan\r\n\r\nx\r\n');
+      const id = /queued as ([0-9A-Z]+)/.exec(r.text)?.[1];
+      const accepted = await g.waitForEvent('message.accepted', (e) => e['queueId'] === id);
+      const pid = accepted['pid'] as number;
+      expect(pid).not.toBe(g.process.pid);
+      process.kill(pid, 'SIGKILL');
+      await g.waitForEvent('worker.exit', (e) => e['signal'] === 'SIGKILL');
+      await waitUntil(() => g.events().some((e) => e['event'] === 'queue.loaded' && e['pid'] !== pid), { timeoutMs: 20_000, what: 'the restarted worker loading its shard' });
+      const lan = await startSmtpSink({ port: lanPort });
+      await waitUntil(async () => (await lan.messages()).some((m) => m.data.includes('Subject: orphan')), { timeoutMs: 30_000, what: 'the message delivered by the new worker' });
+    } finally {
+      await g.stop();
+    }
+  });
+
   it('check-config prints every error with its path and exits 1', async () => {
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, 'hostname: mx\nlisten: [{address: "1.2.3.4"}]\ndomains: {}\nlimits: {maxRecipients: -1, typo: 1}\n');
