@@ -4,21 +4,13 @@
  * without the cluster supervisor. Logs go to an in-memory list the test can inspect.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { validateConfig } from '../../src/config/load.js';
 import { startWorker, type Worker } from '../../src/main.js';
 import { createLogger } from '../../src/platform/logger.js';
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { freePort } from '../harness/ports.js';
 
 export interface InProcessGateway {
   readonly port: number;

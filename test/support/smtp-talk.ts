@@ -75,14 +75,7 @@ export class SmtpTalk {
       if (this.closed) return null;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no reply within ${timeoutMs} ms; have ${JSON.stringify(this.buf.slice(0, 200))}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiter = () => {
-          clearTimeout(t);
-          this.waiter = null;
-          resolve();
-        };
-      });
+      await this.waitData(left);
     }
   }
 
@@ -122,16 +115,7 @@ export class SmtpTalk {
   /** Resolves true once the server has closed the connection (within the timeout). */
   async closedByServer(timeoutMs = 10_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.closed && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-        this.waiter = () => {
-          clearTimeout(t);
-          this.waiter = null;
-          resolve();
-        };
-      });
-    }
+    while (!this.closed && Date.now() < deadline) await this.waitData(Math.max(1, deadline - Date.now()));
     return this.closed;
   }
 
