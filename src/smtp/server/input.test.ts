@@ -251,13 +251,13 @@ describe('Input.discard, readSome, unshift, attach', () => {
     const stream = new PassThrough();
     const input = new Input(1 << 16);
     input.attach(stream);
-    let got: Buffer | null = null;
-    const p = input.readSome(10, never).then((b) => (got = b));
+    const got: { value: Buffer | null } = { value: null };
+    const p = input.readSome(10, never).then((b) => (got.value = b));
     await settle();
-    expect(got).toBeNull();
+    expect(got.value).toBeNull();
     stream.write('x');
     await p;
-    expect(got?.toString()).toBe('x');
+    expect(got.value?.toString()).toBe('x');
   });
 
   it('unshift() puts octets back in front of what is buffered (the part after the end of DATA)', async () => {
