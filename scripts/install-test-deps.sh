@@ -16,6 +16,7 @@ REQUIREMENTS=(
   "dnsmasq-base|test -x /usr/sbin/dnsmasq"
   "bind9-dnsutils|test -x /usr/bin/dig"
   "openssl|test -x /usr/bin/openssl"
+  "libnet-ssleay-perl|/usr/bin/perl -MNet::SSLeay -e 1"
   "python3-aiosmtpd|/usr/bin/python3 -c 'import aiosmtpd'"
 )
 

@@ -1,0 +1,72 @@
+// Free TCP ports on loopback, chosen by the OS.
+// Trusts: the kernel hands out an unused ephemeral port for listen(0). Between closing our probe
+// socket and the peer binding it, another program may take the port: startWithPortRetry() covers
+// that race by retrying with a fresh port when a start fails with "address in use".
+// Fails: by rejecting with the socket error, or with the last start error after the retries.
+import { createServer } from 'node:net';
+import type { Server } from 'node:net';
+
+function listenZero(host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen({ host, port: 0, exclusive: true }, () => resolve(srv));
+  });
+}
+
+function portOf(srv: Server): number {
+  const addr = srv.address();
+  if (addr === null || typeof addr === 'string') throw new Error('listen(0) gave no TCP address');
+  return addr.port;
+}
+
+function close(srv: Server): Promise<void> {
+  return new Promise((resolve) => srv.close(() => resolve()));
+}
+
+/** One free TCP port on `host` (default 127.0.0.1). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [port] = await freePorts(1, host);
+  if (port === undefined) throw new Error('freePorts(1) returned nothing');
+  return port;
+}
+
+/** `n` distinct free TCP ports: all probe sockets are held open together, then closed. */
+export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) servers.push(await listenZero(host));
+    return servers.map(portOf);
+  } finally {
+    await Promise.all(servers.map(close));
+  }
+}
+
+/** True when an error message says the port was taken ("Address already in use", EADDRINUSE...). */
+export function isAddressInUse(err: unknown): boolean {
+  const text = err instanceof Error ? `${err.message}` : String(err);
+  return /EADDRINUSE|address (already )?in use/i.test(text);
+}
+
+/**
+ * Runs `start(port)` with a fresh free port, retrying (up to `attempts`) only when it fails
+ * because the port got taken in between. A fixed `port` is tried once.
+ */
+export async function startWithPortRetry<T>(
+  start: (port: number) => Promise<T>,
+  opts: { port?: number | undefined; attempts?: number; host?: string } = {},
+): Promise<T> {
+  if (opts.port !== undefined) return start(opts.port);
+  const attempts = opts.attempts ?? 3;
+  let last: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await start(await freePort(opts.host));
+    } catch (err: unknown) {
+      last = err;
+      if (!isAddressInUse(err)) throw err;
+    }
+  }
+  throw last;
+}
