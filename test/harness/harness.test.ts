@@ -11,6 +11,7 @@ import {
   splitTxt,
   startDnsmasq,
   startLanSmtpd,
+  startPostfixLan,
   startPostfixRelay,
   startProcess,
   startSmtpSink,
@@ -225,6 +226,22 @@ describe('smtp-source', () => {
     const msgs = await sink.waitForMessages(20);
     expect(msgs).toHaveLength(20);
     expect(msgs.every((m) => m.recipients[0]?.address === 'bob@lan.test')).toBe(true);
+  });
+});
+
+describe.skipIf(!isRoot)('Postfix LAN server', () => {
+  it('delivers to a Maildir, rejects unknown users and other domains', async () => {
+    const pf = await startPostfixLan({ mailboxes: ['bob'] });
+    expect(await smtpBanner(pf.port)).toMatch(/^220 lan\.test ESMTP LAN-Postfix/);
+    const ok = await swaks({ port: pf.port, to: 'bob@lan.test', data: 'Subject: to bob\r\n\r\nhi\r\n' });
+    expect(ok.code, ok.stdout).toBe(0);
+    const unknown = await swaks({ port: pf.port, to: 'nobody-here@lan.test' });
+    expect(unknown.replies.join('\n')).toMatch(/550 5\.1\.1 .*User unknown/);
+    const other = await swaks({ port: pf.port, to: 'x@elsewhere.test' });
+    expect(other.replies.join('\n')).toMatch(/554 5\.7\.1 .*Relay access denied/);
+    const [msg] = await pf.waitForMaildir('bob', 1);
+    expect(msg).toMatch(/^Subject: to bob$/m);
+    await pf.stop();
   });
 });
 
