@@ -15,7 +15,7 @@
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultRegistry, runCommand, startProcess } from './process.js';
+import { defaultRegistry, forgetOnDeath, killOnDeath, runCommand, startProcess } from './process.js';
 import type { ManagedProcess, ProcessRegistry, Stoppable } from './process.js';
 import { startWithPortRetry } from './ports.js';
 import { makeDirOwnedBy, makeScratchDir } from './tmp.js';
@@ -251,6 +251,8 @@ async function start(
     },
   };
   registry.add(guard);
+  const master = masterPid(queueDir);
+  if (master !== undefined) killOnDeath(master);
   const handle: PostfixHandle = {
     host: '127.0.0.1',
     port: inst.port,
@@ -272,6 +274,7 @@ async function start(
     stop: async () => {
       await stopInstance(etc, queueDir, inst.proc);
       registry.delete(guard);
+      if (master !== undefined) forgetOnDeath(master);
     },
   };
   return { handle, dir };

@@ -8,6 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
+import { Socket } from 'node:net';
 
 export interface ExitInfo {
   readonly code: number | null;
@@ -83,6 +84,53 @@ function installExitHooks(reg: ProcessRegistry): void {
     };
     process.on(sig, onSignal);
   }
+}
+
+// A bash "reaper" that outlives a SIGKILLed test process: it reads "PID" / "-PID" lines on its
+// stdin and, when that pipe closes (we died, however), SIGTERMs and then SIGKILLs whatever is
+// still listed. It covers what PR_SET_PDEATHSIG cannot: children that change credentials (the
+// kernel clears the signal on setuid: smtp-sink -u nobody) and grandchildren (the Postfix master).
+const REAPER_SCRIPT = [
+  'trap "" INT TERM HUP',
+  'pids=" "',
+  'while read -r l; do case $l in -*) pids=${pids/ ${l#-} / };; *) pids="$pids$l ";; esac; done',
+  'set -- $pids',
+  '[ $# -gt 0 ] || exit 0',
+  'kill -TERM "$@" 2>/dev/null; sleep 1; kill -KILL "$@" 2>/dev/null',
+].join('\n');
+
+const REAPER_KEY = Symbol.for('moat.test.harness.reaper');
+type GlobalWithReaper = typeof globalThis & { [REAPER_KEY]?: Socket | null };
+
+function reaper(): Socket | null {
+  const g = globalThis as GlobalWithReaper;
+  let r = g[REAPER_KEY];
+  if (r === undefined) {
+    r = null;
+    try {
+      const child = spawn('/bin/bash', ['-c', REAPER_SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+      child.unref();
+      if (child.stdin instanceof Socket) {
+        child.stdin.unref();
+        child.stdin.on('error', () => undefined);
+        r = child.stdin;
+      }
+    } catch {
+      r = null;
+    }
+    g[REAPER_KEY] = r;
+  }
+  return r;
+}
+
+/** Asks the reaper to kill `pid` if this process dies before calling forgetOnDeath(pid). */
+export function killOnDeath(pid: number): void {
+  if (pid > 1) reaper()?.write(`${pid}\n`);
+}
+
+/** The counterpart of killOnDeath, once `pid` has been stopped normally. */
+export function forgetOnDeath(pid: number): void {
+  if (pid > 1) reaper()?.write(`-${pid}\n`);
 }
 
 /** The process-wide registry every starter in this harness uses unless told otherwise. */
@@ -164,6 +212,7 @@ export class ManagedProcess implements Stoppable {
     this.exited = new Promise<ExitInfo>((resolve) => {
       this.#child.once('exit', (code, signal) => {
         this.#exit = { code, signal };
+        forgetOnDeath(this.pid);
         this.#registry.delete(this);
         resolve(this.#exit);
       });
@@ -176,6 +225,7 @@ export class ManagedProcess implements Stoppable {
       });
     });
     this.pid = this.#child.pid ?? -1;
+    killOnDeath(this.pid);
     this.#pipe('stdout');
     this.#pipe('stderr');
     this.#registry.add(this);
