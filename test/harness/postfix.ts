@@ -15,8 +15,10 @@
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultRegistry, forgetOnDeath, killOnDeath, runCommand, startProcess } from './process.js';
-import type { ManagedProcess, ProcessRegistry, Stoppable } from './process.js';
+import { runCommand, startProcess } from './process.js';
+import { defaultRegistry, forgetOnDeath, killOnDeath } from './registry.js';
+import type { ManagedProcess } from './process.js';
+import type { ProcessRegistry, Stoppable } from './registry.js';
 import { startWithPortRetry } from './ports.js';
 import { makeDirOwnedBy, makeScratchDir } from './tmp.js';
 import { waitForSmtpBanner, waitUntil } from './wait.js';

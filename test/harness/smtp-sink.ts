@@ -9,7 +9,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startProcess } from './process.js';
-import type { ManagedProcess, ProcessRegistry } from './process.js';
+import type { ManagedProcess } from './process.js';
+import type { ProcessRegistry } from './registry.js';
 import { startWithPortRetry } from './ports.js';
 import { makeDirOwnedBy, makeScratchDir } from './tmp.js';
 import { waitForSmtpBanner, waitUntil } from './wait.js';
