@@ -176,6 +176,7 @@ describe('returned content (RFC 3461 §4.3)', () => {
   it('finds the header block of odd messages', () => {
     expect(headerBlock(Buffer.from('\r\nbody only')).length).toBe(0);
     expect(headerBlock(Buffer.from('Subject: x\r\n')).toString()).toBe('Subject: x\r\n');
+    expect(headerBlock(Buffer.from('Subject: x\nTo: y\n\nbody\r\n\r\nmore')).toString()).toBe('Subject: x\nTo: y\n');
   });
 });
 
@@ -228,6 +229,14 @@ describe('delay notices', () => {
     expect(parts[1]?.body).not.toContain('Remote-MTA');
     expect(parts[1]?.body).not.toContain('Diagnostic-Code');
   });
+
+  it('reports a recipient expanded by a list in a success notice', () => {
+    const r = recipient({ action: 'expanded', status: '2.0.0', diagnostic: null });
+    const { head, parts } = read(buildDsn(input({ kind: 'delivered', recipients: [r] })).message);
+    expect(field(head, 'Subject')).toBe('Successful Mail Delivery Report');
+    expect(field(parts[1]?.body ?? '', 'Action')).toBe('expanded');
+    expect(parts[0]?.body.replace(/\r\n */g, ' ')).toContain('was delivered to a mailing list or forwarding address');
+  });
 });
 
 describe('SMTPUTF8 originals (RFC 6533)', () => {
@@ -266,6 +275,9 @@ describe('boundary and determinism', () => {
 describe('refused input', () => {
   it('never builds a DSN for the null reverse path', () => {
     expect(() => buildDsn(input({ originalSender: '' }))).toThrow(DsnInputError);
+  });
+  it('accepts a quoted local part with spaces as the sender', () => {
+    expect(field(read(buildDsn(input({ originalSender: '"a  b"@example.org' })).message).head, 'To')).toBe('<"a  b"@example.org>');
   });
   it('refuses a sender that would break the To field, no recipients, a bad host or status', () => {
     expect(() => buildDsn(input({ originalSender: 'a\r\nBcc: x@y' }))).toThrow(DsnInputError);

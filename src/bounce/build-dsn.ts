@@ -16,7 +16,7 @@ import { deliveryStatusBody } from './delivery-status.js';
 import { DsnInputError, type Dsn, type DsnChunks, type DsnInput } from './dsn-input.js';
 import { humanText } from './human-text.js';
 import { isBounceable, returnedContent, type DsnKind } from './notify.js';
-import { headerField, rfc5322Date } from './text.js';
+import { rfc5322Date } from './text.js';
 
 const SUBJECT: Record<DsnKind, string> = {
   failed: 'Undelivered Mail Returned to Sender',
@@ -35,18 +35,22 @@ const RETURNED_AS: Record<DsnKind, string> = {
 const CRLF = Buffer.from('\r\n');
 
 /**
- * The header block of a stored message, up to and including the CRLF that ends its last field
+ * The header block of a stored message, up to and including the line end of its last field
  * (RFC 5322 §2.1: the header ends at the first empty line). A buffer without an empty line is all
  * header, which is also what a caller that read only the header block passes in.
+ * XXX: the spool holds CRLF only (the server refuses bare LF), but a bare-LF empty line is honoured
+ * too, so a malformed original can never have its whole body returned as "headers".
  */
 export function headerBlock(message: Buffer): Buffer {
-  if (message.subarray(0, 2).equals(CRLF)) return message.subarray(0, 0);
-  const end = message.indexOf('\r\n\r\n');
-  return end < 0 ? message : message.subarray(0, end + 2);
+  if (message.subarray(0, 2).equals(CRLF) || message[0] === 0x0a) return message.subarray(0, 0);
+  const ends = [message.indexOf('\r\n\r\n'), message.indexOf('\n\n')].filter((i) => i >= 0);
+  if (ends.length === 0) return message;
+  const end = Math.min(...ends);
+  return message.subarray(0, end + (message[end] === 0x0d ? 2 : 1));
 }
 
-// RFC 5321 §4.1.2 has no room for these in a mailbox; we refuse rather than write a broken To.
-const BAD_SENDER = /[\x00-\x20\x7f<>]/;
+// No mailbox (RFC 5321 §4.1.2) holds a control character; one would break the To field.
+const BAD_SENDER = /[\x00-\x1f\x7f]/;
 
 function checkSender(sender: string): string {
   if (!isBounceable(sender)) throw new DsnInputError('a message from the null reverse path is never notified (RFC 5321 §6.1)');
@@ -94,7 +98,8 @@ export function buildDsnChunks(input: DsnInput): DsnChunks {
 
   const head = [
     `From: Mail Delivery System <MAILER-DAEMON@${input.reportingMta}>`,
-    headerField('To', `<${sender}>`),
+    // Not folded: a mailbox is at most 256 octets, and folding could alter a quoted local part.
+    `To: <${sender}>`,
     `Subject: ${SUBJECT[input.kind]}`,
     `Date: ${rfc5322Date(input.now)}`,
     `Message-ID: ${messageId}`,
