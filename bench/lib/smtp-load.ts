@@ -1,0 +1,220 @@
+// A small SMTP load generator that measures, per message, the end-of-data latency: the time from
+// handing the final ".\r\n" to the kernel to reading the server's reply to it, i.e. what the
+// gateway spends receiving the last bytes, deciding, writing the message to disk and answering.
+// Shape of the load: like smtp-source without -d, each of `sessions` concurrent workers opens a
+// connection per message (greeting, EHLO, MAIL, RCPT, DATA, body, ".", QUIT).
+// Trusts: the server to be an SMTP server on loopback; replies are parsed per RFC 5321 4.2
+// (multi-line "250-" continuation). Commands are not pipelined.
+// Fails: a connection error, a timeout or an unexpected reply counts the message as failed (with
+// the reason kept) and the worker goes on with the next message; the run as a whole is bounded
+// by `timeoutMs`, after which open connections are destroyed and the result says so.
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { buildMessage } from './message.js';
+
+export interface LoadOptions {
+  readonly host?: string;
+  readonly port: number;
+  readonly sessions: number;
+  readonly messages: number;
+  readonly bodySize: number;
+  readonly from: string;
+  readonly to: string;
+  readonly heloName?: string;
+  /** Per-reply deadline; default 60 s. */
+  readonly replyTimeoutMs?: number;
+  /** Whole-run deadline; default 10 min. */
+  readonly timeoutMs?: number;
+}
+
+export interface LoadResult {
+  /** End-of-data latency of each accepted (2xx) message, in ms. */
+  readonly latenciesMs: readonly number[];
+  readonly accepted: number;
+  readonly failed: number;
+  /** Up to 10 failure reasons. */
+  readonly errors: readonly string[];
+  readonly elapsedMs: number;
+  readonly timedOut: boolean;
+}
+
+interface Reply {
+  readonly code: number;
+  readonly text: string;
+}
+
+/** One SMTP connection with a reply reader. */
+class Conversation {
+  readonly #sock: Socket;
+  readonly #timeoutMs: number;
+  #buf = '';
+  #lines: string[] = [];
+  #want: ((r: Reply | Error) => void) | undefined;
+  /** Replies that arrived while nobody was waiting (never more than one in this client). */
+  readonly #unread: Reply[] = [];
+  #closed: Error | undefined;
+
+  constructor(sock: Socket, timeoutMs: number) {
+    this.#sock = sock;
+    this.#timeoutMs = timeoutMs;
+    sock.setEncoding('latin1');
+    sock.setNoDelay(true);
+    sock.on('data', (chunk: string) => this.#onData(chunk));
+    const fail = (e: Error): void => {
+      this.#closed ??= e;
+      this.#deliver(this.#closed);
+    };
+    sock.on('error', fail);
+    sock.on('close', () => fail(new Error('connection closed')));
+  }
+
+  #deliver(r: Reply | Error): void {
+    const w = this.#want;
+    this.#want = undefined;
+    if (w !== undefined) w(r);
+    else if (!(r instanceof Error)) this.#unread.push(r);
+  }
+
+  #onData(chunk: string): void {
+    this.#buf += chunk;
+    for (let nl = this.#buf.indexOf('\n'); nl >= 0; nl = this.#buf.indexOf('\n')) {
+      const line = this.#buf.slice(0, nl).replace(/\r$/, '');
+      this.#buf = this.#buf.slice(nl + 1);
+      this.#lines.push(line);
+      if (!/^\d{3}-/.test(line)) {
+        const text = this.#lines.join('\n');
+        this.#lines = [];
+        this.#deliver({ code: Number(line.slice(0, 3)), text });
+      }
+    }
+  }
+
+  /** The next complete reply. */
+  reply(): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const early = this.#unread.shift();
+      if (early !== undefined) {
+        resolve(early);
+        return;
+      }
+      if (this.#closed !== undefined) {
+        reject(this.#closed);
+        return;
+      }
+      const timer = setTimeout(() => this.#deliver(new Error(`no reply within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      this.#want = (r) => {
+        clearTimeout(timer);
+        if (r instanceof Error) reject(r);
+        else resolve(r);
+      };
+    });
+  }
+
+  /** Writes and resolves once the data is handed to the kernel. */
+  write(data: string | Buffer): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#sock.write(data, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  async command(line: string, expect: number): Promise<Reply> {
+    const pending = this.reply();
+    await this.write(`${line}\r\n`);
+    return expectCode(await pending, expect, line);
+  }
+
+  destroy(): void {
+    this.#sock.destroy();
+  }
+}
+
+function expectCode(r: Reply, expect: number, what: string): Reply {
+  if (Math.floor(r.code / 100) !== Math.floor(expect / 100)) throw new Error(`${what}: ${r.text}`);
+  return r;
+}
+
+function open(host: string, port: number, timeoutMs: number, live: Set<Socket>): Promise<Conversation> {
+  return new Promise<Conversation>((resolve, reject) => {
+    const sock = connect({ host, port });
+    live.add(sock);
+    sock.once('close', () => live.delete(sock));
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`connect timeout after ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      resolve(new Conversation(sock, timeoutMs));
+    });
+  });
+}
+
+/** Sends one message on a fresh connection; resolves with its end-of-data latency in ms. */
+async function sendOne(o: LoadOptions, body: Buffer, live: Set<Socket>): Promise<number> {
+  const timeout = o.replyTimeoutMs ?? 60_000;
+  const c = await open(o.host ?? '127.0.0.1', o.port, timeout, live);
+  try {
+    expectCode(await c.reply(), 220, 'greeting');
+    await c.command(`EHLO ${o.heloName ?? 'client.test'}`, 250);
+    await c.command(`MAIL FROM:<${o.from}>`, 250);
+    await c.command(`RCPT TO:<${o.to}>`, 250);
+    await c.command('DATA', 354);
+    await c.write(body);
+    const pending = c.reply();
+    const t0 = performance.now();
+    await c.write('.\r\n');
+    expectCode(await pending, 250, 'end of data');
+    const latency = performance.now() - t0;
+    await c.command('QUIT', 221).catch(() => undefined);
+    return latency;
+  } finally {
+    c.destroy();
+  }
+}
+
+/** Runs the load and collects per-message end-of-data latencies. */
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const body = buildMessage({ from: o.from, to: o.to, bodySize: o.bodySize, id: `${process.pid}.${Date.now()}` });
+  const latencies: number[] = [];
+  const errors: string[] = [];
+  const live = new Set<Socket>();
+  let next = 0;
+  let failed = 0;
+  let stopped = false;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (!stopped && next < o.messages) {
+      next++;
+      try {
+        latencies.push(await sendOne(o, body, live));
+      } catch (err: unknown) {
+        failed++;
+        if (errors.length < 10) errors.push(err instanceof Error ? err.message : String(err));
+      }
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), o.timeoutMs ?? 600_000);
+  });
+  const workers = Promise.all(Array.from({ length: Math.max(1, o.sessions) }, worker));
+  const outcome = await Promise.race([workers.then(() => 'done' as const), deadline]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    stopped = true;
+    for (const s of live) s.destroy();
+    await workers;
+  }
+  return {
+    latenciesMs: latencies,
+    accepted: latencies.length,
+    failed,
+    errors,
+    elapsedMs: performance.now() - started,
+    timedOut: outcome === 'timeout',
+  };
+}

@@ -1,0 +1,37 @@
+// Smoke test of the relay benchmark in --quick mode: every message reaches the sink through each
+// gateway and every figure is a positive number. Needs `npm run build` (it starts dist's Moat);
+// Postfix joins when running as root.
+import { afterAll, describe, expect, it } from 'vitest';
+import { removeAllScratchDirs, stopAll } from '../test/harness/index.js';
+import { QUICK_PRESET } from './relay/options.js';
+import { canRunPostfix } from './relay/postfix-gateway.js';
+import { runRelaySuite } from './relay/suite.js';
+
+afterAll(async () => {
+  await stopAll();
+  await removeAllScratchDirs();
+});
+
+describe('relay benchmark --quick', () => {
+  it('delivers every message through each gateway and reports positive figures', async () => {
+    const systems = canRunPostfix() ? QUICK_PRESET.systems : QUICK_PRESET.systems.filter((s) => s === 'moat');
+    const report = await runRelaySuite({ ...QUICK_PRESET, systems });
+
+    expect(report.runs.map((r) => r.system).sort()).toEqual([...systems].sort());
+    for (const r of report.runs) {
+      // measureRun only returns once the sink has counted every message of both sub-runs
+      expect(r.messages).toBe(QUICK_PRESET.messages);
+      expect(r.latency?.accepted).toBe(QUICK_PRESET.latencyMessages);
+      expect(r.deliveredPerSec).toBeGreaterThan(0);
+      expect(r.cpuMsPerMessage).toBeGreaterThan(0);
+      expect(r.peakRssBytes).toBeGreaterThan(0);
+      expect(r.latency?.p50Ms).toBeGreaterThan(0);
+      expect(r.latency?.p99Ms).toBeGreaterThanOrEqual(r.latency?.p50Ms ?? Number.POSITIVE_INFINITY);
+    }
+    for (const s of report.summary) {
+      for (const name of systems) {
+        for (const v of Object.values(s.bySystem[name] ?? {})) expect(v).toBeGreaterThan(0);
+      }
+    }
+  }, 60_000);
+});

@@ -1,0 +1,19 @@
+// What the relay benchmark needs from a gateway under test: where it listens, which processes
+// are its own (for CPU and RSS), and how to stop it.
+
+export type SystemName = 'moat' | 'postfix';
+
+export const SYSTEM_NAMES: readonly SystemName[] = ['moat', 'postfix'];
+
+export interface GatewayUnderTest {
+  readonly name: SystemName;
+  readonly port: number;
+  /** Root PIDs of the gateway's process trees (re-read each call: Postfix's master may be respawned). */
+  roots(): readonly number[];
+  stop(): Promise<void>;
+}
+
+/** The envelope every run uses: mail for the relay domain from an outside sender. */
+export const RELAY_DOMAIN = 'bench.test';
+export const SENDER = 'alice@client.test';
+export const RECIPIENT = `bob@${RELAY_DOMAIN}`;
