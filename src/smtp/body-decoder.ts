@@ -20,6 +20,19 @@ export interface BodyLimits {
 
 export type BodyProblem = 'bare-newline' | 'nul' | 'line-too-long' | 'header-too-big' | 'too-big';
 
+/**
+ * When a message has several problems, the most serious one is reported. Ranking (rather than "first
+ * seen") keeps the answer independent of where TCP cut the stream: 'too-big' is noticed when output is
+ * emitted, the others while scanning, so their order of discovery depends on the split.
+ */
+const PROBLEM_RANK: Readonly<Record<BodyProblem, number>> = {
+  nul: 1,
+  'line-too-long': 2,
+  'header-too-big': 3,
+  'too-big': 4,
+  'bare-newline': 5,
+};
+
 export interface DecodeStep {
   /** Content to keep, as slices of the input (empty once a problem makes the message unacceptable). */
   readonly out: Buffer[];
@@ -57,7 +70,7 @@ export class BodyDecoder {
     private readonly dotted: boolean,
   ) {}
 
-  /** The first problem seen, if any; 'bare-newline' means the session must be closed. */
+  /** The most serious problem seen, if any; 'bare-newline' means the session must be closed. */
   get failure(): BodyProblem | null {
     return this.problem;
   }
@@ -184,11 +197,11 @@ export class BodyDecoder {
   }
 
   private note(p: BodyProblem): void {
-    if (!this.problem) this.problem = p;
+    if (!this.problem || PROBLEM_RANK[p] > PROBLEM_RANK[this.problem]) this.problem = p;
   }
 
   private bare(): DecodeStep {
-    this.problem = 'bare-newline';
+    this.note('bare-newline');
     return { out: [], done: true, rest: null };
   }
 }

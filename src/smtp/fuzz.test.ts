@@ -247,11 +247,8 @@ describe('BodyDecoder (DATA) under fuzzing', () => {
     );
   }, TIMEOUT);
 
-  // BUG (body-decoder.ts:170): 'too-big' is noted when output is emitted (at the end of a chunk or at a
-  // dot), but 'nul' and 'line-too-long' while scanning; the first one noted wins, so the reply depends
-  // on where TCP cut the stream (552 5.3.4 or 554 5.6.0 for the same message). Proposed fix: let
-  // too-big override any earlier problem but a bare newline:
-  //   if (this.kept > this.limits.maxMessageSize && this.problem !== 'bare-newline') this.problem = 'too-big';
+  // Regression: 'too-big' used to lose against an earlier-noticed NUL only when the split put the NUL
+  // first, so one message got 552 5.3.4 or 554 5.6.0 depending on TCP segmentation.
   it('reports the same problem however the input is split', () => {
     const limits: BodyLimits = { maxMessageSize: 10, maxHeaderSize: 1000, maxLineLength: 1000 };
     const msg = Buffer.from('aaaaaaaaaaaa\x00bc\r\n.\r\n', 'latin1');
