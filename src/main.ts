@@ -8,7 +8,10 @@ import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { relayGuard } from './checks/relay-guard/index.js';
+import { createChecks } from './checks/index.js';
+import { createPolicy } from './pipeline/runner.js';
+import { outgoingContent } from './queue/outgoing.js';
+import { QuarantineStore } from './quarantine/store.js';
 import type { Config } from './config/schema.js';
 import type { ControlAnswer, ControlRequest, QueueItem } from './gateway/control.js';
 import { InboundSession } from './gateway/inbound.js';
@@ -116,7 +119,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   const makeShard = async (n: number): Promise<Shard> => {
     const spool = new Spool(spoolRoot, n);
     await spool.init();
-    const content = (m: StoredMessage): AsyncIterable<Buffer> => (m.content ? once(m.content) : spool.contentStream(m));
+    const content = (m: StoredMessage): AsyncIterable<Buffer> => outgoingContent(m, m.content ? once(m.content) : spool.contentStream(m));
     const deliverer = new RelayDeliverer({
       pool,
       resolver,
@@ -166,17 +169,31 @@ export async function startWorker(initial: Config, index: number, count: number,
   const own = shards.get(index) as Shard;
 
   const isLocal = (d: Domain): boolean => Object.hasOwn(config.domains, d);
-  let checks = [relayGuard(isLocal)];
+  const quarantine = new QuarantineStore(join(config.dataDir, 'quarantine'));
+  await quarantine.init();
+  const pipelineFor = (c: Config) => {
+    const checks = createChecks(c.checks, { resolver, clock, hostname: c.hostname });
+    return { checks, policy: createPolicy(checks, c.policy) };
+  };
+  let pipeline = pipelineFor(config);
 
   const openSession = (info: ConnectionInfo): InboundSession =>
     new InboundSession(info, {
       hostname: config.hostname,
-      checks,
+      checks: pipeline.checks,
+      policy: pipeline.policy,
+      isLocal,
       spool: own.spool,
+      quarantine,
       clock,
       logger: log,
       spoolReserve: config.queue.minFreeSpace,
+      phaseTimeout: config.policy.phaseTimeout,
+      scanTimeout: config.policy.scanTimeout,
+      scanLimit: config.policy.scanLimit,
+      headerNames: config.policy.headers,
       accepted: (m) => own.scheduler.add(m, null),
+      onFailOpen: (check, phase, e) => log.warn('check.fail-open', { check, phase, error: e instanceof Error ? e.message : String(e) }),
     });
   // One listener per address, each with its own TLS context (STARTTLS only where a certificate is set).
   const servers = new Map<string, { listener: SmtpListener; server: Server }>();
@@ -195,9 +212,10 @@ export async function startWorker(initial: Config, index: number, count: number,
   return {
     async reload(next) {
       const nextContexts = tlsContexts(next);
+      const nextPipeline = pipelineFor(next);
       config = next;
       contexts = nextContexts;
-      checks = [relayGuard(isLocal)];
+      pipeline = nextPipeline;
       const wanted = new Set(next.listen.map((l) => l.address));
       for (const [address, s] of servers) {
         if (wanted.has(address)) continue;

@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { parseDomain } from '../smtp/address.js';
 import { deliverySchema, domainSchema } from '../relay/config.js';
 import { queueSchema } from '../queue/config.js';
+import { policySchema } from '../pipeline/config.js';
+import { checksSchema } from '../checks/index.js';
+import { quarantineSchema } from '../quarantine/config.js';
 import { hostPort } from './address.js';
 import { duration } from './duration.js';
 
@@ -63,6 +66,9 @@ export const configSchema = z
     limits: limitsSchema,
     queue: queueSchema,
     delivery: deliverySchema,
+    checks: checksSchema,
+    policy: policySchema,
+    quarantine: quarantineSchema,
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto').describe('Worker processes ("auto" = one per core)'),
     shutdownGrace: duration('On SIGTERM, how long open transactions may take to finish').prefault('30s'),
     log: z

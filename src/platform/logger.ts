@@ -10,7 +10,8 @@ export type LogEvent =
   | 'session.open' | 'session.close' | 'session.error' | 'session.limit'
   | 'message.accepted' | 'message.rejected' | 'message.deferred' | 'message.quarantined'
   | 'delivery.sent' | 'delivery.deferred' | 'delivery.bounced' | 'delivery.error'
-  | 'queue.loaded' | 'queue.corrupt' | 'queue.deleted' | 'dsn.queued';
+  | 'queue.loaded' | 'queue.corrupt' | 'queue.deleted' | 'dsn.queued'
+  | 'check.fail-open' | 'quarantine.released' | 'quarantine.deleted' | 'quarantine.expired';
 
 export type LogFields = Record<string, unknown>;
 
