@@ -12,6 +12,7 @@ import { createChecks } from './checks/index.js';
 import { createPolicy } from './pipeline/runner.js';
 import { outgoingContent } from './queue/outgoing.js';
 import { QuarantineStore } from './quarantine/store.js';
+import { SqliteStateStore } from './store/sqlite/state.js';
 import type { Config } from './config/schema.js';
 import type { ControlAnswer, ControlRequest, QueueItem } from './gateway/control.js';
 import { InboundSession } from './gateway/inbound.js';
@@ -69,6 +70,12 @@ function tlsContexts(c: Config): Map<string, SecureContext> {
     if (l.tls) out.set(l.address, createSecureContext({ cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key), minVersion: 'TLSv1.2' }));
   }
   return out;
+}
+
+/** The state store's file: "sqlite:" alone means dataDir/state.db. */
+export function statePath(c: Config): string {
+  const path = c.state.slice('sqlite:'.length);
+  return path.length > 0 ? path : join(c.dataDir, 'state.db');
 }
 
 /** Shard directories this worker must deliver: its own, and any s ≥ count with s % count == index. */
@@ -171,8 +178,19 @@ export async function startWorker(initial: Config, index: number, count: number,
   const isLocal = (d: Domain): boolean => Object.hasOwn(config.domains, d);
   const quarantine = new QuarantineStore(join(config.dataDir, 'quarantine'));
   await quarantine.init();
+  // One worker expires the quarantine, hourly and at start.
+  const expireQuarantine = (): void => {
+    void quarantine
+      .expire(clock.now() - config.quarantine.retention)
+      .then((n) => n > 0 && log.info('quarantine.expired', { messages: n }))
+      .catch((e: unknown) => log.error('quarantine.expired', { error: e instanceof Error ? e.message : String(e) }));
+  };
+  const expiry = index === 0 ? setInterval(expireQuarantine, 3_600_000).unref() : null;
+  if (index === 0) expireQuarantine();
+  const state = new SqliteStateStore(statePath(config), clock);
+  if (index === 0) state.startSweeping(60_000);
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, { resolver, clock, hostname: c.hostname });
+    const checks = createChecks(c.checks, { resolver, clock, state, hostname: c.hostname });
     return { checks, policy: createPolicy(checks, c.policy) };
   };
   let pipeline = pipelineFor(config);
@@ -229,6 +247,26 @@ export async function startWorker(initial: Config, index: number, count: number,
       const view = (shard: number, s: Shard, id?: string): QueueItem[] =>
         s.scheduler.list().filter((e) => !id || e.envelope.id === id).map((e) => ({ envelope: e.envelope, state: e.state, size: e.size, active: e.active, shard }));
       switch (req.op) {
+        case 'quarantine-list':
+          return { ok: true, quarantined: await quarantine.list() };
+        case 'quarantine-show': {
+          const m = await quarantine.load(req.id);
+          if (!m) return { ok: true, quarantined: [] };
+          const head = (await quarantine.head(req.id, 16 * 1024)) ?? '';
+          return { ok: true, quarantined: [{ envelope: m.envelope, size: m.contentLength, head }] };
+        }
+        case 'quarantine-release': {
+          const m = await quarantine.release(req.id, own.spool);
+          if (!m) return { ok: true, result: 'unknown' };
+          log.info('quarantine.released', { queueId: req.id, to: m.envelope.recipients.map((r) => r.address) });
+          own.scheduler.add(m, null);
+          return { ok: true, result: 'released' };
+        }
+        case 'quarantine-delete': {
+          const done = await quarantine.delete(req.id);
+          if (done) log.info('quarantine.deleted', { queueId: req.id });
+          return { ok: true, result: done ? 'deleted' : 'unknown' };
+        }
         case 'list':
           return { ok: true, items: all.flatMap(([n, s]) => view(n, s)) };
         case 'show':
@@ -255,6 +293,8 @@ export async function startWorker(initial: Config, index: number, count: number,
       for (const s of shards.values()) s.scheduler.abortActive();
       await Promise.race([Promise.all(stops), new Promise<void>((r) => setTimeout(r, 3000).unref())]);
       await pool.closeAll();
+      await state.close();
+      if (expiry) clearInterval(expiry);
     },
   };
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { CheckEntry } from '../pipeline/runner.js';
 import type { Resolver } from '../platform/dns.js';
 import type { Clock } from '../platform/clock.js';
+import type { StateStore } from '../store/state.js';
 import { relayGuard } from './relay-guard/index.js';
 
 export const checksSchema = z.object({}).strict().prefault({}).describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
@@ -16,10 +17,24 @@ export type ChecksConfig = z.infer<typeof checksSchema>;
 export interface CheckPorts {
   readonly resolver: Resolver;
   readonly clock: Clock;
+  readonly state: StateStore;
   /** Our own name (banner, HELO checks). */
   readonly hostname: string;
 }
 
 export function createChecks(_config: ChecksConfig, _ports: CheckPorts): CheckEntry[] {
   return [{ check: relayGuard(), observe: false, failOpen: false }];
+}
+
+/** Ports that refuse every use: checks do no I/O when built, so config validation can build them. */
+const INERT: CheckPorts = {
+  resolver: new Proxy({} as Resolver, { get: () => () => Promise.reject(new Error('validation only')) }),
+  clock: { now: () => 0, setTimer: () => ({ cancel: () => undefined }) },
+  state: new Proxy({} as StateStore, { get: () => () => Promise.reject(new Error('validation only')) }),
+  hostname: 'validation.invalid',
+};
+
+/** The checks a config would run, built without I/O, for validating the policy against their symbols. */
+export function checksForValidation(config: ChecksConfig): CheckEntry[] {
+  return createChecks(config, INERT);
 }

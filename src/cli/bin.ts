@@ -9,6 +9,7 @@ import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../platform/logger.js';
 import { queueCommand } from './queue-command.js';
+import { quarantineCommand } from './quarantine-command.js';
 import { runSupervisor } from './supervisor.js';
 import { runWorkerProcess } from './worker-process.js';
 
@@ -60,6 +61,19 @@ function cli(): Command {
   );
   withConfig(queue.command('delete <id>').description('delete one message without notice')).action(async (id: string, o: { config: string; json?: boolean }) =>
     process.exit(await queueCommand(await load(o.config), { op: 'delete', id }, o.json === true)),
+  );
+  const quarantine = program.command('quarantine').description('review quarantined messages (live or offline)');
+  withConfig(quarantine.command('list').description('list quarantined messages, newest first')).action(async (o: { config: string; json?: boolean }) =>
+    process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-list' }, o.json === true)),
+  );
+  withConfig(quarantine.command('show <id>').description('show one message: envelope, verdict, headers')).action(async (id: string, o: { config: string; json?: boolean }) =>
+    process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-show', id }, o.json === true)),
+  );
+  withConfig(quarantine.command('release <id>').description('deliver a quarantined message without filtering it again')).action(
+    async (id: string, o: { config: string; json?: boolean }) => process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-release', id }, o.json === true)),
+  );
+  withConfig(quarantine.command('delete <id>').description('delete a quarantined message')).action(async (id: string, o: { config: string; json?: boolean }) =>
+    process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-delete', id }, o.json === true)),
   );
   return program;
 }

@@ -56,6 +56,11 @@ export const configSchema = z
       .refine((d) => Object.keys(d).length > 0, { message: 'at least one domain is required: Moat accepts mail only for these' })
       .describe('The only domains Moat accepts mail for, and their LAN servers'),
     dataDir: z.string().min(1).describe('Spool and embedded stores'),
+    state: z
+      .string()
+      .regex(/^sqlite:/, 'expected "sqlite:" or "sqlite:/path/to/state.db"')
+      .default('sqlite:')
+      .describe('Learned state (greylist, rate limits, pregreet passes, recipient cache): "sqlite:" = dataDir/state.db, or "sqlite:PATH"'),
     dns: z
       .object({
         servers: z.array(hostPort('DNS server')).min(1).optional().describe('Resolvers for every DNS lookup; default: the system resolvers'),

@@ -12,6 +12,13 @@ import type { Finding, HardAction, Phase, SymbolDef } from './types.js';
 
 export class PolicyError extends Error {
   readonly code = 'POLICY_CONFIG';
+  constructor(
+    /** Config path of the offending key, e.g. "policy.symbols.NOPE". */
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+  }
 }
 
 export interface ScoredFinding {
@@ -79,8 +86,8 @@ export class Policy {
     for (const s of symbols) this.symbols.set(s.name, s);
     const unknown = (o: SymbolOverrides, path: string): void => {
       for (const name of Object.keys(o)) {
-        if (!this.symbols.has(name)) throw new PolicyError(`${path}.${name}: unknown symbol (known: see moat symbols)`);
-        if (this.symbols.get(name)?.locked) throw new PolicyError(`${path}.${name}: this symbol cannot be changed`);
+        if (!this.symbols.has(name)) throw new PolicyError(`${path}.${name}`, 'unknown symbol (`moat symbols` lists them)');
+        if (this.symbols.get(name)?.locked) throw new PolicyError(`${path}.${name}`, 'this symbol cannot be changed');
       }
     };
     unknown(config.symbols, 'policy.symbols');

@@ -58,6 +58,23 @@ export class QuarantineStore {
     return 'envelope' in r ? r : null;
   }
 
+  /** The first octets of a message's content (its header, for a preview), or null. */
+  async head(id: string, limit: number): Promise<string | null> {
+    let fh;
+    try {
+      fh = await open(this.path(id), 'r');
+      const buf = Buffer.alloc(limit);
+      const { bytesRead } = await fh.read(buf, 0, limit, RECORD_MAGIC.length);
+      const text = buf.subarray(0, bytesRead).toString('utf8');
+      const end = text.indexOf('\r\n\r\n');
+      return end >= 0 ? text.slice(0, end + 2) : text;
+    } catch {
+      return null;
+    } finally {
+      await fh?.close();
+    }
+  }
+
   async delete(id: string): Promise<boolean> {
     try {
       await unlink(this.path(id));
