@@ -8,6 +8,8 @@ import { Command } from 'commander';
 import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../platform/logger.js';
+import { checksForValidation } from '../checks/index.js';
+import { createPolicy } from '../pipeline/runner.js';
 import { queueCommand } from './queue-command.js';
 import { quarantineCommand } from './quarantine-command.js';
 import { runSupervisor } from './supervisor.js';
@@ -44,6 +46,21 @@ function cli(): Command {
         process.exit(1);
       }
       process.stdout.write(`${o.config}: ok (${Object.keys(r.config.domains).length} domain(s), ${r.config.listen.length} listener(s))\n`);
+    });
+  program
+    .command('symbols')
+    .description('list every symbol the configured checks can report, with its score, action and description')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { config: string; json?: boolean }) => {
+      const config = await load(o.config);
+      const policy = createPolicy(checksForValidation(config.checks), config.policy);
+      const rows = policy.allSymbols().map((s) => {
+        const { score, action } = policy.defaultProfile.score({ symbol: s.name }, s);
+        return { name: s.name, score, action, description: s.description };
+      });
+      if (o.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+      else for (const r of rows) process.stdout.write(`${r.name.padEnd(32)} ${String(r.score).padStart(7)}  ${(r.action ?? '').padEnd(10)} ${r.description}\n`);
     });
   const queue = program.command('queue').description('inspect and act on the delivery queue (live or offline)');
   const withConfig = (c: Command): Command => c.requiredOption('-c, --config <file>', 'configuration file (YAML)').option('--json', 'machine-readable output');
