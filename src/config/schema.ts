@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseDomain } from '../smtp/address.js';
 import { deliverySchema, domainSchema } from '../relay/config.js';
 import { queueSchema } from '../queue/config.js';
+import { dnsSchema } from '../platform/dns/config.js';
 import { hostPort } from './address.js';
 import { duration } from './duration.js';
 
@@ -53,13 +54,7 @@ export const configSchema = z
       .refine((d) => Object.keys(d).length > 0, { message: 'at least one domain is required: Moat accepts mail only for these' })
       .describe('The only domains Moat accepts mail for, and their LAN servers'),
     dataDir: z.string().min(1).describe('Spool and embedded stores'),
-    dns: z
-      .object({
-        servers: z.array(hostPort('DNS server')).min(1).optional().describe('Resolvers for every DNS lookup; default: the system resolvers'),
-        timeout: duration('Deadline for one DNS query').prefault('5s'),
-      })
-      .strict()
-      .prefault({}),
+    dns: dnsSchema,
     limits: limitsSchema,
     queue: queueSchema,
     delivery: deliverySchema,
