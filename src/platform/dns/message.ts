@@ -199,7 +199,7 @@ export function negativeTtl(message: DecodedPacket): number | null {
 }
 
 /** Reads a believed, non-truncated reply to `q`. */
-export function interpret<T extends RecordType>(reply: Reply, q: Query): Meaning<RecordOf<T>> {
+export function interpret<T extends RecordType>(reply: Reply, q: Pick<Query, 'name' | 'type'>): Meaning<RecordOf<T>> {
   const m = reply.message;
   if (m === null) return { kind: 'error', code: 'BADRESPONSE' };
   if (reply.rcode !== 0 && reply.rcode !== 3) return { kind: 'error', code: RCODES[reply.rcode] ?? 'BADRESPONSE' };

@@ -7,21 +7,24 @@
  * REFUSED, NOTIMP, FORMERR) or nonsense is not asked again within that lookup; timeouts and
  * socket errors are retried. The reported error is the last RCODE error, else the last TIMEOUT or
  * NETWORK.
- * Trusts: the servers it is given (a recursive resolver validates what it passes on); client.ts
- * for the anti-spoofing checks. Fails: never throws; typed answers only; errors are never cached.
+ * Wire: UDP through a small socket pool per server (udp.ts), TCP after a truncated reply (client.ts).
+ * Trusts: the servers it is given (a recursive resolver validates what it passes on); udp.ts and
+ * message.ts for the anti-spoofing checks. Fails: never throws; typed answers only; errors are never cached.
  * An AbortSignal ends only its caller's wait (ABORTED); the query goes on for the others and the cache.
  */
 import { parseHostPort } from '../../config/address.js';
 import { systemClock } from '../clock.js';
 import type { Clock } from '../clock.js';
-import { AnswerCache, cacheKey } from './cache.js';
-import { exchangeTcp, exchangeUdp, randomId } from './client.js';
+import { AnswerCache } from './cache.js';
+import { exchangeTcp, randomId } from './client.js';
 import type { ExchangeOptions, Server } from './client.js';
 import type { DnsConfig } from './config.js';
 import { interpret } from './message.js';
 import type { Meaning } from './message.js';
 import { normalizeName, reverseName } from './names.js';
 import { RECORD_TYPES } from './types.js';
+import { UdpPool } from './udp.js';
+import type { UdpPoolLimits } from './udp.js';
 import type { DnsAnswer, DnsErrorCode, MxRecord, RecordOf, RecordType, Resolver, ResolverStats } from './types.js';
 
 export interface ResolverOptions {
@@ -35,7 +38,11 @@ export interface ResolverOptions {
   readonly clock?: Clock;
   /** EDNS0 UDP payload size to advertise (RFC 6891 §6.2.5; 1232 avoids IP fragmentation); 0: no EDNS. */
   readonly udpPayloadSize?: number;
+  /** UDP sockets per server and queries per socket before it is retired (udp.ts). */
+  readonly udpPool?: UdpPoolLimits;
 }
+
+const DEFAULT_POOL: UdpPoolLimits = { maxSockets: 8, queriesPerSocket: 100 };
 
 type AnyAnswer = DnsAnswer<unknown>;
 
@@ -47,7 +54,7 @@ const ANSWERED: ReadonlySet<DnsErrorCode> = new Set(['SERVFAIL', 'REFUSED', 'NOT
 const KNOWN_TYPES: ReadonlySet<string> = new Set(RECORD_TYPES);
 
 function parseServer(s: string): Server {
-  const hp = parseHostPort(s) ?? (/^\[([^\]]+%[^\]]+)\]:(\d+)$/.test(s) ? { host: s.slice(1, s.indexOf(']')), port: Number(s.slice(s.indexOf(']') + 2)) } : null);
+  const hp = parseHostPort(s);
   if (hp === null) throw new Error(`dns: bad server address "${s}" (expected "ip:port" or "[ipv6]:port")`);
   return { host: hp.host, port: hp.port, family: hp.host.includes(':') ? 6 : 4 };
 }
@@ -77,7 +84,9 @@ export function createResolver(options: ResolverOptions): Resolver {
   const cache = new AnswerCache(options.cache.maxEntries, clock);
   const inflight = new Map<string, Promise<AnyAnswer>>();
   const counters = { queries: 0, cacheHits: 0, timeouts: 0, inflightJoins: 0, dropped: 0 };
-  const xopts: ExchangeOptions = { timeoutMs: options.timeout, clock, onDrop: () => void counters.dropped++ };
+  const xopts: ExchangeOptions = { timeoutMs: options.timeout, clock };
+  const onDrop = (): void => void counters.dropped++;
+  const pools = new Map(servers.map((s) => [s, new UdpPool(s, options.udpPool ?? DEFAULT_POOL, onDrop)] as const));
 
   const clamp = (ttl: number): number => Math.min(maxTtl, Math.max(minTtl, ttl));
 
@@ -85,9 +94,9 @@ export function createResolver(options: ResolverOptions): Resolver {
   async function attempt(server: Server, name: string, type: RecordType): Promise<Meaning<unknown>> {
     let size = udpSize;
     for (;;) {
-      const q = { id: randomId(), name, type, udpSize: size };
+      const q = { name, type, udpSize: size };
       counters.queries++;
-      let ex = await exchangeUdp(server, q, xopts);
+      let ex = await (pools.get(server) as UdpPool).exchange(q, xopts);
       if (ex.kind === 'reply' && ex.reply.truncated) {
         counters.queries++;
         ex = await exchangeTcp(server, { ...q, id: randomId() }, xopts);
@@ -105,7 +114,7 @@ export function createResolver(options: ResolverOptions): Resolver {
     }
   }
 
-  async function network(key: string, name: string, type: RecordType): Promise<AnyAnswer> {
+  async function network(name: string, type: RecordType): Promise<AnyAnswer> {
     let code: DnsErrorCode = 'TIMEOUT';
     let answered = false;
     const given = new Set<Server>();
@@ -115,12 +124,12 @@ export function createResolver(options: ResolverOptions): Resolver {
         const m = await attempt(server, name, type);
         if (m.kind === 'ok') {
           const ttl = clamp(m.ttl);
-          cache.set(key, { kind: 'ok', records: m.records }, ttl);
+          cache.set(name, type, { kind: 'ok', records: m.records }, ttl);
           return { kind: 'ok', records: m.records, ttl };
         }
         if (m.kind === 'none') {
           const ttl = clamp(m.ttl ?? defaultNegativeTtl);
-          cache.set(key, { kind: 'none', reason: m.reason }, ttl);
+          cache.set(name, type, { kind: 'none', reason: m.reason }, ttl);
           return Object.freeze({ kind: 'none', reason: m.reason, ttl });
         }
         if (ANSWERED.has(m.code)) {
@@ -138,8 +147,7 @@ export function createResolver(options: ResolverOptions): Resolver {
   function lookup<T extends RecordType>(name: string, type: T, signal?: AbortSignal): Promise<DnsAnswer<RecordOf<T>>> {
     // Hit path: only valid, normalized names are ever stored, so the quick form finds them.
     const quick = (name.endsWith('.') ? name.slice(0, -1) : name).toLowerCase();
-    const key = cacheKey(type, quick);
-    const hit = cache.get<RecordOf<T>>(key);
+    const hit = cache.get<RecordOf<T>>(quick, type);
     if (hit !== undefined) {
       counters.cacheHits++;
       return Promise.resolve(hit);
@@ -147,11 +155,12 @@ export function createResolver(options: ResolverOptions): Resolver {
     if (normalizeName(name) === null) return Promise.resolve(BADNAME as DnsAnswer<RecordOf<T>>);
     if (!KNOWN_TYPES.has(type)) return Promise.resolve(NOTIMP as DnsAnswer<RecordOf<T>>);
     if (signal?.aborted === true) return Promise.resolve(ABORTED as DnsAnswer<RecordOf<T>>);
+    const key = `${type}:${quick}`;
     let p = inflight.get(key);
     if (p !== undefined) {
       counters.inflightJoins++;
     } else {
-      p = network(key, quick, type)
+      p = network(quick, type)
         .catch((): AnyAnswer => ({ kind: 'error', code: 'NETWORK' }))
         .finally(() => inflight.delete(key));
       inflight.set(key, p);
