@@ -123,6 +123,7 @@ describe('nodeStyleResolve gives what dns.promises.resolve gives', () => {
   it('rejects an unknown rrtype, an invalid name and an aborted lookup with node\'s codes', async () => {
     await expect(ours(dns.server)('example.test', 'SRV')).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     await expect(ours(dns.server)('a..example.test', 'A')).rejects.toMatchObject({ code: 'EBADNAME', syscall: 'queryA' });
+    await expect(ours(dns.server)(undefined as unknown as string, 'TXT')).rejects.toMatchObject({ code: 'EBADNAME' });
     const cfg = dnsSchema.parse({ servers: [dns.server] });
     const aborted = nodeStyleResolve(createResolver({ ...cfg, servers: [dns.server] }), AbortSignal.abort());
     await expect(aborted('mail.example.test', 'A')).rejects.toMatchObject({ code: 'ECANCELLED' });

@@ -145,6 +145,8 @@ export function createResolver(options: ResolverOptions): Resolver {
   }
 
   function lookup<T extends RecordType>(name: string, type: T, signal?: AbortSignal): Promise<DnsAnswer<RecordOf<T>>> {
+    // Callers in plain JS (mailauth through node-style.ts) may pass anything.
+    if (typeof name !== 'string') return Promise.resolve(BADNAME as DnsAnswer<RecordOf<T>>);
     // Hit path: only valid, normalized names are ever stored, so the quick form finds them.
     const quick = (name.endsWith('.') ? name.slice(0, -1) : name).toLowerCase();
     const hit = cache.get<RecordOf<T>>(quick, type);
