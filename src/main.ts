@@ -18,7 +18,7 @@ import type { ControlAnswer, ControlRequest, QueueItem } from './gateway/control
 import { InboundSession } from './gateway/inbound.js';
 import { DsnNotifier } from './gateway/notifier.js';
 import { systemClock } from './platform/clock.js';
-import { createResolver } from './platform/dns.js';
+import { createResolver, systemServers } from './platform/dns/index.js';
 import type { Logger } from './platform/logger.js';
 import { Scheduler } from './queue/scheduler.js';
 import { Spool, type StoredMessage } from './queue/spool.js';
@@ -92,7 +92,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   let contexts = tlsContexts(config);
   const clock = systemClock;
   const log = logger.child({ worker: index });
-  const resolver = createResolver(config.dns.servers, config.dns.timeout);
+  const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
   const spoolRoot = join(config.dataDir, 'spool');
 
   const pool = new ConnectionPool({

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { CheckEntry } from '../pipeline/runner.js';
-import type { Resolver } from '../platform/dns.js';
+import type { Resolver } from '../platform/dns/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { StateStore } from '../store/state.js';
 import { relayGuard } from './relay-guard/index.js';

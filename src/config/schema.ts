@@ -9,6 +9,7 @@ import { queueSchema } from '../queue/config.js';
 import { policySchema } from '../pipeline/config.js';
 import { checksSchema } from '../checks/index.js';
 import { quarantineSchema } from '../quarantine/config.js';
+import { dnsSchema } from '../platform/dns/config.js';
 import { hostPort } from './address.js';
 import { duration } from './duration.js';
 
@@ -61,13 +62,7 @@ export const configSchema = z
       .regex(/^sqlite:/, 'expected "sqlite:" or "sqlite:/path/to/state.db"')
       .default('sqlite:')
       .describe('Learned state (greylist, rate limits, pregreet passes, recipient cache): "sqlite:" = dataDir/state.db, or "sqlite:PATH"'),
-    dns: z
-      .object({
-        servers: z.array(hostPort('DNS server')).min(1).optional().describe('Resolvers for every DNS lookup; default: the system resolvers'),
-        timeout: duration('Deadline for one DNS query').prefault('5s'),
-      })
-      .strict()
-      .prefault({}),
+    dns: dnsSchema,
     limits: limitsSchema,
     queue: queueSchema,
     delivery: deliverySchema,

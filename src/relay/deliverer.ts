@@ -5,7 +5,7 @@
  * every host failed, means "retry later" — never a bounce. The downstream's reply text goes only into
  * logs and DSNs, never to an internet client. Only our own client is used: no vendor extension ever.
  */
-import type { Resolver } from '../platform/dns.js';
+import type { Resolver } from '../platform/dns/index.js';
 import type { Deliverer } from '../queue/scheduler.js';
 import type { StoredMessage } from '../queue/spool.js';
 import { outgoingEightBit, outgoingSize } from '../queue/outgoing.js';
