@@ -1,7 +1,10 @@
 /**
  * One SMTP server session (RFC 5321 §4.1, §4.3.2 sequencing), as a sequential loop over typed commands:
  * read → parse → check sequence → ask the handler → reply. Trusts nothing from the socket; every
- * read has a deadline that trickled octets do not extend; every reply comes from reply.ts. A handler
+ * read has a deadline that trickled octets do not extend (idle, command, DATA, and the whole session,
+ * which also bounds the tarpit and a client that stops reading our replies); every reply comes from
+ * reply.ts. Errors slow the session down (tarpit) and too many end it, as does a command flood. On
+ * request the greeting is split for a pregreet test (RFC 5321 §4.2.1 multi-line reply). A handler
  * failure becomes 451 with a reference id; its message goes to `onInternalError`, never to the client.
  */
 import type { Socket } from 'node:net';
@@ -13,6 +16,7 @@ import { BodyDecoder, type BodyProblem } from '../body-decoder.js';
 import { Input } from './input.js';
 import type { CloseReason, ConnectionInfo, MessageSink, Recipient, SessionHandler, TlsInfo, Transaction } from './handler.js';
 import { COMMAND_LINE_LIMIT, ENVELOPE_LINE_LIMIT, TEXT_LINE_LIMIT, ehloKeywords, type ServerOptions } from './options.js';
+import { CommandRate, sleep, tarpitDelay } from './pacing.js';
 
 const READ_CHUNK = 64 * 1024;
 const OUTPUT_HIGH_WATER = 64 * 1024;
@@ -34,6 +38,8 @@ interface OpenTransaction {
 
 export interface SessionHooks {
   onInternalError(reference: string, error: unknown): void;
+  /** A session limit ended the session (logged as session.limit). */
+  onLimit?(info: ConnectionInfo, limit: 'errors' | 'command-rate', reply: SmtpReply): void;
 }
 
 export class Session {
@@ -43,6 +49,9 @@ export class Session {
   private tx: OpenTransaction | null = null;
   private tlsInfo: TlsInfo | null = null;
   private errors = 0;
+  /** Tarpit before the next reply, set by an error reply. */
+  private delayNextMs = 0;
+  private readonly commandRate: CommandRate;
   private errorRefs = 0;
   private closed = false;
   private draining = false;
@@ -55,10 +64,13 @@ export class Session {
     private readonly handler: SessionHandler,
     private readonly options: ServerOptions,
     private readonly hooks: SessionHooks,
+    /** Input already attached to the socket (the listener read a PROXY header from it). */
+    input?: Input,
   ) {
     this.stream = socket;
-    this.input = new Input(options.limits.pipelineBuffer);
-    this.input.attach(socket);
+    this.input = input ?? new Input(options.limits.pipelineBuffer);
+    if (!input) this.input.attach(socket);
+    this.commandRate = new CommandRate(options.limits.commandRate);
     socket.on('error', () => undefined); // reported as 'close'; never crash on ECONNRESET
   }
 
@@ -77,12 +89,13 @@ export class Session {
     const timer = setTimeout(() => this.lifetime.abort(new SessionEnd('timeout')), this.options.limits.sessionTimeoutMs);
     let reason: CloseReason = 'error';
     try {
-      const refusal = await this.call(() => this.handler.connect());
-      if (refusal) {
-        await this.send(refusal);
+      const opening = await this.call(() => this.handler.connect());
+      if (opening && 'code' in opening) {
+        await this.send(opening);
         throw new SessionEnd('refused');
       }
-      await this.send(R.greeting(this.options.hostname));
+      if (opening && opening.pregreetWaitMs > 0) await this.pregreet(opening.pregreetWaitMs);
+      else await this.send(R.greeting(this.options.hostname));
       for (;;) await this.step();
     } catch (e) {
       reason = await this.endWith(e);
@@ -102,36 +115,73 @@ export class Session {
       timeout: R.timedOut(this.options.hostname),
       shutdown: R.serviceUnavailable(this.options.hostname),
       'too-many-errors': R.tooManyErrors(),
+      'command-rate': R.commandRateExceeded(),
       'bare-newline': R.bareNewline(),
     };
     const reply = farewell[end.reason];
-    if (reply && !this.stream.destroyed) await this.send(reply).catch(() => undefined);
+    if (end.reason === 'too-many-errors' && reply) this.hooks.onLimit?.(this.info, 'errors', reply);
+    if (end.reason === 'command-rate' && reply) this.hooks.onLimit?.(this.info, 'command-rate', reply);
+    // Written without waiting for the client to read it: a client that stopped reading must not hold us.
+    if (reply && !this.stream.destroyed && this.stream.writable) this.stream.write(formatFor(reply, this.helo?.extended === true));
     return end.reason;
+  }
+
+  /**
+   * Pregreet: "220-host ESMTP" now, the final line only after `waitMs` of silence (or the handler's
+   * leave). Early octets stay buffered (bounded) and are read as commands if the session goes on.
+   */
+  private async pregreet(waitMs: number): Promise<void> {
+    const greeting = R.greeting(this.options.hostname);
+    this.stream.write(R.formatReply(greeting, false, true));
+    this.flush();
+    const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(waitMs)]);
+    try {
+      await this.input.waitReadable(signal);
+    } catch (e) {
+      if (this.lifetime.signal.aborted) throw this.lifetime.signal.reason instanceof SessionEnd ? this.lifetime.signal.reason : e;
+    }
+    const octets = this.input.pending;
+    if (octets === 0 && this.input.closed) throw new SessionEnd('client-closed');
+    const greeted = this.handler.greeted?.bind(this.handler);
+    const verdict = greeted ? await this.call(() => greeted({ talkedFirst: octets > 0, octets })) : null;
+    if (verdict) {
+      await this.send(verdict);
+      throw new SessionEnd('refused');
+    }
+    await this.send(greeting);
   }
 
   private async step(): Promise<void> {
     if (this.draining && !this.tx) throw new SessionEnd('shutdown');
     if (this.input.pending === 0) this.flush();
     this.idleRead = new AbortController();
-    const signal = AbortSignal.any([this.lifetime.signal, this.idleRead.signal, AbortSignal.timeout(this.options.limits.commandTimeoutMs)]);
+    const l = this.options.limits;
     let r;
     try {
+      if (this.delayNextMs > 0) {
+        // Tarpit: the reply to the next command waits; nothing more is read meanwhile.
+        this.flush();
+        const ms = this.delayNextMs;
+        this.delayNextMs = 0;
+        await sleep(ms, AbortSignal.any([this.lifetime.signal, this.idleRead.signal]));
+      }
+      const command = AbortSignal.timeout(l.commandTimeoutMs);
+      const signal = AbortSignal.any([this.lifetime.signal, this.idleRead.signal, command]);
+      // The idle deadline is for the first octet; the command deadline for the whole line.
+      if (l.idleTimeoutMs < l.commandTimeoutMs && this.input.pending === 0) {
+        await this.input.waitReadable(AbortSignal.any([signal, AbortSignal.timeout(l.idleTimeoutMs)]));
+      }
       r = await this.input.readLine(ENVELOPE_LINE_LIMIT, signal);
     } catch (e) {
-      throw e instanceof SessionEnd ? e : signal.reason instanceof SessionEnd ? signal.reason : new SessionEnd('timeout');
+      const ended = [this.lifetime.signal, this.idleRead.signal].find((s) => s.aborted)?.reason as unknown;
+      throw e instanceof SessionEnd ? e : ended instanceof SessionEnd ? ended : new SessionEnd('timeout');
     } finally {
       this.idleRead = null;
     }
-    switch (r.kind) {
-      case 'eof':
-        throw new SessionEnd('client-closed');
-      case 'bare-newline':
-        throw new SessionEnd('bare-newline');
-      case 'too-long':
-        return this.fail(R.lineTooLong());
-      case 'line':
-        break;
-    }
+    if (r.kind === 'eof') throw new SessionEnd('client-closed');
+    if (r.kind === 'bare-newline') throw new SessionEnd('bare-newline');
+    if (!this.commandRate.take()) throw new SessionEnd('command-rate');
+    if (r.kind === 'too-long') return this.fail(R.lineTooLong());
     let text: string;
     try {
       text = utf8.decode(r.line);
@@ -302,8 +352,11 @@ export class Session {
       reply = await this.call(() => sink.finish({ size: decoder.size, eightBit: decoder.has8bit }));
     }
     await this.resetTransaction(false);
-    if (R.isPositive(reply)) await this.send(reply);
-    else await this.fail(reply);
+    if (R.isPositive(reply)) {
+      // As Postfix: errors count "without delivering mail"; an accepted message starts the count anew.
+      this.errors = 0;
+      await this.send(reply);
+    } else await this.fail(reply);
   }
 
   private async onStartTls(): Promise<void> {
@@ -399,10 +452,11 @@ export class Session {
     return `${this.info.id}.${++this.errorRefs}`;
   }
 
-  /** Sends an error reply and counts it; too many and the session ends (421). */
+  /** Sends an error reply (4xx/5xx) and counts it: the next reply is tarpitted; too many and the session ends (421). */
   private async fail(reply: SmtpReply): Promise<void> {
     await this.send(reply);
-    if (R.isPermanent(reply) && ++this.errors >= this.options.limits.maxErrors) throw new SessionEnd('too-many-errors');
+    if (++this.errors >= this.options.limits.maxErrors) throw new SessionEnd('too-many-errors');
+    this.delayNextMs = tarpitDelay(this.errors, this.options.limits.tarpit);
   }
 
   private async send(reply: SmtpReply): Promise<void> {
@@ -416,15 +470,27 @@ export class Session {
     s.write(formatFor(reply, withStatus));
     if (this.input.pending === 0 || s.writableLength >= OUTPUT_HIGH_WATER) this.flush();
     if (s.writableLength >= OUTPUT_HIGH_WATER) {
-      // A client that pipelines without reading our replies waits here, not in our memory.
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
+      // A client that pipelines without reading our replies waits here, not in our memory, and
+      // no longer than the session deadline.
+      const life = this.lifetime.signal;
+      await new Promise<void>((resolve, reject) => {
+        const cleanup = (): void => {
           s.off('drain', done);
           s.off('close', done);
+          life.removeEventListener('abort', ended);
+        };
+        const done = (): void => {
+          cleanup();
           resolve();
+        };
+        const ended = (): void => {
+          cleanup();
+          reject(life.reason);
         };
         s.on('drain', done);
         s.on('close', done);
+        life.addEventListener('abort', ended, { once: true });
+        if (life.aborted) ended();
       });
     }
   }
