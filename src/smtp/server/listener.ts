@@ -17,6 +17,7 @@ import type { ConnectionInfo, SessionHandler } from './handler.js';
 import { Input } from './input.js';
 import { canonicalIp, matchesAny, type Cidr } from './ip.js';
 import type { ServerOptions } from './options.js';
+import { deadline } from './pacing.js';
 import { readProxyHeader, type Endpoint } from './proxy-protocol.js';
 import { Session, type SessionHooks } from './session.js';
 
@@ -146,7 +147,10 @@ export class SmtpListener {
     if (settings.proxyProtocol) {
       if (!matchesAny(peer.address, settings.trustedProxies)) return drop('untrusted-proxy');
       input.attach(socket);
-      const header = await readProxyHeader(input, AbortSignal.timeout(settings.proxyTimeoutMs)).catch(() => null);
+      const wait = deadline(settings.proxyTimeoutMs);
+      const header = await readProxyHeader(input, wait.signal)
+        .catch(() => null)
+        .finally(() => wait.clear());
       if (!header) return drop('proxy-header-timeout');
       if (header.kind === 'invalid') return drop(header.reason === 'closed' ? 'proxy-header-missing' : header.reason === 'too-long' ? 'proxy-header-too-long' : 'proxy-header-malformed');
       if (header.kind === 'proxied') {

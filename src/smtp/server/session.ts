@@ -16,7 +16,7 @@ import { BodyDecoder, type BodyProblem } from '../body-decoder.js';
 import { Input } from './input.js';
 import type { CloseReason, ConnectionInfo, MessageSink, Recipient, SessionHandler, TlsInfo, Transaction } from './handler.js';
 import { COMMAND_LINE_LIMIT, ENVELOPE_LINE_LIMIT, TEXT_LINE_LIMIT, ehloKeywords, type ServerOptions } from './options.js';
-import { CommandRate, sleep, tarpitDelay } from './pacing.js';
+import { CommandRate, deadline, sleep, tarpitDelay } from './pacing.js';
 
 const READ_CHUNK = 64 * 1024;
 const OUTPUT_HIGH_WATER = 64 * 1024;
@@ -134,11 +134,13 @@ export class Session {
     const greeting = R.greeting(this.options.hostname);
     this.stream.write(R.formatReply(greeting, false, true));
     this.flush();
-    const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(waitMs)]);
+    const wait = deadline(waitMs, [this.lifetime.signal]);
     try {
-      await this.input.waitReadable(signal);
+      await this.input.waitReadable(wait.signal);
     } catch (e) {
       if (this.lifetime.signal.aborted) throw this.lifetime.signal.reason instanceof SessionEnd ? this.lifetime.signal.reason : e;
+    } finally {
+      wait.clear();
     }
     const octets = this.input.pending;
     if (octets === 0 && this.input.closed) throw new SessionEnd('client-closed');
@@ -156,26 +158,33 @@ export class Session {
     if (this.input.pending === 0) this.flush();
     this.idleRead = new AbortController();
     const l = this.options.limits;
+    const parents = [this.lifetime.signal, this.idleRead.signal];
     let r;
+    const waits: { clear(): void }[] = [];
     try {
       if (this.delayNextMs > 0) {
         // Tarpit: the reply to the next command waits; nothing more is read meanwhile.
         this.flush();
         const ms = this.delayNextMs;
         this.delayNextMs = 0;
-        await sleep(ms, AbortSignal.any([this.lifetime.signal, this.idleRead.signal]));
+        const tarpit = deadline(null, parents);
+        waits.push(tarpit);
+        await sleep(ms, tarpit.signal);
       }
-      const command = AbortSignal.timeout(l.commandTimeoutMs);
-      const signal = AbortSignal.any([this.lifetime.signal, this.idleRead.signal, command]);
+      const command = deadline(l.commandTimeoutMs, parents);
+      waits.push(command);
       // The idle deadline is for the first octet; the command deadline for the whole line.
       if (l.idleTimeoutMs < l.commandTimeoutMs && this.input.pending === 0) {
-        await this.input.waitReadable(AbortSignal.any([signal, AbortSignal.timeout(l.idleTimeoutMs)]));
+        const idle = deadline(l.idleTimeoutMs, [command.signal]);
+        waits.push(idle);
+        await this.input.waitReadable(idle.signal);
       }
-      r = await this.input.readLine(ENVELOPE_LINE_LIMIT, signal);
+      r = await this.input.readLine(ENVELOPE_LINE_LIMIT, command.signal);
     } catch (e) {
-      const ended = [this.lifetime.signal, this.idleRead.signal].find((s) => s.aborted)?.reason as unknown;
+      const ended = parents.find((s) => s.aborted)?.reason as unknown;
       throw e instanceof SessionEnd ? e : ended instanceof SessionEnd ? ended : new SessionEnd('timeout');
     } finally {
+      for (const w of waits) w.clear();
       this.idleRead = null;
     }
     if (r.kind === 'eof') throw new SessionEnd('client-closed');
@@ -276,10 +285,10 @@ export class Session {
     if ('code' in opened) return this.fail(opened);
     await this.send(R.startMailInput());
     const decoder = new BodyDecoder(this.bodyLimits(), true);
-    const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(this.options.limits.dataTimeoutMs)]);
+    const data = deadline(this.options.limits.dataTimeoutMs, [this.lifetime.signal]);
     try {
       for (;;) {
-        const chunk = await this.readData(READ_CHUNK, signal);
+        const chunk = await this.readData(READ_CHUNK, data.signal);
         const step = decoder.push(chunk);
         if (decoder.failure === 'bare-newline') throw new SessionEnd('bare-newline');
         if (step.out.length > 0) await opened.write(step.out);
@@ -292,6 +301,8 @@ export class Session {
       await opened.abort().catch(() => undefined);
       await this.resetTransaction();
       throw e;
+    } finally {
+      data.clear();
     }
     await this.finishMessage(opened, decoder);
   }
@@ -313,11 +324,11 @@ export class Session {
       tx.bdat = { sink, decoder: new BodyDecoder(this.bodyLimits(), false), failed: sink ? null : (opened as SmtpReply) };
     }
     const bdat = tx.bdat;
-    const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(this.options.limits.dataTimeoutMs)]);
+    const chunkDeadline = deadline(this.options.limits.dataTimeoutMs, [this.lifetime.signal]);
     let left = size;
     try {
       while (left > 0) {
-        const chunk = await this.readData(Math.min(left, READ_CHUNK), signal);
+        const chunk = await this.readData(Math.min(left, READ_CHUNK), chunkDeadline.signal);
         left -= chunk.length;
         const step = bdat.decoder.push(chunk);
         if (bdat.decoder.failure === 'bare-newline') throw new SessionEnd('bare-newline');
@@ -327,6 +338,8 @@ export class Session {
       await bdat.sink?.abort().catch(() => undefined);
       await this.resetTransaction();
       throw e;
+    } finally {
+      chunkDeadline.clear();
     }
     if (bdat.failed) return this.fail(bdat.failed);
     if (!last) {
@@ -409,8 +422,12 @@ export class Session {
   }
 
   private async skipOctets(n: number): Promise<void> {
-    const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(this.options.limits.dataTimeoutMs)]);
-    for (let left = n; left > 0; ) left -= (await this.readData(Math.min(left, READ_CHUNK), signal)).length;
+    const d = deadline(this.options.limits.dataTimeoutMs, [this.lifetime.signal]);
+    try {
+      for (let left = n; left > 0; ) left -= (await this.readData(Math.min(left, READ_CHUNK), d.signal)).length;
+    } finally {
+      d.clear();
+    }
   }
 
   private bodyLimits() {
