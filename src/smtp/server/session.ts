@@ -16,10 +16,10 @@ import { BodyDecoder, type BodyProblem } from '../body-decoder.js';
 import { Input } from './input.js';
 import type { CloseReason, ConnectionInfo, MessageSink, Recipient, SessionHandler, TlsInfo, Transaction } from './handler.js';
 import { COMMAND_LINE_LIMIT, ENVELOPE_LINE_LIMIT, TEXT_LINE_LIMIT, ehloKeywords, type ServerOptions } from './options.js';
+import { ReplyOutput } from './output.js';
 import { CommandRate, deadline, sleep, tarpitDelay } from './pacing.js';
 
 const READ_CHUNK = 64 * 1024;
-const OUTPUT_HIGH_WATER = 64 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 class SessionEnd extends Error {
@@ -44,7 +44,7 @@ export interface SessionHooks {
 
 export class Session {
   private readonly input: Input;
-  private stream: Socket;
+  private readonly out: ReplyOutput;
   private helo: { name: string; extended: boolean } | null = null;
   private tx: OpenTransaction | null = null;
   private tlsInfo: TlsInfo | null = null;
@@ -67,8 +67,8 @@ export class Session {
     /** Input already attached to the socket (the listener read a PROXY header from it). */
     input?: Input,
   ) {
-    this.stream = socket;
     this.input = input ?? new Input(options.limits.pipelineBuffer);
+    this.out = new ReplyOutput(socket, () => this.input.pending, this.lifetime.signal);
     if (!input) this.input.attach(socket);
     this.commandRate = new CommandRate(options.limits.commandRate);
     socket.on('error', () => undefined); // reported as 'close'; never crash on ECONNRESET
@@ -122,7 +122,7 @@ export class Session {
     if (end.reason === 'too-many-errors' && reply) this.hooks.onLimit?.(this.info, 'errors', reply);
     if (end.reason === 'command-rate' && reply) this.hooks.onLimit?.(this.info, 'command-rate', reply);
     // Written without waiting for the client to read it: a client that stopped reading must not hold us.
-    if (reply && !this.stream.destroyed && this.stream.writable) this.stream.write(formatFor(reply, this.helo?.extended === true));
+    if (reply) this.out.writeNow(formatFor(reply, this.helo?.extended === true));
     return end.reason;
   }
 
@@ -132,8 +132,7 @@ export class Session {
    */
   private async pregreet(waitMs: number): Promise<void> {
     const greeting = R.greeting(this.options.hostname);
-    this.stream.write(R.formatReply(greeting, false, true));
-    this.flush();
+    this.out.writeNow(R.formatReply(greeting, false, true));
     const wait = deadline(waitMs, [this.lifetime.signal]);
     try {
       await this.input.waitReadable(wait.signal);
@@ -155,7 +154,7 @@ export class Session {
 
   private async step(): Promise<void> {
     if (this.draining && !this.tx) throw new SessionEnd('shutdown');
-    if (this.input.pending === 0) this.flush();
+    if (this.input.pending === 0) this.out.flush();
     this.idleRead = new AbortController();
     const l = this.options.limits;
     const parents = [this.lifetime.signal, this.idleRead.signal];
@@ -164,7 +163,7 @@ export class Session {
     try {
       if (this.delayNextMs > 0) {
         // Tarpit: the reply to the next command waits; nothing more is read meanwhile.
-        this.flush();
+        this.out.flush();
         const ms = this.delayNextMs;
         this.delayNextMs = 0;
         const tarpit = deadline(null, parents);
@@ -378,11 +377,11 @@ export class Session {
     if (this.tlsInfo) return this.fail(R.tlsAlreadyActive());
     if (this.tx) return this.fail(R.badSequence());
     await this.send(R.readyForTls());
-    this.flush();
+    this.out.flush();
     // RFC 3207 §4.2 / CVE-2011-0411: anything pipelined after STARTTLS was sent in the clear and is dropped.
     this.input.discard();
     this.input.detach();
-    const plain = this.stream;
+    const plain = this.out.stream;
     const secure = new TLSSocket(plain, { isServer: true, secureContext: context });
     secure.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
@@ -400,7 +399,7 @@ export class Session {
         reject(new SessionEnd('client-closed'));
       });
     });
-    this.stream = secure;
+    this.out.stream = secure;
     this.input.attach(secure);
     this.tlsInfo = { protocol: secure.getProtocol() ?? 'unknown', cipher: secure.getCipher().name };
     // Everything learnt before the handshake is forgotten (RFC 3207 §4.2).
@@ -410,7 +409,7 @@ export class Session {
   }
 
   private async readData(max: number, signal: AbortSignal): Promise<Buffer> {
-    if (this.input.pending === 0) this.flush();
+    if (this.input.pending === 0) this.out.flush();
     let chunk: Buffer | null;
     try {
       chunk = await this.input.readSome(max, signal);
@@ -477,55 +476,15 @@ export class Session {
   }
 
   private async send(reply: SmtpReply): Promise<void> {
-    const s = this.stream;
-    if (s.destroyed || !s.writable) throw new SessionEnd('client-closed');
-    const withStatus = this.helo?.extended === true;
-    // Replies to pipelined commands go out together when more input is already waiting (RFC 2920 §3.2).
-    if (this.input.pending > 0 && s.writableLength < OUTPUT_HIGH_WATER) {
-      if (!s.writableCorked) s.cork();
-    }
-    s.write(formatFor(reply, withStatus));
-    if (this.input.pending === 0 || s.writableLength >= OUTPUT_HIGH_WATER) this.flush();
-    if (s.writableLength >= OUTPUT_HIGH_WATER) {
-      // A client that pipelines without reading our replies waits here, not in our memory, and
-      // no longer than the session deadline.
-      const life = this.lifetime.signal;
-      await new Promise<void>((resolve, reject) => {
-        const cleanup = (): void => {
-          s.off('drain', done);
-          s.off('close', done);
-          life.removeEventListener('abort', ended);
-        };
-        const done = (): void => {
-          cleanup();
-          resolve();
-        };
-        const ended = (): void => {
-          cleanup();
-          reject(life.reason);
-        };
-        s.on('drain', done);
-        s.on('close', done);
-        life.addEventListener('abort', ended, { once: true });
-        if (life.aborted) ended();
-      });
-    }
-  }
-
-  /** Sends replies held back for a pipelined batch (before we wait on the client, always). */
-  private flush(): void {
-    while (this.stream.writableCorked) this.stream.uncork();
+    if (!this.out.usable) throw new SessionEnd('client-closed');
+    await this.out.write(formatFor(reply, this.helo?.extended === true));
   }
 
   private close(reason: CloseReason): void {
     if (this.closed) return;
     this.closed = true;
     this.input.detach();
-    const s = this.stream;
-    this.flush();
-    s.end();
-    // Give the final reply a moment to leave, then make sure the socket is gone.
-    setTimeout(() => s.destroy(), 2000).unref();
+    this.out.end();
     if (this.tx?.bdat?.sink) void this.tx.bdat.sink.abort().catch(() => undefined);
     this.handler.close(reason);
   }
