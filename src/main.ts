@@ -82,7 +82,7 @@ function listenerSettings(c: Config, address: string): ListenerSettings {
   return {
     proxyProtocol: l?.proxyProtocol ?? false,
     trustedProxies: (l?.trustedProxies ?? []).map(parseCidr).filter((x): x is Cidr => x !== null),
-    proxyTimeoutMs: l?.proxyTimeout ?? 5000,
+    proxyTimeoutMs: l?.proxyTimeout ?? 0, // a listener no longer in the config is closing: no PROXY header is read
   };
 }
 
