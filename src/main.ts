@@ -26,9 +26,12 @@ import { RelayDeliverer } from './relay/deliverer.js';
 import { ConnectionPool } from './relay/pool.js';
 import type { Domain } from './smtp/address.js';
 import { connect } from './smtp/client/index.js';
-import { SmtpListener } from './smtp/server/listener.js';
+import { LocalGate, type AdmissionLimits, type ConnectionGate } from './smtp/server/admission.js';
+import { parseCidr, type Cidr } from './smtp/server/ip.js';
+import { SmtpListener, type ListenerSettings } from './smtp/server/listener.js';
 import type { ServerOptions } from './smtp/server/options.js';
 import type { ConnectionInfo } from './smtp/server/handler.js';
+import { replyToString } from './smtp/reply.js';
 import type { Server } from 'node:net';
 
 export interface Worker {
@@ -56,12 +59,40 @@ function serverOptions(c: Config, tls: SecureContext | null): ServerOptions {
       maxHeaderSize: l.maxHeaderSize,
       maxRecipients: l.maxRecipients,
       maxErrors: l.maxErrors,
+      tarpit: { afterErrors: l.tarpit.afterErrors, delayMs: l.tarpit.delay, maxDelayMs: l.tarpit.maxDelay },
+      commandRate: l.commandRate ? { count: l.commandRate.count, perMs: l.commandRate.per } : null,
       commandTimeoutMs: l.commandTimeout,
+      idleTimeoutMs: l.idleTimeout ?? l.commandTimeout,
       dataTimeoutMs: l.dataTimeout,
       sessionTimeoutMs: l.sessionTimeout,
       pipelineBuffer: l.pipelineBuffer,
     },
   };
+}
+
+/** The connection limits as the admission table counts them (in the supervisor, or in-process). */
+export function admissionLimits(c: Config): AdmissionLimits {
+  const l = c.limits;
+  return {
+    maxConnections: l.maxConnections,
+    maxConnectionsPerIp: l.maxConnectionsPerIp,
+    maxConnectionsPerNet: l.maxConnectionsPerNet,
+    connectionRate: l.connectionRate ? { count: l.connectionRate.count, perMs: l.connectionRate.per } : null,
+  };
+}
+
+function listenerSettings(c: Config, address: string): ListenerSettings {
+  const l = c.listen.find((x) => x.address === address);
+  return {
+    proxyProtocol: l?.proxyProtocol ?? false,
+    trustedProxies: (l?.trustedProxies ?? []).map(parseCidr).filter((x): x is Cidr => x !== null),
+    proxyTimeoutMs: l?.proxyTimeout ?? 0, // a listener no longer in the config is closing: no PROXY header is read
+  };
+}
+
+export interface WorkerPorts {
+  /** Admission for the whole gateway (the supervisor over IPC); default: this process alone. */
+  readonly gate?: ConnectionGate;
 }
 
 function tlsContexts(c: Config): Map<string, SecureContext> {
@@ -87,8 +118,9 @@ async function ownedShards(spoolRoot: string, index: number, count: number): Pro
   return [...new Set([index, ...found.filter((s) => s >= count && s % count === index)])].sort((a, b) => a - b);
 }
 
-export async function startWorker(initial: Config, index: number, count: number, logger: Logger): Promise<Worker> {
+export async function startWorker(initial: Config, index: number, count: number, logger: Logger, ports: WorkerPorts = {}): Promise<Worker> {
   let config = initial;
+  const gate = ports.gate ?? new LocalGate(() => admissionLimits(config));
   let contexts = tlsContexts(config);
   const clock = systemClock;
   const log = logger.child({ worker: index });
@@ -218,10 +250,17 @@ export async function startWorker(initial: Config, index: number, count: number,
   const listen = async (address: string): Promise<void> => {
     const listener = new SmtpListener({
       options: () => serverOptions(config, contexts.get(address) ?? null),
-      limits: () => config.limits,
+      settings: () => listenerSettings(config, address),
+      gate,
       openSession,
-      hooks: { onInternalError: (ref, e) => log.error('session.error', { ref, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }) },
-      onLimit: (ip, which) => log.warn('session.limit', { client: ip, limit: which, reply: '421 4.7.0' }),
+      hooks: {
+        onInternalError: (ref, e) => log.error('session.error', { ref, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
+        onLimit: (info, limit, reply) => log.warn('session.limit', { session: info.id, client: info.remoteAddress, limit, reply: replyToString(reply) }),
+      },
+      events: {
+        limit: (client, limit, reply) => log.warn('session.limit', { client: client.address, port: client.port, limit, reply: replyToString(reply) }),
+        refused: (peer, reason) => log.warn('session.refused', { peer: peer.address, port: peer.port, listener: address, reason }),
+      },
     });
     servers.set(address, { listener, server: await listener.listen(address) });
   };

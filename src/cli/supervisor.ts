@@ -3,7 +3,8 @@
  * dies (it resumes its own spool shard), and never parses mail itself. SIGTERM: workers stop accepting,
  * finish their transactions within the grace period, exit; then we exit 0. SIGHUP: the config file is
  * read and checked again; a bad one is refused with its errors logged and the old one kept.
- * It also serves the control socket for `moat queue …`.
+ * It also serves the control socket for `moat queue …`, and keeps the gateway-wide connection count
+ * the workers ask for a slot in (admission-ipc.ts).
  */
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
@@ -14,16 +15,20 @@ import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { isControlRequest, mergeAnswers, type ControlAnswer, type ControlRequest } from '../gateway/control.js';
 import type { Logger } from '../platform/logger.js';
+import { admissionLimits } from '../main.js';
+import { AdmissionService, isAdmissionRequest, type AdmissionAnswer, type AdmissionRequest } from './admission-ipc.js';
 
 export type ToWorker =
   | { readonly type: 'reload'; readonly config: Config }
   | { readonly type: 'shutdown' }
-  | { readonly type: 'control'; readonly seq: number; readonly req: ControlRequest };
+  | { readonly type: 'control'; readonly seq: number; readonly req: ControlRequest }
+  | AdmissionAnswer;
 
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'control'; readonly seq: number; readonly answer: ControlAnswer }
-  | { readonly type: 'fatal'; readonly error: string };
+  | { readonly type: 'fatal'; readonly error: string }
+  | AdmissionRequest;
 
 export function workerCount(c: Config): number {
   return c.workers === 'auto' ? Math.max(1, availableParallelism()) : c.workers;
@@ -42,17 +47,25 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
   let seq = 0;
   const pending = new Map<number, (a: ControlAnswer) => void>();
   let readyCount = 0;
+  const admission = new AdmissionService(() => admissionLimits(config));
 
   const fork = (index: number): void => {
     const w = cluster.fork({ MOAT_WORKER_INDEX: String(index), MOAT_WORKER_COUNT: String(count), MOAT_CONFIG: configFile, UV_THREADPOOL_SIZE: '16' });
     workers.set(index, w);
     w.on('message', (m: FromWorker) => {
+      if (isAdmissionRequest(m)) {
+        admission.handle(w.id, m, (a) => {
+          if (w.isConnected()) w.send(a satisfies ToWorker);
+        });
+        return;
+      }
       if (m.type === 'ready' && ++readyCount === count) logger.info('gateway.start', { workers: count, listen: config.listen.map((l) => l.address), pid: process.pid });
       if (m.type === 'control') pending.get(m.seq)?.(m.answer);
       if (m.type === 'fatal') logger.error('worker.exit', { worker: index, error: m.error });
     });
     w.on('exit', (code, signal) => {
       if (workers.get(index) === w) workers.delete(index);
+      admission.workerGone(w.id);
       if (stopping) return;
       logger.error('worker.exit', { worker: index, code, signal, restarting: true });
       // A worker that keeps dying must not spin: wait a little before the restart.

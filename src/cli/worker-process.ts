@@ -6,6 +6,7 @@
 import { formatConfigErrors, loadConfig } from '../config/load.js';
 import { startWorker } from '../main.js';
 import { createLogger } from '../platform/logger.js';
+import { IpcGate } from './admission-ipc.js';
 import type { FromWorker, ToWorker } from './supervisor.js';
 
 function send(m: FromWorker): void {
@@ -23,9 +24,14 @@ export async function runWorkerProcess(): Promise<void> {
   }
   const config = loaded.config;
   const logger = createLogger({ level: config.log.level, format: config.log.format });
+  // Connection limits are counted by the supervisor for all workers together.
+  const gate = new IpcGate((m) => send(m));
+  process.on('message', (m: ToWorker) => {
+    if (m.type === 'admit') gate.answer(m);
+  });
   let worker;
   try {
-    worker = await startWorker(config, index, count, logger);
+    worker = await startWorker(config, index, count, logger, { gate });
   } catch (e) {
     send({ type: 'fatal', error: e instanceof Error ? e.message : String(e) });
     process.exit(1);

@@ -39,11 +39,24 @@ export const isTransient = (r: SmtpReply): boolean => r.code >= 400 && r.code < 
 export const isPermanent = (r: SmtpReply): boolean => r.code >= 500;
 
 // --- connection -----------------------------------------------------------------------------------
-export const greeting = (hostname: string): SmtpReply => reply(220, null, `${hostname} ESMTP Moat`);
+/** RFC 5321 §4.3.1; names only our host: no software name or version for a client to fingerprint. */
+export const greeting = (hostname: string): SmtpReply => reply(220, null, `${hostname} ESMTP`);
 export const closing = (hostname: string): SmtpReply => reply(221, '0.0', `${hostname} closing connection`);
 export const serviceUnavailable = (hostname: string): SmtpReply =>
   reply(421, '3.2', `${hostname} Service not available, closing transmission channel`);
 export const tooManyConnections = (): SmtpReply => reply(421, '7.0', 'Too many connections, try again later');
+export const tooManyConnectionsFromIp = (): SmtpReply => reply(421, '7.0', 'Too many connections from your address, try again later');
+export const tooManyConnectionsFromNet = (): SmtpReply => reply(421, '7.0', 'Too many connections from your network, try again later');
+export const connectionRateExceeded = (): SmtpReply => reply(421, '7.0', 'Too many connection attempts from your address, try again later');
+export const commandRateExceeded = (): SmtpReply => reply(421, '7.0', 'Too many commands, closing connection');
+/**
+ * The client talked before our greeting was complete (pregreet, as Postfix postscreen's test).
+ * 554 is the connection-opening refusal (RFC 5321 §3.1, §4.2.3 "No SMTP service here"); X.5.1
+ * (RFC 3463 §3.6) is "a mail transaction protocol command was issued which was ... out of
+ * sequence", which is exactly what an early command is. It is permanent: a conforming client never
+ * does it, and the one that did is a bot that will not improve on a retry. Postfix says 5.5.1 too.
+ */
+export const pregreetRejected = (): SmtpReply => reply(554, '5.1', 'Protocol error: you talked before my greeting');
 export const timedOut = (hostname: string): SmtpReply => reply(421, '4.2', `${hostname} Error: timeout exceeded`);
 export const tooManyErrors = (): SmtpReply => reply(421, '7.0', 'Too many errors, closing connection');
 export const connectionRefused = (text = 'Service unavailable'): SmtpReply => reply(554, '7.1', text);
@@ -62,7 +75,7 @@ export const readyForTls = (): SmtpReply => reply(220, '0.0', 'Ready to start TL
 /** RFC 5321 §3.5.3: 252 when we will not disclose whether a user exists. */
 export const cannotVerify = (): SmtpReply =>
   reply(252, '0.0', 'Cannot VRFY user, but will accept message and attempt delivery');
-export const help = (): SmtpReply => reply(214, '0.0', 'See RFC 5321; Moat accepts mail for its domains only');
+export const help = (): SmtpReply => reply(214, '0.0', 'See RFC 5321; this server accepts mail for its domains only');
 
 // --- temporary failures -----------------------------------------------------------------------------
 /** The one conversion of an unknown internal error (CONVENTIONS.md 5): a reference id, never the message. */
@@ -102,11 +115,12 @@ export const noValidRecipients = (): SmtpReply => reply(554, '5.1', 'Error: no v
  * Wire form. RFC 2034 §3: enhanced codes go on every reply but the greeting and the EHLO/HELO
  * response, and only once the client has seen ENHANCEDSTATUSCODES in our EHLO.
  */
-export function formatReply(r: SmtpReply, withStatus = true): string {
+export function formatReply(r: SmtpReply, withStatus = true, continued = false): string {
   const prefix = withStatus && r.status ? `${r.status} ` : '';
   let out = '';
   r.lines.forEach((line, i) => {
-    const sep = i === r.lines.length - 1 ? ' ' : '-';
+    // `continued`: more lines of this reply follow later (RFC 5321 §4.2.1 "code-" on every line but the last).
+    const sep = i === r.lines.length - 1 && !continued ? ' ' : '-';
     out += `${r.code}${sep}${prefix}${line}\r\n`;
   });
   return out;

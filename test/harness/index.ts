@@ -1,8 +1,9 @@
-// The test harness: real peers (dnsmasq, smtp-sink, aiosmtpd, Postfix) and clients (swaks,
+// The test harness: real peers (dnsmasq, smtp-sink, aiosmtpd, Postfix, HAProxy) and clients (swaks,
 // smtp-source) on loopback, each started as a tracked child process. See each module's header.
 export * from './aiosmtpd.js';
 export * from './certs.js';
 export * from './dnsmasq.js';
+export * from './haproxy.js';
 export * from './ports.js';
 export * from './postfix.js';
 export * from './process.js';

@@ -60,7 +60,7 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     dataDir,
     dns: { servers: ['127.0.0.1:9'], timeout: '1s' },
     workers: 2,
-    limits: { maxConnectionsPerIp: 500 },
+    limits: { maxConnectionsPerIp: 500, maxConnectionsPerNet: 1000 },
     queue: { retrySchedule: ['1s'] },
     delivery: { idleConnectionTime: '1s' },
     shutdownGrace: '5s',

@@ -75,7 +75,7 @@ async function run(file: string, port: number): Promise<void> {
 describe('SMTP transcripts', () => {
   let gw: InProcessGateway;
   beforeAll(async () => {
-    gw = await startInProcess({ limits: { maxRecipients: 3, maxMessageSize: 20000, maxErrors: 50 } });
+    gw = await startInProcess({ limits: { maxRecipients: 3, maxMessageSize: 20000, maxErrors: 50, tarpit: { delay: 0 } } });
   });
   afterAll(async () => {
     await gw.stop();
