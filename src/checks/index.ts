@@ -5,12 +5,20 @@
  */
 import { z } from 'zod';
 import type { CheckEntry } from '../pipeline/runner.js';
+import type { Check } from '../pipeline/types.js';
+import type { CheckCommon } from './options.js';
 import type { Resolver } from '../platform/dns/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { StateStore } from '../store/state.js';
 import { relayGuard } from './relay-guard/index.js';
+import { pregreet, pregreetSchema } from './pregreet/index.js';
 
-export const checksSchema = z.object({}).strict().prefault({}).describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
+export const checksSchema = z
+  .object({
+    pregreet: pregreetSchema,
+  })
+  .strict()
+  .prefault({}).describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
 
 export type ChecksConfig = z.infer<typeof checksSchema>;
 
@@ -22,8 +30,14 @@ export interface CheckPorts {
   readonly hostname: string;
 }
 
-export function createChecks(_config: ChecksConfig, _ports: CheckPorts): CheckEntry[] {
-  return [{ check: relayGuard(), observe: false, failOpen: false }];
+const entry = (check: Check, c: CheckCommon): CheckEntry => ({ check, observe: c.observe, failOpen: c.failOpen });
+
+export function createChecks(config: ChecksConfig, ports: CheckPorts): CheckEntry[] {
+  const list: (CheckEntry | null)[] = [
+    { check: relayGuard(), observe: false, failOpen: false },
+    config.pregreet.enabled ? entry(pregreet(config.pregreet, ports.state), config.pregreet) : null,
+  ];
+  return list.filter((e): e is CheckEntry => e !== null);
 }
 
 /** Ports that refuse every use: checks do no I/O when built, so config validation can build them. */

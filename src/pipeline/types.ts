@@ -77,7 +77,17 @@ export interface PhaseContext {
   readonly isLocal: (domain: Domain) => boolean;
 }
 
+/** What the engine saw during a pregreet wait (Postfix postscreen's pregreet test). */
+export interface EarlyTalkInfo {
+  readonly talkedFirst: boolean;
+  readonly octets: number;
+}
+
 export interface CheckRun {
+  /** Before the greeting: how long to wait for a client that talks first (0: no wait). */
+  greetWait?(ctx: PhaseContext, signal: AbortSignal): Promise<number>;
+  /** After that wait: what the client did. Findings count as connect-phase findings. */
+  greeted?(early: EarlyTalkInfo, ctx: PhaseContext, signal: AbortSignal): Promise<Finding[]>;
   connect?(ctx: PhaseContext, signal: AbortSignal): Promise<Finding[]>;
   helo?(name: string, ctx: PhaseContext, signal: AbortSignal): Promise<Finding[]>;
   mailFrom?(from: ReversePath, params: MailParams, ctx: PhaseContext, signal: AbortSignal): Promise<Finding[]>;
