@@ -8,9 +8,20 @@ import type { CheckEntry } from '../pipeline/runner.js';
 import type { Resolver } from '../platform/dns.js';
 import type { Clock } from '../platform/clock.js';
 import type { StateStore } from '../store/state.js';
+import type { Check } from '../pipeline/types.js';
+import type { CheckCommon } from './options.js';
 import { relayGuard } from './relay-guard/index.js';
+import { greylist, greylistSchema } from './greylist/index.js';
+import { rateLimit, rateLimitSchema } from './rate-limit/index.js';
+import { senderLists, senderListsSchema } from './sender-lists/index.js';
 
-export const checksSchema = z.object({}).strict().prefault({}).describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
+export const checksSchema = z
+  .object({
+    senderLists: senderListsSchema,
+    greylist: greylistSchema,
+    rateLimit: rateLimitSchema,
+  })
+  .strict().prefault({}).describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
 
 export type ChecksConfig = z.infer<typeof checksSchema>;
 
@@ -22,8 +33,16 @@ export interface CheckPorts {
   readonly hostname: string;
 }
 
-export function createChecks(_config: ChecksConfig, _ports: CheckPorts): CheckEntry[] {
-  return [{ check: relayGuard(), observe: false, failOpen: false }];
+export function createChecks(config: ChecksConfig, ports: CheckPorts): CheckEntry[] {
+  const entry = (check: Check, c: CheckCommon): CheckEntry[] => (c.enabled ? [{ check, observe: c.observe, failOpen: c.failOpen }] : []);
+  return [
+    { check: relayGuard(), observe: false, failOpen: false },
+    // Allow lists first: their facts let later checks skip.
+    ...entry(senderLists(config.senderLists), config.senderLists),
+    // After recipient validation: a refused recipient makes no triplet and uses no rate.
+    ...entry(greylist(config.greylist, ports), config.greylist),
+    ...entry(rateLimit(config.rateLimit, ports), config.rateLimit),
+  ];
 }
 
 /** Ports that refuse every use: checks do no I/O when built, so config validation can build them. */
