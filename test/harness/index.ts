@@ -8,6 +8,7 @@ export * from './postfix.js';
 export * from './process.js';
 export * from './smtp-sink.js';
 export * from './smtp-source.js';
+export * from './smtplib.js';
 export * from './swaks.js';
 export * from './tmp.js';
 export * from './wait.js';
