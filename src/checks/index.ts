@@ -21,7 +21,9 @@ export const checksSchema = z
     greylist: greylistSchema,
     rateLimit: rateLimitSchema,
   })
-  .strict().prefault({}).describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
+  .strict()
+  .prefault({})
+  .describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
 
 export type ChecksConfig = z.infer<typeof checksSchema>;
 

@@ -127,7 +127,7 @@ describe('rate limits counted by the whole gateway', () => {
     for (let i = 0; i <= LIMIT; i++) results.push(await smtplibSend({ port: gw.port, source: client, from: `s${i}@sender.example`, to: ['bob@example.test'], data: `Subject: rate-${i}\r\n\r\nx\r\n` }));
     expect(results.slice(0, LIMIT).map((r) => r.data?.[0])).toEqual(Array(LIMIT).fill(250));
     expect(results[LIMIT]?.mail).toEqual([450, '4.7.1 Too much mail from this client, try again later']);
-    const deferred = await gw.waitForEvent('message.deferred', (e) => e['because'] === 'RATELIMIT_CLIENT_MESSAGES');
+    const deferred = await gw.waitForEvent('message.deferred', (e) => e['because'] === 'RATE_LIMIT_CLIENT_MESSAGES');
     expect(deferred).toMatchObject({ client, phase: 'mailFrom' });
     // Both workers took some of the accepted messages, so the count was shared between them.
     const pids = new Set(gw.events().filter((e) => e['event'] === 'message.accepted' && e['client'] === client).map((e) => e['pid']));

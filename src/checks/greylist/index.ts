@@ -2,9 +2,9 @@
  * Greylisting (RFC 6647) on the triplet (client network, envelope sender, recipient), decided at
  * RCPT for each recipient. The first sight of a triplet is deferred with 451 4.7.1; a retry after
  * `delay` and within `retryWindow` of the first sight passes, and the triplet is then known for
- * `lifetime`, refreshed by every pass. A client network that passed `autoAllowAfter` distinct
- * triplets skips greylisting for `lifetime` (postgrey's auto-whitelist). Defaults follow postgrey:
- * 5 minutes, 2 days, 35 days, 5.
+ * `lifetime`, refreshed by its passes (written at most once a day, or per lifetime/10). A client
+ * network that passed `autoAllowAfter` distinct triplets skips greylisting for `lifetime`
+ * (postgrey's auto-whitelist). Defaults follow postgrey: 5 minutes, 2 days, 35 days, 5.
  *
  * Per recipient, because the triplet holds the recipient: in a transaction to a known and a new
  * recipient the known one is accepted and the new one deferred, and the client's queue retries only
@@ -102,6 +102,16 @@ export function greylist(config: GreylistConfig, ports: GreylistPorts): Check {
   const internal = new NetworkList(config.internalNetworks);
   const spfDomains = new DomainList(config.skipSpfPassDomains);
   const { state, clock } = ports;
+  // A pass refreshes its entry's lifetime, but writes at most once per this interval (a read is
+  // cheaper than a write, and the workers share one writer lock).
+  const refreshEvery = Math.min(86_400_000, config.lifetime / 10);
+  /** Whether a pass/auto-allow entry is live; refreshes it when its last refresh is old. */
+  const known = async (key: string, now: number): Promise<boolean> => {
+    const since = await state.get(key);
+    if (since === null) return false;
+    if (!(now - Number(since) < refreshEvery)) await state.set(key, String(now), config.lifetime);
+    return true;
+  };
   return {
     name: 'greylist',
     symbols: GREYLIST_SYMBOLS,
@@ -114,18 +124,12 @@ export function greylist(config: GreylistConfig, ports: GreylistPorts): Check {
           if (ctx.facts.allowlisted || ctx.tx.allowlisted || isInternal) return [];
           const spf = ctx.tx.spf;
           if (spf?.result === 'pass' && spfDomains.matches(spf.domain.toLowerCase())) return [];
-          if (config.autoAllowAfter > 0 && (await state.get(autoKey)) !== null) {
-            await state.set(autoKey, '1', config.lifetime);
-            return [];
-          }
+          const now = clock.now();
+          if (config.autoAllowAfter > 0 && (await known(autoKey, now))) return [];
           const triplet = JSON.stringify([net, tripletSender(ctx.from), recipientKey(to)]);
           const passedKey = `greylist:pass:${triplet}`;
-          if ((await state.get(passedKey)) !== null) {
-            await state.set(passedKey, '1', config.lifetime);
-            return [];
-          }
+          if (await known(passedKey, now)) return [];
           const pendingKey = `greylist:seen:${triplet}`;
-          const now = clock.now();
           if (await state.setIfAbsent(pendingKey, String(now), config.retryWindow)) {
             return [{ symbol: 'GREYLIST', detail: `first sight of ${triplet}` }];
           }
@@ -135,11 +139,11 @@ export function greylist(config: GreylistConfig, ports: GreylistPorts): Check {
             return [{ symbol: 'GREYLIST', detail: `retry after ${Math.round(waited / 1000)} s, before the ${Math.round(config.delay / 1000)} s delay: ${triplet}` }];
           }
           // Ripe. Only the attempt that records the pass counts it toward auto-allow (two workers may race).
-          if (await state.setIfAbsent(passedKey, '1', config.lifetime)) {
+          if (await state.setIfAbsent(passedKey, String(now), config.lifetime)) {
             await state.delete(pendingKey);
             if (config.autoAllowAfter > 0) {
               const passes = await state.increment(`greylist:passes:${net}`, 1, config.lifetime);
-              if (passes >= config.autoAllowAfter) await state.set(autoKey, '1', config.lifetime);
+              if (passes >= config.autoAllowAfter) await state.set(autoKey, String(now), config.lifetime);
             }
           }
           return [];

@@ -82,7 +82,7 @@ describe('rate-limit', () => {
     const o = await mail('b@other.example');
     expect(o.kind).toBe('defer');
     if (o.kind !== 'defer') return;
-    expect(o.because.symbol).toBe('RATELIMIT_CLIENT_MESSAGES');
+    expect(o.because.symbol).toBe('RATE_LIMIT_CLIENT_MESSAGES');
     expect(decisionReply(policy, 'defer', o.because, 'mailFrom')).toMatchObject({ code: 450, status: '4.7.1', lines: ['Too much mail from this client, try again later'] });
     // Another client has its own budget (clientNetwork.ipv4 is 32 by default).
     expect((await mail('a@s.example', '192.0.2.11')).kind).toBe('continue');
@@ -112,7 +112,7 @@ describe('rate-limit', () => {
     expect((await mail('Bulk@S.example', '192.0.2.1')).kind).toBe('continue');
     expect((await mail('bulk@s.example', '198.51.100.1')).kind).toBe('continue');
     const o = await mail('bulk@s.example', '203.0.113.1');
-    expect(o.kind === 'defer' && o.because.symbol).toBe('RATELIMIT_SENDER_MESSAGES');
+    expect(o.kind === 'defer' && o.because.symbol).toBe('RATE_LIMIT_SENDER_MESSAGES');
     expect(await kinds(5, () => mail(null))).toEqual(Array(5).fill('continue'));
   });
 
@@ -122,21 +122,21 @@ describe('rate-limit', () => {
       'continue',
       'continue',
       'continue',
-      'defer:RATELIMIT_CLIENT_RECIPIENTS',
+      'defer:RATE_LIMIT_CLIENT_RECIPIENTS',
     ]);
     const b = setup({ messagesPerRecipient: { count: 2, per: '1h' } });
     expect(await b.rcpts('x@s.example', ['bob@example.test', 'carol@example.test'], '198.51.100.7')).toEqual(['continue', 'continue']);
     expect(await b.rcpts('y@t.example', ['bob@example.test'], '203.0.113.7')).toEqual(['continue']);
-    expect(await b.rcpts('z@u.example', ['BOB@example.test', 'carol@example.test'], '203.0.113.8')).toEqual(['defer:RATELIMIT_RECIPIENT_MESSAGES', 'continue']);
+    expect(await b.rcpts('z@u.example', ['BOB@example.test', 'carol@example.test'], '203.0.113.8')).toEqual(['defer:RATE_LIMIT_RECIPIENT_MESSAGES', 'continue']);
   });
 
   it('gives back the counts of a command that a later limit refused', async () => {
     const { rcpts } = setup({ recipientsPerClient: { count: 10, per: '1h' }, messagesPerRecipient: { count: 1, per: '1h' } });
     expect(await rcpts('a@s.example', ['bob@example.test'])).toEqual(['continue']);
-    expect(await rcpts('a@s.example', ['bob@example.test', 'bob@example.test', 'bob@example.test'])).toEqual(Array(3).fill('defer:RATELIMIT_RECIPIENT_MESSAGES'));
+    expect(await rcpts('a@s.example', ['bob@example.test', 'bob@example.test', 'bob@example.test'])).toEqual(Array(3).fill('defer:RATE_LIMIT_RECIPIENT_MESSAGES'));
     // Only the one accepted recipient used the client's budget: nine more fit.
     const nine = Array.from({ length: 9 }, (_, i) => `r${i}@example.test`);
-    expect(await rcpts('a@s.example', [...nine, 'r9@example.test'])).toEqual([...Array(9).fill('continue'), 'defer:RATELIMIT_CLIENT_RECIPIENTS']);
+    expect(await rcpts('a@s.example', [...nine, 'r9@example.test'])).toEqual([...Array(9).fill('continue'), 'defer:RATE_LIMIT_CLIENT_RECIPIENTS']);
   });
 
   it('does not limit internal networks, and does nothing without limits', async () => {

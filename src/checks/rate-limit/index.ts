@@ -60,11 +60,11 @@ type Limit = NonNullable<RateLimitConfig['messagesPerClient']>;
 const reply = (what: 'client' | 'sender' | 'recipient'): NonNullable<SymbolDef['reply']> => (action) => (action === 'defer' ? rateLimited(what) : null);
 
 export const RATE_LIMIT_SYMBOLS: readonly SymbolDef[] = [
-  { name: 'RATELIMIT_CLIENT_MESSAGES', description: 'Client network over its message rate', score: 0, action: 'defer', reply: reply('client') },
-  { name: 'RATELIMIT_CLIENT_RECIPIENTS', description: 'Client network over its recipient rate', score: 0, action: 'defer', reply: reply('client') },
-  { name: 'RATELIMIT_SENDER_MESSAGES', description: 'Envelope sender over its message rate', score: 0, action: 'defer', reply: reply('sender') },
-  { name: 'RATELIMIT_SENDER_RECIPIENTS', description: 'Envelope sender over its recipient rate', score: 0, action: 'defer', reply: reply('sender') },
-  { name: 'RATELIMIT_RECIPIENT_MESSAGES', description: 'Recipient over its message rate', score: 0, action: 'defer', reply: reply('recipient') },
+  { name: 'RATE_LIMIT_CLIENT_MESSAGES', description: 'Client network over its message rate', score: 0, action: 'defer', reply: reply('client') },
+  { name: 'RATE_LIMIT_CLIENT_RECIPIENTS', description: 'Client network over its recipient rate', score: 0, action: 'defer', reply: reply('client') },
+  { name: 'RATE_LIMIT_SENDER_MESSAGES', description: 'Envelope sender over its message rate', score: 0, action: 'defer', reply: reply('sender') },
+  { name: 'RATE_LIMIT_SENDER_RECIPIENTS', description: 'Envelope sender over its recipient rate', score: 0, action: 'defer', reply: reply('sender') },
+  { name: 'RATE_LIMIT_RECIPIENT_MESSAGES', description: 'Recipient over its message rate', score: 0, action: 'defer', reply: reply('recipient') },
 ];
 
 export interface RateLimitPorts {
@@ -139,17 +139,17 @@ export function rateLimit(config: RateLimitConfig, ports: RateLimitPorts): Check
           if (exempt) return [];
           const sender = from === null ? null : addressKey(from);
           return takeAll(state, clock.now(), [
-            { name: 'mc', symbol: 'RATELIMIT_CLIENT_MESSAGES', subject: net, limit: c.messagesPerClient },
-            { name: 'ms', symbol: 'RATELIMIT_SENDER_MESSAGES', subject: sender ?? '', limit: sender === null ? undefined : c.messagesPerSender },
+            { name: 'mc', symbol: 'RATE_LIMIT_CLIENT_MESSAGES', subject: net, limit: c.messagesPerClient },
+            { name: 'ms', symbol: 'RATE_LIMIT_SENDER_MESSAGES', subject: sender ?? '', limit: sender === null ? undefined : c.messagesPerSender },
           ]);
         },
         rcptTo: async (to, ctx): Promise<Finding[]> => {
           if (exempt) return [];
           const sender = ctx.from === null ? null : addressKey(ctx.from);
           return takeAll(state, clock.now(), [
-            { name: 'rc', symbol: 'RATELIMIT_CLIENT_RECIPIENTS', subject: net, limit: c.recipientsPerClient },
-            { name: 'rs', symbol: 'RATELIMIT_SENDER_RECIPIENTS', subject: sender ?? '', limit: sender === null ? undefined : c.recipientsPerSender },
-            { name: 'mr', symbol: 'RATELIMIT_RECIPIENT_MESSAGES', subject: addressKey(to), limit: c.messagesPerRecipient },
+            { name: 'rc', symbol: 'RATE_LIMIT_CLIENT_RECIPIENTS', subject: net, limit: c.recipientsPerClient },
+            { name: 'rs', symbol: 'RATE_LIMIT_SENDER_RECIPIENTS', subject: sender ?? '', limit: sender === null ? undefined : c.recipientsPerSender },
+            { name: 'mr', symbol: 'RATE_LIMIT_RECIPIENT_MESSAGES', subject: addressKey(to), limit: c.messagesPerRecipient },
           ]);
         },
       };
