@@ -12,13 +12,20 @@ import type { Clock } from '../platform/clock.js';
 import type { StateStore } from '../store/state.js';
 import { relayGuard } from './relay-guard/index.js';
 import { pregreet, pregreetSchema } from './pregreet/index.js';
+import { greylist, greylistSchema } from './greylist/index.js';
+import { rateLimit, rateLimitSchema } from './rate-limit/index.js';
+import { senderLists, senderListsSchema } from './sender-lists/index.js';
 
 export const checksSchema = z
   .object({
     pregreet: pregreetSchema,
+    senderLists: senderListsSchema,
+    greylist: greylistSchema,
+    rateLimit: rateLimitSchema,
   })
   .strict()
-  .prefault({}).describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
+  .prefault({})
+  .describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
 
 export type ChecksConfig = z.infer<typeof checksSchema>;
 
@@ -30,14 +37,18 @@ export interface CheckPorts {
   readonly hostname: string;
 }
 
-const entry = (check: Check, c: CheckCommon): CheckEntry => ({ check, observe: c.observe, failOpen: c.failOpen });
-
-export function createChecks(config: ChecksConfig, ports: CheckPorts): CheckEntry[] {
-  const list: (CheckEntry | null)[] = [
+/** The configured checks in order; `all` also builds disabled ones (to know every symbol). */
+export function createChecks(config: ChecksConfig, ports: CheckPorts, all = false): CheckEntry[] {
+  const entry = (check: Check, c: CheckCommon): CheckEntry[] => (c.enabled || all ? [{ check, observe: c.observe, failOpen: c.failOpen }] : []);
+  return [
     { check: relayGuard(), observe: false, failOpen: false },
-    config.pregreet.enabled ? entry(pregreet(config.pregreet, ports.state), config.pregreet) : null,
+    ...entry(pregreet(config.pregreet, ports.state), config.pregreet),
+    // Allow lists first: their facts let later checks skip.
+    ...entry(senderLists(config.senderLists), config.senderLists),
+    // After recipient validation: a refused recipient makes no triplet and uses no rate.
+    ...entry(greylist(config.greylist, ports), config.greylist),
+    ...entry(rateLimit(config.rateLimit, ports), config.rateLimit),
   ];
-  return list.filter((e): e is CheckEntry => e !== null);
 }
 
 /** Ports that refuse every use: checks do no I/O when built, so config validation can build them. */
@@ -50,5 +61,6 @@ const INERT: CheckPorts = {
 
 /** The checks a config would run, built without I/O, for validating the policy against their symbols. */
 export function checksForValidation(config: ChecksConfig): CheckEntry[] {
-  return createChecks(config, INERT);
+  // Disabled checks too: an operator may tune a symbol before turning its check on.
+  return createChecks(config, INERT, true);
 }

@@ -56,7 +56,7 @@ export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'tem
 export interface SessionFacts {
   /** rdns: the client's PTR name (null: none) and whether it resolves back to the client (FCrDNS). */
   rdns?: { readonly name: string | null; readonly confirmed: boolean };
-  /** dnsbl (DNSWL hit) or sender lists: later checks that honour it skip their work. */
+  /** dnsbl (DNSWL hit) or sender-lists (client allow list): later checks that honour it (greylist) skip their work. */
   allowlisted?: { readonly by: string; readonly detail: string };
   /** helo: the name the client gave, as given. */
   helo?: string;
@@ -65,6 +65,8 @@ export interface SessionFacts {
 export interface TransactionFacts {
   /** spf: the result for MAIL FROM (or HELO for the null sender), for DMARC and Authentication-Results. */
   spf?: { readonly result: SpfResult; readonly domain: string; readonly explanation?: string };
+  /** sender-lists (MAIL FROM allow list): like the session's `allowlisted`, for this transaction only. */
+  allowlisted?: { readonly by: string; readonly detail: string };
   /** Method results for our Authentication-Results: header (RFC 8601), e.g. "spf=pass smtp.mailfrom=a.example". */
   readonly authResults: string[];
 }

@@ -154,6 +154,11 @@ export const connectionDeferred = (text = 'Service temporarily unavailable, try 
 export const userUnknown = (): SmtpReply => reply(550, '1.1', 'Recipient address rejected: User unknown');
 export const messageRejected = (reference: string): SmtpReply => reply(550, '7.1', `Message rejected as spam (ref ${clean(reference)})`);
 export const otherPolicyRecipient = (): SmtpReply => reply(452, '5.3', 'Recipient has a different policy: send it in a new transaction');
+/** Greylisting (RFC 6647): an unknown sender/recipient/client triplet is deferred until it retries. */
+export const greylisted = (): SmtpReply => reply(451, '7.1', 'Greylisted, please try again later');
+/** Mail volume over a configured rate; 450 keeps the session (a connection flood gets 421 instead). */
+export const rateLimited = (what: 'client' | 'sender' | 'recipient'): SmtpReply =>
+  reply(450, '7.1', what === 'recipient' ? 'Too much mail for this recipient, try again later' : `Too much mail from this ${what}, try again later`);
 
 /**
  * Soft bounce (safe rollout): a permanent reply becomes the matching temporary one, same detail and

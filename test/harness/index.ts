@@ -10,6 +10,7 @@ export * from './process.js';
 export * from './scripted-dns.js';
 export * from './smtp-sink.js';
 export * from './smtp-source.js';
+export * from './smtplib.js';
 export * from './swaks.js';
 export * from './tmp.js';
 export * from './wait.js';
