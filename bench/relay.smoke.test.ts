@@ -19,8 +19,8 @@ describe('relay benchmark --quick', () => {
 
     expect(report.runs.map((r) => r.system).sort()).toEqual([...systems].sort());
     for (const r of report.runs) {
-      // measureRun only returns once the sink has counted every message of both sub-runs
-      expect(r.messages).toBe(QUICK_PRESET.messages);
+      // counted at the sink: every message smtp-source sent came out of the gateway
+      expect(r.delivered).toBe(QUICK_PRESET.messages);
       expect(r.latency?.accepted).toBe(QUICK_PRESET.latencyMessages);
       expect(r.deliveredPerSec).toBeGreaterThan(0);
       expect(r.cpuMsPerMessage).toBeGreaterThan(0);

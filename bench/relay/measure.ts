@@ -40,6 +40,8 @@ export interface RunFigures {
   readonly sessions: number;
   readonly repeat: number;
   readonly messages: number;
+  /** Messages the sink counted during the throughput run (all of them, or the run fails). */
+  readonly delivered: number;
   readonly elapsedSec: number;
   /** smtp-source's own wall time: until the gateway had accepted the last message. */
   readonly acceptSec: number;
@@ -61,8 +63,9 @@ export interface RunContext {
 }
 
 /** Sends `messages` with smtp-source and waits until the sink has them all; returns the seconds taken. */
-export async function sendWithSmtpSource(ctx: RunContext, point: Point, messages: number): Promise<{ elapsedSec: number; acceptSec: number }> {
-  const target = ctx.sink.count() + messages;
+export async function sendWithSmtpSource(ctx: RunContext, point: Point, messages: number): Promise<{ elapsedSec: number; acceptSec: number; delivered: number }> {
+  const base = ctx.sink.count();
+  const target = base + messages;
   const delivered = ctx.sink.whenCount(target, ctx.timeoutMs);
   // a rejection before we await it must not become an unhandled rejection
   delivered.catch(() => undefined);
@@ -81,7 +84,7 @@ export async function sendWithSmtpSource(ctx: RunContext, point: Point, messages
     throw new Error(`smtp-source against ${ctx.gateway.name} exited ${String(src.code)}: ${src.stdout.slice(-500)} ${src.stderr.slice(-1500)}`);
   }
   const t1 = await delivered;
-  return { elapsedSec: (t1 - t0) / 1000, acceptSec: src.elapsedMs / 1000 };
+  return { elapsedSec: (t1 - t0) / 1000, acceptSec: src.elapsedMs / 1000, delivered: ctx.sink.count() - base };
 }
 
 async function latencySubRun(ctx: RunContext, point: Point): Promise<LatencyFigures> {
@@ -114,7 +117,7 @@ async function latencySubRun(ctx: RunContext, point: Point): Promise<LatencyFigu
 export async function measureRun(ctx: RunContext, point: Point, repeat: number): Promise<RunFigures> {
   const cpu0 = treeCpuSeconds(ctx.gateway.roots());
   const rss = startRssSampler(() => ctx.gateway.roots());
-  let sent: { elapsedSec: number; acceptSec: number };
+  let sent: { elapsedSec: number; acceptSec: number; delivered: number };
   try {
     sent = await sendWithSmtpSource(ctx, point, ctx.messages);
   } finally {
@@ -131,6 +134,7 @@ export async function measureRun(ctx: RunContext, point: Point, repeat: number):
     sessions: point.sessions,
     repeat,
     messages: ctx.messages,
+    delivered: sent.delivered,
     elapsedSec: sent.elapsedSec,
     acceptSec: sent.acceptSec,
     deliveredPerSec: ctx.messages / sent.elapsedSec,
