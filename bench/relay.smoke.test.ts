@@ -1,6 +1,8 @@
 // Smoke test of the relay benchmark in --quick mode: every message reaches the sink through each
-// gateway and every figure is a positive number. Needs `npm run build` (it starts dist's Moat);
-// Postfix joins when running as root.
+// gateway and every figure is a positive number. No timing thresholds: on two noisy cores only
+// counts and signs are stable. Needs `npm run build` (it starts dist's Moat; `npm test` builds
+// first). Postfix joins when running as root; Haraka joins when it can be installed into the
+// bench cache (the first run installs it; offline, the report must say why it was skipped).
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeAllScratchDirs, stopAll } from '../test/harness/index.js';
 import { QUICK_PRESET } from './relay/options.js';
@@ -14,10 +16,16 @@ afterAll(async () => {
 
 describe('relay benchmark --quick', () => {
   it('delivers every message through each gateway and reports positive figures', async () => {
-    const systems = canRunPostfix() ? QUICK_PRESET.systems : QUICK_PRESET.systems.filter((s) => s === 'moat');
-    const report = await runRelaySuite({ ...QUICK_PRESET, systems });
+    const asked = canRunPostfix() ? QUICK_PRESET.systems : QUICK_PRESET.systems.filter((s) => s !== 'postfix');
+    const report = await runRelaySuite({ ...QUICK_PRESET, systems: asked });
 
-    expect(report.runs.map((r) => r.system).sort()).toEqual([...systems].sort());
+    // Haraka is the only system the suite may skip, and only with a reason
+    for (const s of report.skipped) {
+      expect(s.system).toBe('haraka');
+      expect(s.reason).not.toBe('');
+    }
+    expect([...report.systems, ...report.skipped.map((s) => s.system)].sort()).toEqual([...asked].sort());
+    expect([...new Set(report.runs.map((r) => r.system))].sort()).toEqual([...report.systems].sort());
     for (const r of report.runs) {
       // counted at the sink: every message smtp-source sent came out of the gateway
       expect(r.delivered).toBe(QUICK_PRESET.messages);
@@ -29,9 +37,9 @@ describe('relay benchmark --quick', () => {
       expect(r.latency?.p99Ms).toBeGreaterThanOrEqual(r.latency?.p50Ms ?? Number.POSITIVE_INFINITY);
     }
     for (const s of report.summary) {
-      for (const name of systems) {
+      for (const name of report.systems) {
         for (const v of Object.values(s.bySystem[name] ?? {})) expect(v).toBeGreaterThan(0);
       }
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -17,7 +17,7 @@ import { renderRelayMarkdown } from './relay/report.js';
 import { runRelaySuite } from './relay/suite.js';
 
 const USAGE = `usage: node dist/bench/run.js relay [--quick] [--messages N] [--latency-messages N] [--repeats N]
-          [--sizes 5120,51200] [--sessions 20,100] [--systems moat,postfix] [--warmup N] [--out FILE]`;
+          [--sizes 5120,51200] [--sessions 20,100] [--systems moat,postfix,haraka] [--warmup N] [--out FILE]`;
 
 function numbers(v: string | undefined): number[] | undefined {
   return v === undefined ? undefined : v.split(',').map((x) => Number(x.trim()));

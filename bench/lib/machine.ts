@@ -1,4 +1,4 @@
-// What machine a benchmark ran on: cores, memory, kernel, Node and Postfix versions.
+// What machine a benchmark ran on: cores, memory, kernel, Node, Postfix and (when installed) Haraka versions.
 // Trusts: node:os and `postconf -d mail_version` (reads no instance's config; local only).
 // Fails: never; an unknown Postfix version is reported as "unknown".
 import { execFileSync } from 'node:child_process';
@@ -11,6 +11,8 @@ export interface MachineInfo {
   readonly kernel: string;
   readonly node: string;
   readonly postfix: string;
+  /** The Haraka the suite installed, when it ran. */
+  readonly haraka?: string;
 }
 
 function postfixVersion(): string {
@@ -22,8 +24,9 @@ function postfixVersion(): string {
   }
 }
 
-export function machineInfo(): MachineInfo {
+export function machineInfo(extra: { readonly haraka?: string } = {}): MachineInfo {
   return {
+    ...extra,
     nproc: availableParallelism(),
     cpuModel: cpus()[0]?.model ?? 'unknown',
     memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,

@@ -1,9 +1,16 @@
 // What the relay benchmark needs from a gateway under test: where it listens, which processes
 // are its own (for CPU and RSS), and how to stop it.
 
-export type SystemName = 'moat' | 'postfix';
+export type SystemName = 'moat' | 'postfix' | 'haraka';
 
-export const SYSTEM_NAMES: readonly SystemName[] = ['moat', 'postfix'];
+export const SYSTEM_NAMES: readonly SystemName[] = ['moat', 'postfix', 'haraka'];
+
+/** The systems Moat is compared with; every ratio is Moat / anchor. */
+export type Anchor = Exclude<SystemName, 'moat'>;
+
+export const ANCHORS: readonly Anchor[] = ['postfix', 'haraka'];
+
+export const SYSTEM_LABELS: Readonly<Record<SystemName, string>> = { moat: 'Moat', postfix: 'Postfix', haraka: 'Haraka' };
 
 export interface GatewayUnderTest {
   readonly name: SystemName;

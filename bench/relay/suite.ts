@@ -1,4 +1,6 @@
 // The relay benchmark: smtp-source -> gateway -> smtp-sink for each system, interleaved.
+// Haraka is installed on demand (lib/haraka-install.ts); when that fails (offline), the suite
+// says why, records it under `skipped` and goes on without Haraka: the only system it skips.
 // Each system gets its own counting sink and one long-lived gateway for the whole suite (as in
 // production: warm processes, a spool that has been used). After unrecorded warm-up runs (every
 // point, each system), the runs go: for each repeat, for each point, each system in turn (A B A B ...), so a
@@ -6,10 +8,12 @@
 // Trusts: measure.ts for one run. Fails: the first failed run rejects the suite; gateways and
 // sinks are always stopped (by PID, through the harness), newest first.
 import { startCountingSink } from '../lib/counting-sink.js';
+import { ensureHaraka } from '../lib/haraka-install.js';
 import type { CountingSink } from '../lib/counting-sink.js';
 import { machineInfo } from '../lib/machine.js';
 import type { MachineInfo } from '../lib/machine.js';
 import type { GatewayUnderTest, SystemName } from './gateway.js';
+import { startHarakaGateway } from './haraka-gateway.js';
 import { measureRun, sendWithSmtpSource } from './measure.js';
 import type { Point, RunContext, RunFigures } from './measure.js';
 import { startMoatGateway } from './moat-gateway.js';
@@ -25,6 +29,9 @@ export interface RelayReport {
   readonly durationSec: number;
   readonly machine: MachineInfo;
   readonly options: Omit<RelayBenchOptions, 'log' | 'moatNodeArgs'>;
+  /** The systems that ran (options.systems less the skipped ones). */
+  readonly systems: readonly SystemName[];
+  readonly skipped: readonly { readonly system: SystemName; readonly reason: string }[];
   readonly runs: readonly RunFigures[];
   readonly summary: readonly PointSummary[];
 }
@@ -34,13 +41,22 @@ interface Contestant {
   readonly sink: CountingSink;
 }
 
-async function startContestant(name: SystemName, o: RelayBenchOptions): Promise<Contestant> {
+function startGateway(name: SystemName, o: RelayBenchOptions, sinkPort: number, harakaBin: string | undefined): Promise<GatewayUnderTest> {
+  switch (name) {
+    case 'moat':
+      return startMoatGateway({ sinkPort, ...(o.moatNodeArgs !== undefined ? { nodeArgs: o.moatNodeArgs } : {}) });
+    case 'postfix':
+      return startPostfixGateway({ sinkPort });
+    case 'haraka':
+      if (harakaBin === undefined) throw new Error('haraka: not installed');
+      return startHarakaGateway({ bin: harakaBin, sinkPort });
+  }
+}
+
+async function startContestant(name: SystemName, o: RelayBenchOptions, harakaBin: string | undefined): Promise<Contestant> {
   const sink = await startCountingSink();
   try {
-    const gateway =
-      name === 'moat'
-        ? await startMoatGateway({ sinkPort: sink.port, ...(o.moatNodeArgs !== undefined ? { nodeArgs: o.moatNodeArgs } : {}) })
-        : await startPostfixGateway({ sinkPort: sink.port });
+    const gateway = await startGateway(name, o, sink.port, harakaBin);
     return { gateway, sink };
   } catch (err: unknown) {
     await sink.stop();
@@ -61,9 +77,23 @@ export async function runRelaySuite(options: RelayBenchOptions): Promise<RelayRe
   const contestants: Contestant[] = [];
   const runs: RunFigures[] = [];
   const points = pointsOf(o);
+  const skipped: { system: SystemName; reason: string }[] = [];
+  let harakaBin: string | undefined;
+  let harakaVersion: string | undefined;
+  if (o.systems.includes('haraka')) {
+    const h = await ensureHaraka({ log });
+    if (h.ok) {
+      harakaBin = h.bin;
+      harakaVersion = h.version;
+    } else {
+      skipped.push({ system: 'haraka', reason: h.reason });
+      log(`Haraka skipped: it could not be installed: ${h.reason}`);
+    }
+  }
+  const systems = o.systems.filter((s) => !skipped.some((k) => k.system === s));
   try {
-    for (const name of o.systems) {
-      contestants.push(await startContestant(name, o));
+    for (const name of systems) {
+      contestants.push(await startContestant(name, o, harakaBin));
       log(`started ${name} on 127.0.0.1:${contestants.at(-1)?.gateway.port ?? '?'}`);
     }
     const ctx = (c: Contestant): RunContext => ({
@@ -106,9 +136,11 @@ export async function runRelaySuite(options: RelayBenchOptions): Promise<RelayRe
     suite: 'relay',
     startedAt: startedAt.toISOString(),
     durationSec: (performance.now() - t0) / 1000,
-    machine: machineInfo(),
+    machine: machineInfo(harakaVersion === undefined ? {} : { haraka: harakaVersion }),
     options: recorded,
+    systems,
+    skipped,
     runs,
-    summary: summarize(runs, points, o.systems),
+    summary: summarize(runs, points, systems),
   };
 }

@@ -1,7 +1,9 @@
-// Medians over repeats per point and system, and the Moat/Postfix ratio of each figure.
+// Medians over repeats per point and system, and the ratio Moat / anchor of each figure for each
+// anchor (Postfix, Haraka).
 // Trusts: nothing. Fails: never; a missing system gives NaN figures.
 import { median, ratio } from '../lib/stats.js';
-import type { SystemName } from './gateway.js';
+import { ANCHORS } from './gateway.js';
+import type { Anchor, SystemName } from './gateway.js';
 import type { Point, RunFigures } from './measure.js';
 
 export const FIGURES = ['deliveredPerSec', 'p50Ms', 'p99Ms', 'cpuMsPerMessage', 'peakRssMiB', 'peakPssMiB'] as const;
@@ -21,8 +23,8 @@ export type Figures = Readonly<Record<FigureName, number>>;
 export interface PointSummary extends Point {
   readonly repeats: number;
   readonly bySystem: Readonly<Partial<Record<SystemName, Figures>>>;
-  /** moat / postfix per figure (NaN unless both ran). */
-  readonly ratio: Figures;
+  /** moat / anchor per figure, for each anchor (NaN unless both ran). */
+  readonly ratio: Readonly<Record<Anchor, Figures>>;
 }
 
 function figuresOf(runs: readonly RunFigures[]): Figures {
@@ -44,13 +46,13 @@ export function summarize(runs: readonly RunFigures[], points: readonly Point[],
     const bySystem: Partial<Record<SystemName, Figures>> = {};
     for (const s of systems) bySystem[s] = figuresOf(at.filter((r) => r.system === s));
     const moat = bySystem.moat;
-    const postfix = bySystem.postfix;
-    const rt = (f: FigureName): number => ratio(moat?.[f] ?? Number.NaN, postfix?.[f] ?? Number.NaN);
+    const ratios = (anchor: Anchor): Figures =>
+      Object.fromEntries(FIGURES.map((f) => [f, ratio(moat?.[f] ?? Number.NaN, bySystem[anchor]?.[f] ?? Number.NaN)])) as Record<FigureName, number>;
     return {
       ...p,
       repeats: Math.max(0, ...systems.map((s) => at.filter((r) => r.system === s).length)),
       bySystem,
-      ratio: Object.fromEntries(FIGURES.map((f) => [f, rt(f)])) as Record<FigureName, number>,
+      ratio: Object.fromEntries(ANCHORS.map((a) => [a, ratios(a)])) as Record<Anchor, Figures>,
     };
   });
 }

@@ -1,0 +1,87 @@
+// Haraka, the third anchor, installed on demand: never a dependency of Moat (`npm ci` stays lean).
+// The pinned manifest and lockfile live in bench/haraka/; `npm ci` copies them into the
+// git-ignored cache bench/.cache/haraka and installs there (no optional plugins, no dev
+// dependencies, no install scripts: the bench uses only Haraka's core and its bundled plugins).
+// A cache whose stamp matches the lockfile is reused without touching the network.
+// Trusts: npm on the PATH (the one that runs `npm test`) and its own registry configuration.
+// Fails: never throws; an install that fails (offline, registry down) or takes longer than
+// timeoutMs resolves { ok: false, reason } with npm's last lines, so the caller can say why it
+// skips Haraka. A half-written cache is removed before retrying, never reused.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCommand } from '../../test/harness/index.js';
+import { projectRoot } from './paths.js';
+
+export type HarakaInstall =
+  | { readonly ok: true; readonly dir: string; readonly bin: string; readonly version: string; readonly reused: boolean }
+  | { readonly ok: false; readonly reason: string };
+
+/** Where Haraka's pinned manifest lives in the repository. */
+export function harakaManifestDir(root: string = projectRoot()): string {
+  return join(root, 'bench', 'haraka');
+}
+
+/** The git-ignored install folder. */
+export function harakaCacheDir(root: string = projectRoot()): string {
+  return join(root, 'bench', '.cache', 'haraka');
+}
+
+// npm run exports these for the project's own package; the child npm must not see them
+const FOREIGN_NPM_ENV = /^npm_(package_|lifecycle_|config_(local_prefix|prefix|global)$)/i;
+
+function childEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !FOREIGN_NPM_ENV.test(k)) env[k] = v;
+  return env;
+}
+
+async function installedVersion(dir: string): Promise<string | undefined> {
+  try {
+    const pkg = JSON.parse(await readFile(join(dir, 'node_modules', 'Haraka', 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Installs Haraka into the cache unless a matching install is there; see the header. */
+export async function ensureHaraka(opts: { readonly timeoutMs?: number; readonly log?: (line: string) => void } = {}): Promise<HarakaInstall> {
+  const src = harakaManifestDir();
+  const dir = harakaCacheDir();
+  const stampFile = join(dir, '.installed-lock-sha256');
+  const bin = join(dir, 'node_modules', 'Haraka', 'bin', 'haraka');
+  let lock: string;
+  try {
+    lock = await readFile(join(src, 'package-lock.json'), 'utf8');
+  } catch (err: unknown) {
+    return { ok: false, reason: `no Haraka lockfile in ${src}: ${String(err)}` };
+  }
+  const stamp = createHash('sha256').update(lock).digest('hex');
+  const stamped = await readFile(stampFile, 'utf8').catch(() => '');
+  const version = await installedVersion(dir);
+  if (stamped.trim() === stamp && version !== undefined && existsSync(bin)) return { ok: true, dir, bin, version, reused: true };
+
+  opts.log?.(`installing Haraka into ${dir} (npm ci, once; reused afterwards)`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await copyFile(join(src, 'package.json'), join(dir, 'package.json'));
+  await copyFile(join(src, 'package-lock.json'), join(dir, 'package-lock.json'));
+  const args = ['ci', '--prefix', dir, '--omit=optional', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'];
+  let reason: string | undefined;
+  try {
+    const r = await runCommand('npm', args, { timeoutMs: opts.timeoutMs ?? 180_000, cwd: dir, env: childEnv() });
+    if (r.code !== 0) reason = `npm ${args.join(' ')} exited ${String(r.code)}: ${`${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-8).join(' | ')}`;
+  } catch (err: unknown) {
+    reason = err instanceof Error ? err.message.split('\n').slice(0, 8).join(' | ') : String(err);
+  }
+  const got = await installedVersion(dir);
+  if (reason === undefined && (got === undefined || !existsSync(bin))) reason = `npm ci finished but ${bin} is missing`;
+  if (reason !== undefined || got === undefined) {
+    await rm(dir, { recursive: true, force: true });
+    return { ok: false, reason: reason ?? 'Haraka install failed' };
+  }
+  await writeFile(stampFile, `${stamp}\n`);
+  return { ok: true, dir, bin, version: got, reused: false };
+}
