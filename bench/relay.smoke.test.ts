@@ -25,7 +25,9 @@ describe('relay benchmark --quick', () => {
       expect(s.reason).not.toBe('');
     }
     expect([...report.systems, ...report.skipped.map((s) => s.system)].sort()).toEqual([...asked].sort());
-    expect([...new Set(report.runs.map((r) => r.system))].sort()).toEqual([...report.systems].sort());
+    // one run per system and connection mode (new connection per message, reused connections)
+    const pairs = report.runs.map((r) => `${r.system}/${r.mode}`).sort();
+    expect(pairs).toEqual(report.systems.flatMap((s) => QUICK_PRESET.modes.map((m) => `${s}/${m}`)).sort());
     for (const r of report.runs) {
       // counted at the sink: every message smtp-source sent came out of the gateway
       expect(r.delivered).toBe(QUICK_PRESET.messages);

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { removeAllScratchDirs, stopAll } from '../test/harness/index.js';
 import { projectRoot } from './lib/paths.js';
-import type { SystemName } from './relay/gateway.js';
+import type { ConnectionMode, SystemName } from './relay/gateway.js';
 import { FULL_PRESET, QUICK_PRESET } from './relay/options.js';
 import type { RelayBenchOptions } from './relay/options.js';
 import { canRunPostfix } from './relay/postfix-gateway.js';
@@ -17,7 +17,7 @@ import { renderRelayMarkdown } from './relay/report.js';
 import { runRelaySuite } from './relay/suite.js';
 
 const USAGE = `usage: node dist/bench/run.js relay [--quick] [--messages N] [--latency-messages N] [--repeats N]
-          [--sizes 5120,51200] [--sessions 20,100] [--systems moat,postfix,haraka] [--warmup N] [--out FILE]`;
+          [--sizes 5120,51200] [--sessions 20,100] [--modes new,reuse] [--systems moat,postfix,haraka] [--warmup N] [--out FILE]`;
 
 function numbers(v: string | undefined): number[] | undefined {
   return v === undefined ? undefined : v.split(',').map((x) => Number(x.trim()));
@@ -39,6 +39,7 @@ export function relayOptionsFromArgs(argv: readonly string[]): { options: RelayB
       sizes: { type: 'string' },
       sessions: { type: 'string' },
       systems: { type: 'string' },
+      modes: { type: 'string' },
       warmup: { type: 'string' },
       out: { type: 'string' },
     },
@@ -52,6 +53,7 @@ export function relayOptionsFromArgs(argv: readonly string[]): { options: RelayB
     systems,
     sizes: numbers(values.sizes) ?? base.sizes,
     sessions: numbers(values.sessions) ?? base.sessions,
+    modes: (values.modes?.split(',').map((s) => s.trim()) as ConnectionMode[] | undefined) ?? base.modes,
     messages: int(values.messages) ?? base.messages,
     latencyMessages: int(values['latency-messages']) ?? base.latencyMessages,
     repeats: int(values.repeats) ?? base.repeats,

@@ -20,6 +20,14 @@ export interface GatewayUnderTest {
   stop(): Promise<void>;
 }
 
+/**
+ * How the load generators use connections: a new connection per message (smtp-source's default)
+ * or each session's connection reused for all its messages (smtp-source -d).
+ */
+export type ConnectionMode = 'new' | 'reuse';
+
+export const CONNECTION_MODES: readonly ConnectionMode[] = ['new', 'reuse'];
+
 /** The envelope every run uses: mail for the relay domain from an outside sender. */
 export const RELAY_DOMAIN = 'bench.test';
 export const SENDER = 'alice@client.test';

@@ -1,10 +1,11 @@
-// One measured run: one system, one point (size, sessions), one repeat.
-//  1. throughput run: smtp-source -s SESSIONS -m MESSAGES -l SIZE into the gateway; the clock runs
+// One measured run: one system, one point (size, sessions, connection mode), one repeat.
+//  1. throughput run: smtp-source -s SESSIONS -m MESSAGES -l SIZE (plus -d when connections are
+//     reused) into the gateway; the clock runs
 //     from just before smtp-source starts until the sink has counted every message. CPU of the
 //     gateway's process trees is read before and after (plus a short settle for the queue's
 //     clean-up); RSS is sampled every 100 ms during the run, PSS every 500 ms.
 //  2. latency sub-run (if latencyMessages > 0): the bench's own Node client (lib/smtp-load.ts)
-//     with the same concurrency and size records each message's end-of-data latency; then the
+//     with the same concurrency, size and connection mode records each message's end-of-data latency; then the
 //     run waits until the sink has those messages too, so the next run starts on an empty queue.
 // Trusts: the sink's count only grows by what this run sent (one sink per gateway, runs are
 // sequential). Fails: rejects when smtp-source exits non-zero, when delivery does not complete
@@ -17,11 +18,12 @@ import { startRssSampler } from '../lib/rss-sampler.js';
 import { runLoad } from '../lib/smtp-load.js';
 import { percentile } from '../lib/stats.js';
 import { RECIPIENT, SENDER } from './gateway.js';
-import type { GatewayUnderTest, SystemName } from './gateway.js';
+import type { ConnectionMode, GatewayUnderTest, SystemName } from './gateway.js';
 
 export interface Point {
   readonly size: number;
   readonly sessions: number;
+  readonly mode: ConnectionMode;
 }
 
 export interface LatencyFigures {
@@ -38,6 +40,7 @@ export interface RunFigures {
   readonly system: SystemName;
   readonly size: number;
   readonly sessions: number;
+  readonly mode: ConnectionMode;
   readonly repeat: number;
   readonly messages: number;
   /** Messages the sink counted during the throughput run (all of them, or the run fails). */
@@ -75,6 +78,7 @@ export async function sendWithSmtpSource(ctx: RunContext, point: Point, messages
     sessions: point.sessions,
     messages,
     size: point.size,
+    reuseConnection: point.mode === 'reuse',
     from: SENDER,
     to: RECIPIENT,
     heloName: 'client.test',
@@ -95,6 +99,7 @@ async function latencySubRun(ctx: RunContext, point: Point): Promise<LatencyFigu
     sessions: point.sessions,
     messages: ctx.latencyMessages,
     bodySize: point.size,
+    reuse: point.mode === 'reuse',
     from: SENDER,
     to: RECIPIENT,
     timeoutMs: ctx.timeoutMs,
@@ -132,6 +137,7 @@ export async function measureRun(ctx: RunContext, point: Point, repeat: number):
     system: ctx.gateway.name,
     size: point.size,
     sessions: point.sessions,
+    mode: point.mode,
     repeat,
     messages: ctx.messages,
     delivered: sent.delivered,

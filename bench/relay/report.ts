@@ -1,6 +1,7 @@
 // Renders a relay report as Markdown: the machine, then one table row per point and figure with
 // each system that ran and the ratio Moat / anchor for each anchor that ran (medians over repeats).
 import { ANCHORS, SYSTEM_LABELS } from './gateway.js';
+import type { ConnectionMode } from './gateway.js';
 import type { RelayReport } from './suite.js';
 import { FIGURES, FIGURE_LABELS } from './summary.js';
 import type { PointSummary } from './summary.js';
@@ -16,6 +17,10 @@ export function kib(size: number): string {
   return size % 1024 === 0 ? `${size / 1024} KB` : `${size} B`;
 }
 
+export function modeLabel(m: ConnectionMode): string {
+  return m === 'reuse' ? 'reused' : 'new per message';
+}
+
 export function describeMachine(r: Pick<RelayReport, 'machine'>): string {
   const m = r.machine;
   const haraka = m.haraka === undefined ? '' : `, Haraka ${m.haraka}`;
@@ -26,11 +31,12 @@ export function describeMachine(r: Pick<RelayReport, 'machine'>): string {
 export function relayTable(r: RelayReport, rows: readonly PointSummary[] = r.summary): string[] {
   const systems = r.systems;
   const anchors = systems.includes('moat') ? ANCHORS.filter((a) => systems.includes(a)) : [];
-  const head = ['size', 'sessions', 'figure', ...systems.map((s) => SYSTEM_LABELS[s]), ...anchors.map((a) => `Moat/${SYSTEM_LABELS[a]}`)];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 || i === 2 ? '---' : '---:')).join('|')}|`];
+  const head = ['connections', 'size', 'sessions', 'figure', ...systems.map((s) => SYSTEM_LABELS[s]), ...anchors.map((a) => `Moat/${SYSTEM_LABELS[a]}`)];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 || i === 1 || i === 3 ? '---' : '---:')).join('|')}|`];
   for (const p of rows) {
     for (const f of FIGURES) {
       const cells = [
+        modeLabel(p.mode),
         kib(p.size),
         String(p.sessions),
         FIGURE_LABELS[f],

@@ -65,7 +65,7 @@ async function startContestant(name: SystemName, o: RelayBenchOptions, harakaBin
 }
 
 function pointsOf(o: RelayBenchOptions): Point[] {
-  return o.sizes.flatMap((size) => o.sessions.map((sessions) => ({ size, sessions })));
+  return o.modes.flatMap((mode) => o.sizes.flatMap((size) => o.sessions.map((sessions) => ({ size, sessions, mode }))));
 }
 
 /** Runs the relay suite and returns every run and the medians; see the header. */
@@ -118,7 +118,7 @@ export async function runRelaySuite(options: RelayBenchOptions): Promise<RelayRe
           const r = await measureRun(ctx(c), point, repeat);
           runs.push(r);
           log(
-            `#${repeat} ${c.gateway.name} ${point.size} B x${point.sessions}: ${r.deliveredPerSec.toFixed(0)} msg/s, ` +
+            `#${repeat} ${c.gateway.name} ${point.size} B x${point.sessions} ${point.mode}: ${r.deliveredPerSec.toFixed(0)} msg/s, ` +
               `${r.cpuMsPerMessage.toFixed(2)} CPU ms/msg, ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB RSS, ${(r.peakPssBytes / 2 ** 20).toFixed(0)} MiB PSS, ` +
               `eod p50 ${r.latency?.p50Ms.toFixed(1) ?? '-'} ms p99 ${r.latency?.p99Ms.toFixed(1) ?? '-'} ms`,
           );

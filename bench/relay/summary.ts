@@ -42,7 +42,7 @@ function figuresOf(runs: readonly RunFigures[]): Figures {
 
 export function summarize(runs: readonly RunFigures[], points: readonly Point[], systems: readonly SystemName[]): PointSummary[] {
   return points.map((p) => {
-    const at = runs.filter((r) => r.size === p.size && r.sessions === p.sessions);
+    const at = runs.filter((r) => r.size === p.size && r.sessions === p.sessions && r.mode === p.mode);
     const bySystem: Partial<Record<SystemName, Figures>> = {};
     for (const s of systems) bySystem[s] = figuresOf(at.filter((r) => r.system === s));
     const moat = bySystem.moat;
