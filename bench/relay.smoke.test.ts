@@ -29,8 +29,11 @@ describe('relay benchmark --quick', () => {
     const pairs = report.runs.map((r) => `${r.system}/${r.mode}`).sort();
     expect(pairs).toEqual(report.systems.flatMap((s) => QUICK_PRESET.modes.map((m) => `${s}/${m}`)).sort());
     for (const r of report.runs) {
+      // counted by smtp-source: every message got its end-of-data 250
+      expect(r.accepted).toBe(QUICK_PRESET.messages);
       // counted at the sink: every message smtp-source sent came out of the gateway
       expect(r.delivered).toBe(QUICK_PRESET.messages);
+      expect(r.acceptedPerSec).toBeGreaterThan(0);
       expect(r.latency?.accepted).toBe(QUICK_PRESET.latencyMessages);
       expect(r.deliveredPerSec).toBeGreaterThan(0);
       expect(r.cpuMsPerMessage).toBeGreaterThan(0);

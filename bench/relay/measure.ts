@@ -1,6 +1,7 @@
 // One measured run: one system, one point (size, sessions, connection mode), one repeat.
 //  1. throughput run: smtp-source -s SESSIONS -m MESSAGES -l SIZE (plus -d when connections are
-//     reused) into the gateway; the clock runs
+//     reused) into the gateway. Accepted msgs/s: the end-of-data 250s that smtp-source counted
+//     (-c), over smtp-source's wall time. Delivered msgs/s: the clock runs
 //     from just before smtp-source starts until the sink has counted every message. CPU of the
 //     gateway's process trees is read before and after (plus a short settle for the queue's
 //     clean-up); RSS is sampled every 100 ms during the run, PSS every 500 ms.
@@ -43,6 +44,10 @@ export interface RunFigures {
   readonly mode: ConnectionMode;
   readonly repeat: number;
   readonly messages: number;
+  /** End-of-data replies smtp-source counted (-c): the gateway's 250s. */
+  readonly accepted: number;
+  /** accepted / acceptSec. */
+  readonly acceptedPerSec: number;
   /** Messages the sink counted during the throughput run (all of them, or the run fails). */
   readonly delivered: number;
   readonly elapsedSec: number;
@@ -65,8 +70,21 @@ export interface RunContext {
   readonly timeoutMs: number;
 }
 
+export interface SentFigures {
+  readonly elapsedSec: number;
+  readonly acceptSec: number;
+  readonly accepted: number;
+  readonly delivered: number;
+}
+
+/** The last value of smtp-source's -c counter ("1\r2\r...N\r\n"): DATA commands that completed. */
+export function smtpSourceCount(stdout: string): number {
+  const counts = stdout.split(/[\r\n]+/).filter((s) => /^\d+$/.test(s.trim()));
+  return Number(counts.at(-1) ?? 0);
+}
+
 /** Sends `messages` with smtp-source and waits until the sink has them all; returns the seconds taken. */
-export async function sendWithSmtpSource(ctx: RunContext, point: Point, messages: number): Promise<{ elapsedSec: number; acceptSec: number; delivered: number }> {
+export async function sendWithSmtpSource(ctx: RunContext, point: Point, messages: number): Promise<SentFigures> {
   const base = ctx.sink.count();
   const target = base + messages;
   const delivered = ctx.sink.whenCount(target, ctx.timeoutMs);
@@ -79,6 +97,7 @@ export async function sendWithSmtpSource(ctx: RunContext, point: Point, messages
     messages,
     size: point.size,
     reuseConnection: point.mode === 'reuse',
+    counter: true,
     from: SENDER,
     to: RECIPIENT,
     heloName: 'client.test',
@@ -88,7 +107,7 @@ export async function sendWithSmtpSource(ctx: RunContext, point: Point, messages
     throw new Error(`smtp-source against ${ctx.gateway.name} exited ${String(src.code)}: ${src.stdout.slice(-500)} ${src.stderr.slice(-1500)}`);
   }
   const t1 = await delivered;
-  return { elapsedSec: (t1 - t0) / 1000, acceptSec: src.elapsedMs / 1000, delivered: ctx.sink.count() - base };
+  return { elapsedSec: (t1 - t0) / 1000, acceptSec: src.elapsedMs / 1000, accepted: smtpSourceCount(src.stdout), delivered: ctx.sink.count() - base };
 }
 
 async function latencySubRun(ctx: RunContext, point: Point): Promise<LatencyFigures> {
@@ -122,7 +141,7 @@ async function latencySubRun(ctx: RunContext, point: Point): Promise<LatencyFigu
 export async function measureRun(ctx: RunContext, point: Point, repeat: number): Promise<RunFigures> {
   const cpu0 = treeCpuSeconds(ctx.gateway.roots());
   const rss = startRssSampler(() => ctx.gateway.roots());
-  let sent: { elapsedSec: number; acceptSec: number; delivered: number };
+  let sent: SentFigures;
   try {
     sent = await sendWithSmtpSource(ctx, point, ctx.messages);
   } finally {
@@ -140,6 +159,8 @@ export async function measureRun(ctx: RunContext, point: Point, repeat: number):
     mode: point.mode,
     repeat,
     messages: ctx.messages,
+    accepted: sent.accepted,
+    acceptedPerSec: sent.accepted / sent.acceptSec,
     delivered: sent.delivered,
     elapsedSec: sent.elapsedSec,
     acceptSec: sent.acceptSec,

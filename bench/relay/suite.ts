@@ -118,7 +118,7 @@ export async function runRelaySuite(options: RelayBenchOptions): Promise<RelayRe
           const r = await measureRun(ctx(c), point, repeat);
           runs.push(r);
           log(
-            `#${repeat} ${c.gateway.name} ${point.size} B x${point.sessions} ${point.mode}: ${r.deliveredPerSec.toFixed(0)} msg/s, ` +
+            `#${repeat} ${c.gateway.name} ${point.size} B x${point.sessions} ${point.mode}: ${r.acceptedPerSec.toFixed(0)} accepted/${r.deliveredPerSec.toFixed(0)} delivered msg/s, ` +
               `${r.cpuMsPerMessage.toFixed(2)} CPU ms/msg, ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB RSS, ${(r.peakPssBytes / 2 ** 20).toFixed(0)} MiB PSS, ` +
               `eod p50 ${r.latency?.p50Ms.toFixed(1) ?? '-'} ms p99 ${r.latency?.p99Ms.toFixed(1) ?? '-'} ms`,
           );

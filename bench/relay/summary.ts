@@ -6,10 +6,11 @@ import { ANCHORS } from './gateway.js';
 import type { Anchor, SystemName } from './gateway.js';
 import type { Point, RunFigures } from './measure.js';
 
-export const FIGURES = ['deliveredPerSec', 'p50Ms', 'p99Ms', 'cpuMsPerMessage', 'peakRssMiB', 'peakPssMiB'] as const;
+export const FIGURES = ['acceptedPerSec', 'deliveredPerSec', 'p50Ms', 'p99Ms', 'cpuMsPerMessage', 'peakRssMiB', 'peakPssMiB'] as const;
 export type FigureName = (typeof FIGURES)[number];
 
 export const FIGURE_LABELS: Readonly<Record<FigureName, string>> = {
+  acceptedPerSec: 'accepted msg/s (higher is better)',
   deliveredPerSec: 'delivered msg/s (higher is better)',
   p50Ms: 'end-of-data p50 ms',
   p99Ms: 'end-of-data p99 ms',
@@ -31,6 +32,7 @@ function figuresOf(runs: readonly RunFigures[]): Figures {
   const m = (f: (r: RunFigures) => number | undefined): number =>
     median(runs.map(f).filter((v): v is number => v !== undefined && Number.isFinite(v)));
   return {
+    acceptedPerSec: m((r) => r.acceptedPerSec),
     deliveredPerSec: m((r) => r.deliveredPerSec),
     p50Ms: m((r) => r.latency?.p50Ms),
     p99Ms: m((r) => r.latency?.p99Ms),
