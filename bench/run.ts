@@ -1,6 +1,9 @@
-// Benchmark entry point: `node dist/bench/run.js SUITE [options]` (after `npm run build`).
-// Suites: relay (see README.md). Prints progress on stderr, the Markdown table on stdout, and
-// writes the full report as JSON under bench/out/ (or --out FILE).
+// Benchmark entry point (after `npm run build`):
+//   node dist/bench/run.js relay [options]   one suite (see README.md): progress on stderr, the
+//                                            Markdown table on stdout, the full report as JSON
+//                                            under bench/out/ (or --out FILE)
+//   node dist/bench/run.js report            docs/benchmarks.md + docs/bench/*.svg from the newest results
+//   node dist/bench/run.js all [--quick]     every suite with its defaults (or --quick), then the report
 // Fails: exit 2 on an unknown suite, 1 on bad options or a failed run; every started process is
 // stopped by PID and the scratch dirs are removed (kept with MOAT_KEEP_TEST_DIRS=1).
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,10 +17,20 @@ import { FULL_PRESET, QUICK_PRESET } from './relay/options.js';
 import type { RelayBenchOptions } from './relay/options.js';
 import { canRunPostfix } from './relay/postfix-gateway.js';
 import { renderRelayMarkdown } from './relay/report.js';
+import { writeReport } from './report/write.js';
 import { runRelaySuite } from './relay/suite.js';
 
-const USAGE = `usage: node dist/bench/run.js relay [--quick] [--messages N] [--latency-messages N] [--repeats N]
+const USAGE = `usage: node dist/bench/run.js all [--quick]
+       node dist/bench/run.js report
+       node dist/bench/run.js relay [--quick] [--messages N] [--latency-messages N] [--repeats N]
           [--sizes 5120,51200] [--sessions 20,100] [--modes new,reuse] [--systems moat,postfix,haraka] [--warmup N] [--out FILE]`;
+
+/** How this process was started, for the report (arguments quoted when they need it). */
+function commandLine(argv: readonly string[]): string {
+  const q = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  const env = process.env['MOAT_BENCH_NODE_ARGS'] !== undefined ? `MOAT_BENCH_NODE_ARGS=${q(process.env['MOAT_BENCH_NODE_ARGS'])} ` : '';
+  return `${env}node dist/bench/run.js ${argv.map(q).join(' ')}`.trim();
+}
 
 function numbers(v: string | undefined): number[] | undefined {
   return v === undefined ? undefined : v.split(',').map((x) => Number(x.trim()));
@@ -70,7 +83,7 @@ async function relay(argv: readonly string[]): Promise<void> {
     if (options.systems.includes('postfix')) throw new Error('Postfix needs root (its master must be started by root)');
     process.stderr.write('[bench] not root: Postfix skipped\n');
   }
-  const report = await runRelaySuite(options);
+  const report = { ...(await runRelaySuite(options)), command: commandLine(['relay', ...argv]) };
   const file = out ?? join(projectRoot(), 'bench', 'out', `relay-${report.startedAt.replace(/[:.]/g, '-')}.json`);
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
@@ -78,7 +91,27 @@ async function relay(argv: readonly string[]): Promise<void> {
   process.stderr.write(`[bench] report written to ${file}\n`);
 }
 
-const SUITES: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay };
+async function report(argv: readonly string[]): Promise<void> {
+  if (argv.length > 0) throw new Error(`report takes no options, got ${argv.join(' ')}`);
+  const w = await writeReport();
+  process.stderr.write(`[bench] wrote ${w.markdownFile} and ${w.svgFiles.length} plot(s) from ${w.sources.join(', ')}\n`);
+}
+
+/** The measuring suites, in the order `all` runs them. */
+const MEASURING: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay };
+
+async function all(argv: readonly string[]): Promise<void> {
+  const quick = argv.includes('--quick');
+  if (argv.some((a) => a !== '--quick')) throw new Error('all takes only --quick (run a suite alone for its options)');
+  for (const [name, run] of Object.entries(MEASURING)) {
+    process.stderr.write(`[bench] suite ${name}\n`);
+    await run(quick ? ['--quick'] : []);
+    await stopAll();
+  }
+  await report([]);
+}
+
+const SUITES: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { ...MEASURING, report, all };
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -91,7 +124,7 @@ async function main(argv: readonly string[]): Promise<number> {
     await suite(rest);
     return 0;
   } catch (err: unknown) {
-    process.stderr.write(`[bench] ${suite === relay ? 'relay' : name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`[bench] ${name ?? ''} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return 1;
   } finally {
     await stopAll();

@@ -59,6 +59,8 @@ export interface RunFigures {
   readonly peakRssBytes: number;
   readonly processesAtPeak: number;
   readonly peakPssBytes: number;
+  /** RSS of the trees during the throughput run: [seconds since its start, MiB], every 100 ms. */
+  readonly rssSeries: readonly (readonly [number, number])[];
   readonly latency: LatencyFigures | undefined;
 }
 
@@ -170,6 +172,7 @@ export async function measureRun(ctx: RunContext, point: Point, repeat: number):
     peakRssBytes: peak.peakBytes,
     processesAtPeak: peak.processesAtPeak,
     peakPssBytes: peak.peakPssBytes,
+    rssSeries: peak.series.map(([t, b]) => [Math.round(t * 100) / 100, Math.round((b / 2 ** 20) * 10) / 10] as const),
     latency,
   };
 }

@@ -24,7 +24,9 @@ export function modeLabel(m: ConnectionMode): string {
 export function describeMachine(r: Pick<RelayReport, 'machine'>): string {
   const m = r.machine;
   const haraka = m.haraka === undefined ? '' : `, Haraka ${m.haraka}`;
-  return `${m.nproc} CPUs (${m.cpuModel}), ${m.memGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, Postfix ${m.postfix}${haraka}`;
+  const fs = m.scratchFs === undefined ? '' : `, scratch dirs (spools) on ${m.scratchFs}`;
+  const load = m.loadAtStart === undefined ? '' : `; load average ${m.loadAtStart} at the start`;
+  return `${m.nproc} CPUs (${m.cpuModel}), ${m.memGiB} GiB RAM, Linux ${m.kernel}${fs}, Node ${m.node}, Postfix ${m.postfix}${haraka}${load}`;
 }
 
 /** The Markdown table of a report (header row included). */

@@ -28,6 +28,8 @@ export interface RelayReport {
   readonly startedAt: string;
   readonly durationSec: number;
   readonly machine: MachineInfo;
+  /** How it was started (set by run.ts), e.g. "node dist/bench/run.js relay --quick". */
+  readonly command?: string;
   readonly options: Omit<RelayBenchOptions, 'log' | 'moatNodeArgs'>;
   /** The systems that ran (options.systems less the skipped ones). */
   readonly systems: readonly SystemName[];
@@ -73,6 +75,7 @@ export async function runRelaySuite(options: RelayBenchOptions): Promise<RelayRe
   const o = checkOptions(options);
   const log = o.log ?? ((): void => undefined);
   const startedAt = new Date();
+  const loadAtStart = machineInfo().loadAtStart;
   const t0 = performance.now();
   const contestants: Contestant[] = [];
   const runs: RunFigures[] = [];
@@ -136,7 +139,7 @@ export async function runRelaySuite(options: RelayBenchOptions): Promise<RelayRe
     suite: 'relay',
     startedAt: startedAt.toISOString(),
     durationSec: (performance.now() - t0) / 1000,
-    machine: machineInfo(harakaVersion === undefined ? {} : { haraka: harakaVersion }),
+    machine: { ...machineInfo(harakaVersion === undefined ? {} : { haraka: harakaVersion }), ...(loadAtStart === undefined ? {} : { loadAtStart }) },
     options: recorded,
     systems,
     skipped,
