@@ -2,6 +2,7 @@
 //   node dist/bench/run.js relay [options]   one suite (see README.md): progress on stderr, the
 //                                            Markdown table on stdout, the full report as JSON
 //                                            under bench/out/ (or --out FILE)
+//   node dist/bench/run.js connections [options]   idle sessions, slow clients, a legitimate session
 //   node dist/bench/run.js report            docs/benchmarks.md + docs/bench/*.svg from the newest results
 //   node dist/bench/run.js all [--quick]     every suite with its defaults (or --quick), then the report
 // Fails: exit 2 on an unknown suite, 1 on bad options or a failed run; every started process is
@@ -11,17 +12,23 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { removeAllScratchDirs, stopAll } from '../test/harness/index.js';
+import { CONNECTIONS_FULL_PRESET, CONNECTIONS_QUICK_PRESET } from './connections/options.js';
+import type { ConnectionsBenchOptions } from './connections/options.js';
+import { runConnectionsSuite } from './connections/suite.js';
 import { projectRoot } from './lib/paths.js';
 import type { ConnectionMode, SystemName } from './relay/gateway.js';
 import { FULL_PRESET, QUICK_PRESET } from './relay/options.js';
 import type { RelayBenchOptions } from './relay/options.js';
 import { canRunPostfix } from './relay/postfix-gateway.js';
 import { renderRelayMarkdown } from './relay/report.js';
+import { renderConnectionsMarkdown } from './report/connections-section.js';
 import { writeReport } from './report/write.js';
 import { runRelaySuite } from './relay/suite.js';
 
 const USAGE = `usage: node dist/bench/run.js all [--quick]
        node dist/bench/run.js report
+       node dist/bench/run.js connections [--quick] [--idle N] [--slow N] [--slow-seconds N] [--legit N] [--repeats N]
+          [--in-flight N] [--systems moat,postfix,haraka] [--out FILE]
        node dist/bench/run.js relay [--quick] [--messages N] [--latency-messages N] [--repeats N]
           [--sizes 5120,51200] [--sessions 20,100] [--modes new,reuse] [--systems moat,postfix,haraka] [--warmup N] [--out FILE]`;
 
@@ -60,7 +67,7 @@ export function relayOptionsFromArgs(argv: readonly string[]): { options: RelayB
     allowPositionals: false,
   });
   const base = values.quick ? QUICK_PRESET : FULL_PRESET;
-  const systems = (values.systems?.split(',').map((s) => s.trim()) as SystemName[] | undefined) ?? base.systems.filter((s) => s !== 'postfix' || canRunPostfix());
+  const systems = systemsOr(values.systems, base.systems);
   const options: RelayBenchOptions = {
     ...base,
     systems,
@@ -77,6 +84,53 @@ export function relayOptionsFromArgs(argv: readonly string[]): { options: RelayB
   return { options, out: values.out };
 }
 
+function systemsOr(v: string | undefined, base: readonly SystemName[]): SystemName[] {
+  return (v?.split(',').map((s) => s.trim()) as SystemName[] | undefined) ?? base.filter((s) => s !== 'postfix' || canRunPostfix());
+}
+
+async function writeResult(suite: string, startedAt: string, out: string | undefined, data: unknown): Promise<string> {
+  const file = out ?? join(projectRoot(), 'bench', 'out', `${suite}-${startedAt.replace(/[:.]/g, '-')}.json`);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
+  return file;
+}
+
+async function connections(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      idle: { type: 'string' },
+      slow: { type: 'string' },
+      'slow-seconds': { type: 'string' },
+      legit: { type: 'string' },
+      repeats: { type: 'string' },
+      'in-flight': { type: 'string' },
+      systems: { type: 'string' },
+      out: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const base = values.quick ? CONNECTIONS_QUICK_PRESET : CONNECTIONS_FULL_PRESET;
+  const options: ConnectionsBenchOptions = {
+    ...base,
+    systems: systemsOr(values.systems, base.systems),
+    idleSessions: int(values.idle) ?? base.idleSessions,
+    slowClients: int(values.slow) ?? base.slowClients,
+    slowSeconds: int(values['slow-seconds']) ?? base.slowSeconds,
+    legitSessions: int(values.legit) ?? base.legitSessions,
+    repeats: int(values.repeats) ?? base.repeats,
+    openInFlight: int(values['in-flight']) ?? base.openInFlight,
+    log: (line) => process.stderr.write(`[bench] ${line}\n`),
+  };
+  if (!canRunPostfix() && options.systems.includes('postfix')) throw new Error('Postfix needs root (its master must be started by root)');
+  const report = { ...(await runConnectionsSuite(options)), command: commandLine(['connections', ...argv]) };
+  const file = await writeResult('connections', report.startedAt, values.out, report);
+  process.stdout.write(renderConnectionsMarkdown(report));
+  process.stderr.write(`[bench] report written to ${file}\n`);
+}
+
 async function relay(argv: readonly string[]): Promise<void> {
   const { options, out } = relayOptionsFromArgs(argv);
   if (!canRunPostfix()) {
@@ -84,9 +138,7 @@ async function relay(argv: readonly string[]): Promise<void> {
     process.stderr.write('[bench] not root: Postfix skipped\n');
   }
   const report = { ...(await runRelaySuite(options)), command: commandLine(['relay', ...argv]) };
-  const file = out ?? join(projectRoot(), 'bench', 'out', `relay-${report.startedAt.replace(/[:.]/g, '-')}.json`);
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  const file = await writeResult('relay', report.startedAt, out, report);
   process.stdout.write(renderRelayMarkdown(report));
   process.stderr.write(`[bench] report written to ${file}\n`);
 }
@@ -98,7 +150,7 @@ async function report(argv: readonly string[]): Promise<void> {
 }
 
 /** The measuring suites, in the order `all` runs them. */
-const MEASURING: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay };
+const MEASURING: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay, connections };
 
 async function all(argv: readonly string[]): Promise<void> {
   const quick = argv.includes('--quick');

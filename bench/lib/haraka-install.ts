@@ -85,3 +85,16 @@ export async function ensureHaraka(opts: { readonly timeoutMs?: number; readonly
   await writeFile(stampFile, `${stamp}\n`);
   return { ok: true, dir, bin, version: got, reused: false };
 }
+
+/** For a suite: installs Haraka when `systems` asks for it; says why and drops it when that fails. */
+export async function harakaForSuite<S extends string>(
+  systems: readonly S[],
+  log: (line: string) => void,
+): Promise<{ readonly bin: string | undefined; readonly version: string | undefined; readonly skipped: readonly { readonly system: S; readonly reason: string }[] }> {
+  const haraka = systems.find((s) => s === 'haraka');
+  if (haraka === undefined) return { bin: undefined, version: undefined, skipped: [] };
+  const h = await ensureHaraka({ log });
+  if (h.ok) return { bin: h.bin, version: h.version, skipped: [] };
+  log(`Haraka skipped: it could not be installed: ${h.reason}`);
+  return { bin: undefined, version: undefined, skipped: [{ system: haraka, reason: h.reason }] };
+}

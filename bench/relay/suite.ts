@@ -8,7 +8,7 @@
 // Trusts: measure.ts for one run. Fails: the first failed run rejects the suite; gateways and
 // sinks are always stopped (by PID, through the harness), newest first.
 import { startCountingSink } from '../lib/counting-sink.js';
-import { ensureHaraka } from '../lib/haraka-install.js';
+import { harakaForSuite } from '../lib/haraka-install.js';
 import type { CountingSink } from '../lib/counting-sink.js';
 import { machineInfo } from '../lib/machine.js';
 import type { MachineInfo } from '../lib/machine.js';
@@ -80,19 +80,7 @@ export async function runRelaySuite(options: RelayBenchOptions): Promise<RelayRe
   const contestants: Contestant[] = [];
   const runs: RunFigures[] = [];
   const points = pointsOf(o);
-  const skipped: { system: SystemName; reason: string }[] = [];
-  let harakaBin: string | undefined;
-  let harakaVersion: string | undefined;
-  if (o.systems.includes('haraka')) {
-    const h = await ensureHaraka({ log });
-    if (h.ok) {
-      harakaBin = h.bin;
-      harakaVersion = h.version;
-    } else {
-      skipped.push({ system: 'haraka', reason: h.reason });
-      log(`Haraka skipped: it could not be installed: ${h.reason}`);
-    }
-  }
+  const { bin: harakaBin, version: harakaVersion, skipped } = await harakaForSuite(o.systems, log);
   const systems = o.systems.filter((s) => !skipped.some((k) => k.system === s));
   try {
     for (const name of systems) {

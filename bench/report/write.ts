@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { projectRoot } from '../lib/paths.js';
+import { checkConnectionsReport, connectionsSection } from './connections-section.js';
 import { checkRelayReport, relaySection } from './relay-section.js';
 import type { Section } from './relay-section.js';
 
@@ -39,6 +40,12 @@ export async function writeReport(opts: { readonly root?: string; readonly outDi
     const rel = relative(root, relayFile);
     sections.push(relaySection(checkRelayReport(await readJson(relayFile), rel), rel));
     sources.push(relayFile);
+  }
+  const connFile = await newestResult(outDir, 'connections');
+  if (connFile !== undefined) {
+    const rel = relative(root, connFile);
+    sections.push(connectionsSection(checkConnectionsReport(await readJson(connFile), rel), rel));
+    sources.push(connFile);
   }
   if (sections.length === 0) throw new Error(`no results in ${outDir}: run a suite first (node dist/bench/run.js relay)`);
 
