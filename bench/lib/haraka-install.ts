@@ -2,7 +2,10 @@
 // The pinned manifest and lockfile live in bench/haraka/; `npm ci` copies them into the
 // git-ignored cache bench/.cache/haraka and installs there (no optional plugins, no dev
 // dependencies, no install scripts: the bench uses only Haraka's core and its bundled plugins).
-// A cache whose stamp matches the lockfile is reused without touching the network.
+// A cache whose stamp matches the lockfile is reused without touching the network. Two suites
+// (e.g. the smoke tests, run in parallel by vitest) may ask at once: a lock directory
+// (bench/.cache/haraka.lock, holding the owner's PID; a dead owner's lock is taken over) lets one
+// install while the other waits, then reuses.
 // Trusts: npm on the PATH (the one that runs `npm test`) and its own registry configuration.
 // Fails: never throws; an install that fails (offline, registry down) or takes longer than
 // timeoutMs resolves { ok: false, reason } with npm's last lines, so the caller can say why it
@@ -10,7 +13,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runCommand } from '../../test/harness/index.js';
 import { projectRoot } from './paths.js';
 
@@ -46,10 +50,54 @@ async function installedVersion(dir: string): Promise<string | undefined> {
   }
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err: unknown) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes the install lock (mkdir is atomic), waiting up to `timeoutMs`; resolves with its release. */
+async function lock(dir: string, timeoutMs: number): Promise<() => Promise<void>> {
+  const path = `${dir}.lock`;
+  await mkdir(dirname(path), { recursive: true });
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      await mkdir(path);
+      await writeFile(join(path, 'pid'), `${process.pid}\n`);
+      return () => rm(path, { recursive: true, force: true });
+    } catch (err: unknown) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number((await readFile(join(path, 'pid'), 'utf8').catch(() => '')).trim());
+    // no pid yet: the owner is between mkdir and writeFile, or died there; wait a little either way
+    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) await rm(path, { recursive: true, force: true });
+    if (performance.now() > deadline) throw new Error(`${path} still held by pid ${owner} after ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
 /** Installs Haraka into the cache unless a matching install is there; see the header. */
 export async function ensureHaraka(opts: { readonly timeoutMs?: number; readonly log?: (line: string) => void } = {}): Promise<HarakaInstall> {
-  const src = harakaManifestDir();
   const dir = harakaCacheDir();
+  let release: () => Promise<void>;
+  try {
+    release = await lock(dir, (opts.timeoutMs ?? 180_000) + 30_000);
+  } catch (err: unknown) {
+    return { ok: false, reason: `could not lock the Haraka cache: ${String(err)}` };
+  }
+  try {
+    return await installLocked(dir, opts);
+  } finally {
+    await release();
+  }
+}
+
+async function installLocked(dir: string, opts: { readonly timeoutMs?: number; readonly log?: (line: string) => void }): Promise<HarakaInstall> {
+  const src = harakaManifestDir();
   const stampFile = join(dir, '.installed-lock-sha256');
   const bin = join(dir, 'node_modules', 'Haraka', 'bin', 'haraka');
   let lock: string;
