@@ -17,7 +17,7 @@ afterAll(async () => {
 describe('connections benchmark, small load', () => {
   it('holds every idle session and still serves the legitimate ones', async () => {
     const systems = canRunPostfix() ? CONNECTIONS_QUICK_PRESET.systems : CONNECTIONS_QUICK_PRESET.systems.filter((s) => s !== 'postfix');
-    const o = { ...CONNECTIONS_QUICK_PRESET, systems, idleSessions: 150, slowClients: 10, slowSeconds: 2, legitSessions: 2 };
+    const o = { ...CONNECTIONS_QUICK_PRESET, systems, idleSessions: 100, slowClients: 10, slowSeconds: 2, legitSessions: 2 };
     const report = await runConnectionsSuite(o);
 
     for (const s of report.skipped) {

@@ -30,7 +30,7 @@ export const CONNECTIONS_FULL_PRESET: ConnectionsBenchOptions = {
   slowSeconds: 20,
   legitSessions: 10,
   repeats: 3,
-  timeoutMs: 240_000,
+  timeoutMs: 420_000,
 };
 
 /** A few hundred sessions and a short trickle: well under a minute for three systems. */
