@@ -94,10 +94,10 @@ export function connectionsSection(r: ConnectionsReport, file: string): Section 
     'connections-memory.svg',
     barChart({
       title: 'Memory per idle SMTP session',
-      subtitle: `${r.options.idleSessions} sessions open at once; (tree with sessions − baseline) ÷ sessions; medians`,
-      yLabel: 'KiB per session',
-      groups: ['PSS', 'RSS (sum over tree)'],
-      series: r.systems.map((s) => ({ name: SYSTEM_LABELS[s], color: SYSTEM_COLORS[s], values: [figs.get(s)?.pssPerSessionKiB ?? Number.NaN, figs.get(s)?.rssPerSessionKiB ?? Number.NaN] })),
+      subtitle: `PSS: (tree with ${r.options.idleSessions} sessions open − baseline) ÷ sessions; medians over repeats`,
+      yLabel: 'KiB of PSS per session',
+      groups: ['PSS per idle session'],
+      series: r.systems.map((s) => ({ name: SYSTEM_LABELS[s], color: SYSTEM_COLORS[s], values: [figs.get(s)?.pssPerSessionKiB ?? Number.NaN] })),
     }),
   );
   svgs.set(

@@ -153,6 +153,8 @@ export function barChart(c: BarChart): string {
       const top = y(v);
       const bx = (gx + si * bw).toFixed(1);
       body.push(`<rect x="${bx}" y="${top.toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(M.top + PH - top).toFixed(1)}" fill="${s.color}"><title>${esc(`${s.name} ${g}: ${tickLabel(v)}`)}</title></rect>`);
+      // the value on top, so that short bars next to tall ones can still be read
+      body.push(`<text x="${(gx + si * bw + (bw - 2) / 2).toFixed(1)}" y="${(top - 4).toFixed(1)}" text-anchor="middle" font-size="9">${Math.abs(v) >= 10 ? Math.round(v) : v.toFixed(1)}</text>`);
     });
   });
   body.push(...legend(c.series));
