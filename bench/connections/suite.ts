@@ -85,7 +85,7 @@ function startGateway(name: SystemName, o: ConnectionsBenchOptions, sinkPort: nu
   const limit = o.idleSessions + o.slowClients + 100;
   switch (name) {
     case 'moat':
-      return startMoatGateway({ sinkPort, config: { limits: { maxConnections: limit, maxConnectionsPerIp: limit } } });
+      return startMoatGateway({ sinkPort, config: { limits: { maxConnections: limit, maxConnectionsPerIp: limit, maxConnectionsPerNet: limit } } });
     case 'postfix':
       return startPostfixGateway({ sinkPort, processLimit: limit });
     case 'haraka':
