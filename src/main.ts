@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { relayGuard } from './checks/relay-guard/index.js';
 import type { Config } from './config/schema.js';
 import type { ControlAnswer, ControlRequest, QueueItem } from './gateway/control.js';
@@ -16,6 +16,7 @@ import { DsnNotifier } from './gateway/notifier.js';
 import { systemClock } from './platform/clock.js';
 import { createResolver } from './platform/dns.js';
 import type { Logger } from './platform/logger.js';
+import { ServerTlsContexts } from './platform/tls-context.js';
 import { Scheduler } from './queue/scheduler.js';
 import { Spool, type StoredMessage } from './queue/spool.js';
 import { RelayDeliverer } from './relay/deliverer.js';
@@ -60,14 +61,6 @@ function serverOptions(c: Config, tls: SecureContext | null): ServerOptions {
   };
 }
 
-function tlsContexts(c: Config): Map<string, SecureContext> {
-  const out = new Map<string, SecureContext>();
-  for (const l of c.listen) {
-    if (l.tls) out.set(l.address, createSecureContext({ cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key), minVersion: 'TLSv1.2' }));
-  }
-  return out;
-}
-
 /** Shard directories this worker must deliver: its own, and any s ≥ count with s % count == index. */
 async function ownedShards(spoolRoot: string, index: number, count: number): Promise<number[]> {
   const found = (await readdir(spoolRoot).catch(() => [] as string[]))
@@ -79,9 +72,11 @@ async function ownedShards(spoolRoot: string, index: number, count: number): Pro
 
 export async function startWorker(initial: Config, index: number, count: number, logger: Logger): Promise<Worker> {
   let config = initial;
-  let contexts = tlsContexts(config);
   const clock = systemClock;
   const log = logger.child({ worker: index });
+  // STARTTLS contexts per listener, reloaded on SIGHUP and when the certificate files change.
+  const contexts = new ServerTlsContexts({ logger: log });
+  contexts.apply(config.listen, true);
   const resolver = createResolver(config.dns.servers, config.dns.timeout);
   const spoolRoot = join(config.dataDir, 'spool');
 
@@ -185,7 +180,10 @@ export async function startWorker(initial: Config, index: number, count: number,
       options: () => serverOptions(config, contexts.get(address) ?? null),
       limits: () => config.limits,
       openSession,
-      hooks: { onInternalError: (ref, e) => log.error('session.error', { ref, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }) },
+      hooks: {
+        onInternalError: (ref, e) => log.error('session.error', { ref, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
+        onTlsFailed: (info, reason) => log.warn('session.tls-failed', { session: info.id, client: info.remoteAddress, reason }),
+      },
       onLimit: (ip, which) => log.warn('session.limit', { client: ip, limit: which, reply: '421 4.7.0' }),
     });
     servers.set(address, { listener, server: await listener.listen(address) });
@@ -194,9 +192,8 @@ export async function startWorker(initial: Config, index: number, count: number,
 
   return {
     async reload(next) {
-      const nextContexts = tlsContexts(next);
+      contexts.apply(next.listen, false);
       config = next;
-      contexts = nextContexts;
       checks = [relayGuard(isLocal)];
       const wanted = new Set(next.listen.map((l) => l.address));
       for (const [address, s] of servers) {
@@ -230,6 +227,7 @@ export async function startWorker(initial: Config, index: number, count: number,
     },
     async stop() {
       const grace = config.shutdownGrace;
+      contexts.close();
       await Promise.all([...servers.values()].map((s) => s.listener.close(grace)));
       const stops = [...shards.values()].map((s) => s.scheduler.stop());
       const timeout = new Promise<void>((r) => setTimeout(r, Math.min(grace, 10_000)).unref());

@@ -14,6 +14,7 @@ import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { isControlRequest, mergeAnswers, type ControlAnswer, type ControlRequest } from '../gateway/control.js';
 import type { Logger } from '../platform/logger.js';
+import { loadServerTls } from '../platform/tls-context.js';
 
 export type ToWorker =
   | { readonly type: 'reload'; readonly config: Config }
@@ -107,11 +108,29 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
           logger.error('gateway.reload-refused', { errors: formatConfigErrors(r.errors).split('\n') });
           return;
         }
+        const tls = tlsErrors(r.config);
+        if (tls.length > 0) {
+          logger.error('gateway.reload-refused', { errors: tls });
+          return;
+        }
         config = r.config;
         for (const w of workers.values()) w.send({ type: 'reload', config } satisfies ToWorker);
         logger.info('gateway.reload', { listen: config.listen.map((l) => l.address), domains: Object.keys(config.domains) });
       });
     });
+  });
+}
+
+/** Every listener's certificate and key, read and matched now: a bad pair refuses the config. */
+export function tlsErrors(c: Config): string[] {
+  return c.listen.flatMap((l, i) => {
+    if (!l.tls) return [];
+    try {
+      loadServerTls(l.tls);
+      return [];
+    } catch (e) {
+      return [`listen[${i}].tls: ${e instanceof Error ? e.message : String(e)}`];
+    }
   });
 }
 

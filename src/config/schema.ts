@@ -6,20 +6,14 @@ import { z } from 'zod';
 import { parseDomain } from '../smtp/address.js';
 import { deliverySchema, domainSchema } from '../relay/config.js';
 import { queueSchema } from '../queue/config.js';
+import { serverTlsSchema } from '../platform/tls-config.js';
 import { hostPort } from './address.js';
 import { duration } from './duration.js';
 
 const listenerSchema = z
   .object({
     address: hostPort('Address to listen on, "ip:port"; IPv6 as "[::]:25"'),
-    tls: z
-      .object({
-        cert: z.string().describe('PEM certificate chain file'),
-        key: z.string().describe('PEM private key file'),
-      })
-      .strict()
-      .optional()
-      .describe('Enables STARTTLS on this listener'),
+    tls: serverTlsSchema.optional().describe('Enables STARTTLS on this listener'),
   })
   .strict();
 
