@@ -18,6 +18,7 @@ REQUIREMENTS=(
   "openssl|test -x /usr/bin/openssl"
   "libnet-ssleay-perl|/usr/bin/perl -MNet::SSLeay -e 1"
   "python3-aiosmtpd|/usr/bin/python3 -c 'import aiosmtpd'"
+  "testssl.sh|test -x /usr/bin/testssl"
 )
 
 # As root, make sure apt will start no daemon (now and in any later install).
