@@ -26,10 +26,12 @@ import { connect } from './smtp/client/index.js';
 import { SmtpListener } from './smtp/server/listener.js';
 import type { ServerOptions } from './smtp/server/options.js';
 import type { ConnectionInfo } from './smtp/server/handler.js';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 
 export interface Worker {
   reload(config: Config): Promise<void>;
+  /** A connection the supervisor accepted on `address` (adopt mode). */
+  adopt(address: string, socket: Socket): void;
   control(req: ControlRequest): Promise<ControlAnswer>;
   stop(): Promise<void>;
 }
@@ -70,7 +72,11 @@ async function ownedShards(spoolRoot: string, index: number, count: number): Pro
   return [...new Set([index, ...found.filter((s) => s >= count && s % count === index)])].sort((a, b) => a - b);
 }
 
-export async function startWorker(initial: Config, index: number, count: number, logger: Logger): Promise<Worker> {
+/**
+ * `sockets`: "bind" listens itself (a worker on its own, e.g. in tests); "adopt" binds nothing and
+ * serves the connections the supervisor hands over (it owns the listening sockets, cli/listen-sockets.ts).
+ */
+export async function startWorker(initial: Config, index: number, count: number, logger: Logger, sockets: 'bind' | 'adopt' = 'bind'): Promise<Worker> {
   let config = initial;
   const clock = systemClock;
   const log = logger.child({ worker: index });
@@ -174,7 +180,8 @@ export async function startWorker(initial: Config, index: number, count: number,
       accepted: (m) => own.scheduler.add(m, null),
     });
   // One listener per address, each with its own TLS context (STARTTLS only where a certificate is set).
-  const servers = new Map<string, { listener: SmtpListener; server: Server }>();
+  const servers = new Map<string, { listener: SmtpListener; server: Server | null }>();
+  let stopping = false;
   const listen = async (address: string): Promise<void> => {
     const listener = new SmtpListener({
       options: () => serverOptions(config, contexts.get(address) ?? null),
@@ -186,22 +193,31 @@ export async function startWorker(initial: Config, index: number, count: number,
       },
       onLimit: (ip, which) => log.warn('session.limit', { client: ip, limit: which, reply: '421 4.7.0' }),
     });
-    servers.set(address, { listener, server: await listener.listen(address) });
+    if (sockets === 'adopt') servers.set(address, { listener, server: null });
+    else servers.set(address, { listener, server: await listener.listen(address) });
   };
   for (const l of config.listen) await listen(l.address);
 
   return {
     async reload(next) {
+      // Up to the first await this runs at once, so a connection for a new listener that arrives
+      // right behind the reload message finds its listener and its certificate.
       contexts.apply(next.listen, false);
       config = next;
       checks = [relayGuard(isLocal)];
       const wanted = new Set(next.listen.map((l) => l.address));
-      for (const [address, s] of servers) {
-        if (wanted.has(address)) continue;
-        servers.delete(address);
-        await s.listener.close(next.shutdownGrace);
+      const added = next.listen.filter((l) => !servers.has(l.address)).map((l) => listen(l.address));
+      const removed = [...servers].filter(([address]) => !wanted.has(address));
+      for (const [address] of removed) servers.delete(address);
+      await Promise.all([...added, ...removed.map(([, s]) => s.listener.close(next.shutdownGrace))]);
+    },
+    adopt(address, socket) {
+      const s = servers.get(address);
+      if (!s || stopping) {
+        socket.destroy();
+        return;
       }
-      for (const l of next.listen) if (!servers.has(l.address)) await listen(l.address);
+      s.listener.adopt(socket);
     },
     async control(req) {
       const all = [...shards.entries()];
@@ -227,6 +243,7 @@ export async function startWorker(initial: Config, index: number, count: number,
     },
     async stop() {
       const grace = config.shutdownGrace;
+      stopping = true;
       contexts.close();
       await Promise.all([...servers.values()].map((s) => s.listener.close(grace)));
       const stops = [...shards.values()].map((s) => s.scheduler.stop());

@@ -47,6 +47,9 @@ export const configSchema = z
       .refine((d) => Object.keys(d).length > 0, { message: 'at least one domain is required: Moat accepts mail only for these' })
       .describe('The only domains Moat accepts mail for, and their LAN servers'),
     dataDir: z.string().min(1).describe('Spool and embedded stores'),
+    user: z.string().min(1).optional().describe('Started as root: the user to switch to once the listeners are bound (e.g. "moat"); owns dataDir'),
+    group: z.string().min(1).optional().describe('Group to switch to with `user`; default: the user\'s own group'),
+    allowRoot: z.boolean().default(false).describe('Run as root when started as root without `user` (only where root is not the host\'s root, e.g. a user-namespaced container)'),
     dns: z
       .object({
         servers: z.array(hostPort('DNS server')).min(1).optional().describe('Resolvers for every DNS lookup; default: the system resolvers'),

@@ -74,6 +74,11 @@ export class SmtpListener {
     await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 1000))]);
   }
 
+  /** Serves a connection accepted elsewhere (the supervisor owns the listening sockets and hands them over). */
+  adopt(socket: Socket): void {
+    this.accept(socket);
+  }
+
   private accept(socket: Socket): void {
     const remote = socket.remoteAddress ?? 'unknown';
     const limits = this.deps.limits();
