@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { chmod, chown, lstat, mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../config/schema.js';
 
@@ -92,7 +92,9 @@ export async function resolveAccount(user: string, group: string | undefined): P
  * (hard links, swapped symlinks) into taking over files elsewhere.
  */
 export async function prepareDataDir(dir: string, a: Account): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Parents the user must be able to pass through; the directory itself is the user's alone.
+  await mkdir(dirname(dir), { recursive: true, mode: 0o755 });
+  await mkdir(dir, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : Promise.reject(e)));
   const st = await lstat(dir);
   if (!st.isDirectory()) throw new StartupError(`dataDir: ${dir} is not a directory (a symlink is not accepted while running as root)`);
   const stranger = await foreignEntry(dir, a, 0);

@@ -62,7 +62,10 @@ async function takeOff(configFile: string, config: Config, sockets: ListenSocket
   await access(configFile, fsc.R_OK).catch(() => Promise.reject(new StartupError(`${configFile}: not readable by uid ${String(process.geteuid?.())}; workers and reloads read it`)));
   const tls = tlsErrors(config);
   if (tls.length > 0) throw new StartupError(tls.join('\n'));
-  await mkdir(join(config.dataDir, 'spool'), { recursive: true, mode: 0o700 });
+  const spool = join(config.dataDir, 'spool');
+  await mkdir(spool, { recursive: true, mode: 0o700 }).catch((e: NodeJS.ErrnoException) =>
+    Promise.reject(new StartupError(`dataDir: cannot create ${spool} as uid ${String(process.geteuid?.())}: ${e.code ?? e.message}`)),
+  );
   return account !== null;
 }
 
