@@ -8,13 +8,17 @@ import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecureContext } from 'node:tls';
-import { relayGuard } from './checks/relay-guard/index.js';
+import { createChecks } from './checks/index.js';
+import { createPolicy } from './pipeline/runner.js';
+import { outgoingContent } from './queue/outgoing.js';
+import { QuarantineStore } from './quarantine/store.js';
+import { SqliteStateStore } from './store/sqlite/state.js';
 import type { Config } from './config/schema.js';
 import type { ControlAnswer, ControlRequest, QueueItem } from './gateway/control.js';
 import { InboundSession } from './gateway/inbound.js';
 import { DsnNotifier } from './gateway/notifier.js';
 import { systemClock } from './platform/clock.js';
-import { createResolver } from './platform/dns.js';
+import { createResolver, systemServers } from './platform/dns/index.js';
 import type { Logger } from './platform/logger.js';
 import { ServerTlsContexts } from './platform/tls-context.js';
 import { Scheduler } from './queue/scheduler.js';
@@ -63,6 +67,12 @@ function serverOptions(c: Config, tls: SecureContext | null): ServerOptions {
   };
 }
 
+/** The state store's file: "sqlite:" alone means dataDir/state.db. */
+export function statePath(c: Config): string {
+  const path = c.state.slice('sqlite:'.length);
+  return path.length > 0 ? path : join(c.dataDir, 'state.db');
+}
+
 /** Shard directories this worker must deliver: its own, and any s ≥ count with s % count == index. */
 async function ownedShards(spoolRoot: string, index: number, count: number): Promise<number[]> {
   const found = (await readdir(spoolRoot).catch(() => [] as string[]))
@@ -83,7 +93,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   // STARTTLS contexts per listener, reloaded on SIGHUP and when the certificate files change.
   const contexts = new ServerTlsContexts({ logger: log });
   contexts.apply(config.listen, true);
-  const resolver = createResolver(config.dns.servers, config.dns.timeout);
+  const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
   const spoolRoot = join(config.dataDir, 'spool');
 
   const pool = new ConnectionPool({
@@ -117,7 +127,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   const makeShard = async (n: number): Promise<Shard> => {
     const spool = new Spool(spoolRoot, n);
     await spool.init();
-    const content = (m: StoredMessage): AsyncIterable<Buffer> => (m.content ? once(m.content) : spool.contentStream(m));
+    const content = (m: StoredMessage): AsyncIterable<Buffer> => outgoingContent(m, m.content ? once(m.content) : spool.contentStream(m));
     const deliverer = new RelayDeliverer({
       pool,
       resolver,
@@ -167,17 +177,42 @@ export async function startWorker(initial: Config, index: number, count: number,
   const own = shards.get(index) as Shard;
 
   const isLocal = (d: Domain): boolean => Object.hasOwn(config.domains, d);
-  let checks = [relayGuard(isLocal)];
+  const quarantine = new QuarantineStore(join(config.dataDir, 'quarantine'));
+  await quarantine.init();
+  // One worker expires the quarantine, hourly and at start.
+  const expireQuarantine = (): void => {
+    void quarantine
+      .expire(clock.now() - config.quarantine.retention)
+      .then((n) => n > 0 && log.info('quarantine.expired', { messages: n }))
+      .catch((e: unknown) => log.error('quarantine.expired', { error: e instanceof Error ? e.message : String(e) }));
+  };
+  const expiry = index === 0 ? setInterval(expireQuarantine, 3_600_000).unref() : null;
+  if (index === 0) expireQuarantine();
+  const state = new SqliteStateStore(statePath(config), clock);
+  if (index === 0) state.startSweeping(60_000);
+  const pipelineFor = (c: Config) => {
+    const checks = createChecks(c.checks, { resolver, clock, state, hostname: c.hostname });
+    return { checks, policy: createPolicy(checks, c.policy) };
+  };
+  let pipeline = pipelineFor(config);
 
   const openSession = (info: ConnectionInfo): InboundSession =>
     new InboundSession(info, {
       hostname: config.hostname,
-      checks,
+      checks: pipeline.checks,
+      policy: pipeline.policy,
+      isLocal,
       spool: own.spool,
+      quarantine,
       clock,
       logger: log,
       spoolReserve: config.queue.minFreeSpace,
+      phaseTimeout: config.policy.phaseTimeout,
+      scanTimeout: config.policy.scanTimeout,
+      scanLimit: config.policy.scanLimit,
+      headerNames: config.policy.headers,
       accepted: (m) => own.scheduler.add(m, null),
+      onFailOpen: (check, phase, e) => log.warn('check.fail-open', { check, phase, error: e instanceof Error ? e.message : String(e) }),
     });
   // One listener per address, each with its own TLS context (STARTTLS only where a certificate is set).
   const servers = new Map<string, { listener: SmtpListener; server: Server | null }>();
@@ -202,9 +237,10 @@ export async function startWorker(initial: Config, index: number, count: number,
     async reload(next) {
       // Up to the first await this runs at once, so a connection for a new listener that arrives
       // right behind the reload message finds its listener and its certificate.
+      const nextPipeline = pipelineFor(next);
       contexts.apply(next.listen, false);
       config = next;
-      checks = [relayGuard(isLocal)];
+      pipeline = nextPipeline;
       const wanted = new Set(next.listen.map((l) => l.address));
       const added = next.listen.filter((l) => !servers.has(l.address)).map((l) => listen(l.address));
       const removed = [...servers].filter(([address]) => !wanted.has(address));
@@ -224,6 +260,26 @@ export async function startWorker(initial: Config, index: number, count: number,
       const view = (shard: number, s: Shard, id?: string): QueueItem[] =>
         s.scheduler.list().filter((e) => !id || e.envelope.id === id).map((e) => ({ envelope: e.envelope, state: e.state, size: e.size, active: e.active, shard }));
       switch (req.op) {
+        case 'quarantine-list':
+          return { ok: true, quarantined: await quarantine.list() };
+        case 'quarantine-show': {
+          const m = await quarantine.load(req.id);
+          if (!m) return { ok: true, quarantined: [] };
+          const head = (await quarantine.head(req.id, 16 * 1024)) ?? '';
+          return { ok: true, quarantined: [{ envelope: m.envelope, size: m.contentLength, head }] };
+        }
+        case 'quarantine-release': {
+          const m = await quarantine.release(req.id, own.spool);
+          if (!m) return { ok: true, result: 'unknown' };
+          log.info('quarantine.released', { queueId: req.id, to: m.envelope.recipients.map((r) => r.address) });
+          own.scheduler.add(m, null);
+          return { ok: true, result: 'released' };
+        }
+        case 'quarantine-delete': {
+          const done = await quarantine.delete(req.id);
+          if (done) log.info('quarantine.deleted', { queueId: req.id });
+          return { ok: true, result: done ? 'deleted' : 'unknown' };
+        }
         case 'list':
           return { ok: true, items: all.flatMap(([n, s]) => view(n, s)) };
         case 'show':
@@ -252,6 +308,8 @@ export async function startWorker(initial: Config, index: number, count: number,
       for (const s of shards.values()) s.scheduler.abortActive();
       await Promise.race([Promise.all(stops), new Promise<void>((r) => setTimeout(r, 3000).unref())]);
       await pool.closeAll();
+      await state.close();
+      if (expiry) clearInterval(expiry);
     },
   };
 }

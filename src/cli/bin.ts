@@ -9,7 +9,10 @@ import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../platform/logger.js';
 import { StartupError } from './privileges.js';
+import { checksForValidation } from '../checks/index.js';
+import { createPolicy } from '../pipeline/runner.js';
 import { queueCommand } from './queue-command.js';
+import { quarantineCommand } from './quarantine-command.js';
 import { runSupervisor } from './supervisor.js';
 import { runWorkerProcess } from './worker-process.js';
 
@@ -52,6 +55,21 @@ function cli(): Command {
       }
       process.stdout.write(`${o.config}: ok (${Object.keys(r.config.domains).length} domain(s), ${r.config.listen.length} listener(s))\n`);
     });
+  program
+    .command('symbols')
+    .description('list every symbol the configured checks can report, with its score, action and description')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { config: string; json?: boolean }) => {
+      const config = await load(o.config);
+      const policy = createPolicy(checksForValidation(config.checks), config.policy);
+      const rows = policy.allSymbols().map((s) => {
+        const { score, action } = policy.defaultProfile.score({ symbol: s.name }, s);
+        return { name: s.name, score, action, description: s.description };
+      });
+      if (o.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+      else for (const r of rows) process.stdout.write(`${r.name.padEnd(32)} ${String(r.score).padStart(7)}  ${(r.action ?? '').padEnd(10)} ${r.description}\n`);
+    });
   const queue = program.command('queue').description('inspect and act on the delivery queue (live or offline)');
   const withConfig = (c: Command): Command => c.requiredOption('-c, --config <file>', 'configuration file (YAML)').option('--json', 'machine-readable output');
   withConfig(queue.command('list').description('list queued messages')).action(async (o: { config: string; json?: boolean }) =>
@@ -68,6 +86,19 @@ function cli(): Command {
   );
   withConfig(queue.command('delete <id>').description('delete one message without notice')).action(async (id: string, o: { config: string; json?: boolean }) =>
     process.exit(await queueCommand(await load(o.config), { op: 'delete', id }, o.json === true)),
+  );
+  const quarantine = program.command('quarantine').description('review quarantined messages (live or offline)');
+  withConfig(quarantine.command('list').description('list quarantined messages, newest first')).action(async (o: { config: string; json?: boolean }) =>
+    process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-list' }, o.json === true)),
+  );
+  withConfig(quarantine.command('show <id>').description('show one message: envelope, verdict, headers')).action(async (id: string, o: { config: string; json?: boolean }) =>
+    process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-show', id }, o.json === true)),
+  );
+  withConfig(quarantine.command('release <id>').description('deliver a quarantined message without filtering it again')).action(
+    async (id: string, o: { config: string; json?: boolean }) => process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-release', id }, o.json === true)),
+  );
+  withConfig(quarantine.command('delete <id>').description('delete a quarantined message')).action(async (id: string, o: { config: string; json?: boolean }) =>
+    process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-delete', id }, o.json === true)),
   );
   return program;
 }

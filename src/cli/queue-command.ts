@@ -2,33 +2,17 @@
  * `moat queue list|show|flush|delete|retry`: asks the running gateway over its control socket; when
  * no gateway runs, reads and changes the spool files directly (nothing else touches them then).
  */
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { ControlAnswer, ControlRequest, QueueItem } from '../gateway/control.js';
+
+/** The requests of `moat queue`. */
+export type QueueRequest = Extract<ControlRequest, { op: 'list' | 'show' | 'flush' | 'retry' | 'delete' }>;
 import { Spool } from '../queue/spool.js';
 import { readdir } from 'node:fs/promises';
-import { controlSocketPath } from './supervisor.js';
+import { askGateway } from './control-client.js';
 
-function askGateway(config: Config, req: ControlRequest): Promise<ControlAnswer | null> {
-  return new Promise((resolve) => {
-    const s = connect(controlSocketPath(config));
-    let buf = '';
-    s.setEncoding('utf8');
-    s.on('error', () => resolve(null));
-    s.on('data', (d: string) => (buf += d));
-    s.on('end', () => {
-      try {
-        resolve(JSON.parse(buf) as ControlAnswer);
-      } catch {
-        resolve({ ok: false, error: 'bad answer from the gateway' });
-      }
-    });
-    s.on('connect', () => s.write(`${JSON.stringify(req)}\n`));
-  });
-}
-
-async function offline(config: Config, req: ControlRequest): Promise<ControlAnswer> {
+async function offline(config: Config, req: QueueRequest): Promise<ControlAnswer> {
   const root = join(config.dataDir, 'spool');
   const shards = (await readdir(root).catch(() => [] as string[])).map((n) => /^shard-(\d+)$/.exec(n)?.[1]).filter((n): n is string => !!n).map(Number);
   const items: QueueItem[] = [];
@@ -56,7 +40,7 @@ async function offline(config: Config, req: ControlRequest): Promise<ControlAnsw
   return { ok: false, error: `no message ${'id' in req ? req.id : ''} in the queue` };
 }
 
-export async function queueCommand(config: Config, req: ControlRequest, json: boolean): Promise<number> {
+export async function queueCommand(config: Config, req: QueueRequest, json: boolean): Promise<number> {
   const answer = (await askGateway(config, req)) ?? (await offline(config, req));
   if (json) {
     process.stdout.write(`${JSON.stringify(answer)}\n`);

@@ -5,6 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { checksForValidation } from '../checks/index.js';
+import { PolicyError } from '../pipeline/policy.js';
+import { createPolicy } from '../pipeline/runner.js';
 import { configSchema, type Config } from './schema.js';
 
 export interface ConfigError {
@@ -35,6 +38,13 @@ export function parseConfigText(text: string): LoadResult {
 export function validateConfig(raw: unknown): LoadResult {
   const r = configSchema.safeParse(raw ?? {});
   if (!r.success) return { ok: false, errors: r.error.issues.map(toError) };
+  // The policy names symbols that only the configured checks know.
+  try {
+    createPolicy(checksForValidation(r.data.checks), r.data.policy);
+  } catch (e) {
+    if (e instanceof PolicyError) return { ok: false, errors: [{ path: e.path, message: e.message.slice(e.path.length + 2) }] };
+    throw e;
+  }
   return { ok: true, config: deepFreeze(r.data) };
 }
 

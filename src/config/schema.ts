@@ -7,6 +7,10 @@ import { parseDomain } from '../smtp/address.js';
 import { deliverySchema, domainSchema } from '../relay/config.js';
 import { queueSchema } from '../queue/config.js';
 import { serverTlsSchema } from '../platform/tls-config.js';
+import { policySchema } from '../pipeline/config.js';
+import { checksSchema } from '../checks/index.js';
+import { quarantineSchema } from '../quarantine/config.js';
+import { dnsSchema } from '../platform/dns/config.js';
 import { hostPort } from './address.js';
 import { duration } from './duration.js';
 
@@ -50,16 +54,18 @@ export const configSchema = z
     user: z.string().min(1).optional().describe('Started as root: the user to switch to once the listeners are bound (e.g. "moat"); owns dataDir'),
     group: z.string().min(1).optional().describe('Group to switch to with `user`; default: the user\'s own group'),
     allowRoot: z.boolean().default(false).describe('Run as root when started as root without `user` (only where root is not the host\'s root, e.g. a user-namespaced container)'),
-    dns: z
-      .object({
-        servers: z.array(hostPort('DNS server')).min(1).optional().describe('Resolvers for every DNS lookup; default: the system resolvers'),
-        timeout: duration('Deadline for one DNS query').prefault('5s'),
-      })
-      .strict()
-      .prefault({}),
+    state: z
+      .string()
+      .regex(/^sqlite:/, 'expected "sqlite:" or "sqlite:/path/to/state.db"')
+      .default('sqlite:')
+      .describe('Learned state (greylist, rate limits, pregreet passes, recipient cache): "sqlite:" = dataDir/state.db, or "sqlite:PATH"'),
+    dns: dnsSchema,
     limits: limitsSchema,
     queue: queueSchema,
     delivery: deliverySchema,
+    checks: checksSchema,
+    policy: policySchema,
+    quarantine: quarantineSchema,
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto').describe('Worker processes ("auto" = one per core)'),
     shutdownGrace: duration('On SIGTERM, how long open transactions may take to finish').prefault('30s'),
     log: z

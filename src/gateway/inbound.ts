@@ -1,39 +1,56 @@
 /**
  * The inbound side of the gateway: one SessionHandler per SMTP connection, joining the protocol
- * engine to the pipeline (checks per phase) and the spool. It answers with factory replies only; a
- * downstream's words never reach the client. "250" is sent only after the spool writer has fsynced
- * and renamed the message (DESIGN.md §5); a full disk answers 452 4.3.1, nothing is lost.
+ * engine to the pipeline and the spool. Each phase runs its checks; at end of data the content
+ * checks run before the final reply (DESIGN.md §2: before-queue filtering, so spam is refused in the
+ * conversation and never bounced). "250" is sent only after the spool writer has fsynced and renamed
+ * the message (DESIGN.md §5); a full disk answers 452 4.3.1, nothing is lost. Replies come from
+ * factories only; a downstream's words never reach the client.
  */
 import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
-import { PipelineSession } from '../pipeline/runner.js';
-import type { Check, Verdict } from '../pipeline/types.js';
-import type { Spool, StoredMessage } from '../queue/spool.js';
+import { messageView } from '../pipeline/message.js';
+import type { Explanation, Policy, ScoredFinding } from '../pipeline/policy.js';
+import { decisionReply } from '../pipeline/replies.js';
+import { PipelineSession, type CheckEntry, type PhaseOutcome } from '../pipeline/runner.js';
+import type { Phase } from '../pipeline/types.js';
+import type { Spool, SpoolWriter, StoredMessage } from '../queue/spool.js';
 import { SpoolFull, SpoolError } from '../queue/spool.js';
 import { newQueueId } from '../queue/queue-id.js';
 import type { Envelope } from '../queue/record.js';
-import { formatMailbox, type Mailbox, type ReversePath } from '../smtp/address.js';
+import { formatMailbox, type Domain, type Mailbox, type ReversePath } from '../smtp/address.js';
 import type { MailParams, RcptParams } from '../smtp/params.js';
 import * as R from '../smtp/reply.js';
 import type { SmtpReply } from '../smtp/reply.js';
 import type { CloseReason, ConnectionInfo, ContentInfo, MessageSink, SessionHandler, TlsInfo, Transaction } from '../smtp/server/handler.js';
+import { authResultsField, contentEdits, verdictFields, type VerdictHeaderNames } from './added-headers.js';
 import { receivedHeader } from './received.js';
+
+/** Where quarantined messages go (src/quarantine); the writer's content becomes a quarantine record. */
+export interface QuarantinePort {
+  keep(writer: SpoolWriter, envelope: Envelope, eightBit: boolean): Promise<void>;
+}
 
 export interface InboundDeps {
   readonly hostname: string;
-  readonly checks: readonly Check[];
+  readonly checks: readonly CheckEntry[];
+  readonly policy: Policy;
+  readonly isLocal: (d: Domain) => boolean;
   readonly spool: Spool;
+  readonly quarantine: QuarantinePort;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Free space the spool must keep beyond the declared message size. */
   readonly spoolReserve: number;
+  readonly phaseTimeout: number;
+  readonly scanTimeout: number;
+  readonly scanLimit: number;
+  readonly headerNames: VerdictHeaderNames;
   readonly accepted: (m: StoredMessage) => void;
+  readonly onFailOpen?: (check: string, phase: Phase, error: unknown) => void;
 }
 
-function verdictReply(v: Verdict): SmtpReply | null {
-  if (v.action === 'accept') return null;
-  if (v.action === 'defer') return R.tryLater();
-  return v.because.symbol.startsWith('RCPT_') ? R.relayDenied() : R.policyRejected();
+function symbolsOf(findings: readonly ScoredFinding[]): string[] {
+  return findings.map((f) => (f.observed ? `${f.symbol}(observed)` : f.symbol));
 }
 
 export class InboundSession implements SessionHandler {
@@ -46,63 +63,95 @@ export class InboundSession implements SessionHandler {
     private readonly conn: ConnectionInfo,
     private readonly deps: InboundDeps,
   ) {
-    this.pipeline = new PipelineSession(deps.checks, { id: conn.id, clientIp: conn.remoteAddress });
+    this.pipeline = new PipelineSession(
+      { checks: deps.checks, policy: deps.policy, isLocal: deps.isLocal, ...(deps.onFailOpen ? { onFailOpen: deps.onFailOpen } : {}) },
+      { id: conn.id, clientIp: conn.remoteAddress, clientPort: conn.remotePort, localIp: conn.localAddress, localPort: conn.localPort },
+    );
     this.log = deps.logger.child({ session: conn.id, client: conn.remoteAddress });
+  }
+
+  private deadline(): AbortSignal {
+    return AbortSignal.timeout(this.deps.phaseTimeout);
+  }
+
+  /** A phase outcome as the engine's reply (null: go on), logged when it refuses. */
+  private answer(o: PhaseOutcome, phase: Phase, fields: Record<string, unknown> = {}): SmtpReply | null {
+    if (o.kind === 'continue') return null;
+    const reply = decisionReply(this.deps.policy, o.kind, o.because, phase);
+    const event = o.kind === 'reject' ? 'message.rejected' : 'message.deferred';
+    this.log.info(event, { phase, ...fields, reply: R.replyToString(reply), because: o.because.symbol, detail: o.because.detail, symbols: symbolsOf(o.findings) });
+    return reply;
   }
 
   async connect(): Promise<SmtpReply | null> {
     this.log.info('session.open', { port: this.conn.remotePort, local: `${this.conn.localAddress}:${this.conn.localPort}` });
-    return verdictReply(await this.pipeline.phase('connect', (r, s) => r.connect?.(s), AbortSignal.timeout(30_000)));
+    return this.answer(await this.pipeline.connect(this.deadline()), 'connect');
   }
 
   async helo(name: string): Promise<SmtpReply | null> {
-    return verdictReply(await this.pipeline.phase('helo', (r, s) => r.helo?.(name, s), AbortSignal.timeout(30_000)));
+    return this.answer(await this.pipeline.helo(name, this.deadline()), 'helo', { helo: name });
   }
 
   async mailFrom(from: ReversePath, params: MailParams): Promise<SmtpReply | null> {
+    const sender = from ? formatMailbox(from) : '';
     const free = await this.deps.spool.freeSpace(this.deps.clock.now()).catch(() => 0);
     if (free < (params.size ?? 0) + this.deps.spoolReserve) {
-      this.log.warn('message.deferred', { from: from ? formatMailbox(from) : '', reply: '452 4.3.1', why: 'spool space low', free });
+      this.log.warn('message.deferred', { from: sender, reply: '452 4.3.1', why: 'spool space low', free });
       return R.insufficientStorage();
     }
-    return verdictReply(await this.pipeline.phase('mailFrom', (r, s) => r.mailFrom?.(from, s), AbortSignal.timeout(30_000)));
+    return this.answer(await this.pipeline.mailFrom(from, params, this.deadline()), 'mailFrom', { from: sender });
   }
 
   async rcptTo(to: Mailbox, _params: RcptParams, tx: Transaction): Promise<SmtpReply | null> {
-    const v = await this.pipeline.phase('rcptTo', (r, s) => r.rcptTo?.(to, s), AbortSignal.timeout(30_000));
-    const reply = verdictReply(v);
-    if (reply) {
-      this.log.info('message.rejected', {
-        from: tx.from ? formatMailbox(tx.from) : '',
-        to: formatMailbox(to),
-        reply: R.replyToString(reply),
-        symbols: v.findings.map((f) => f.symbol),
-      });
+    const o = await this.pipeline.rcptTo(to, tx.from, this.deadline());
+    const fields = { from: tx.from ? formatMailbox(tx.from) : '', to: formatMailbox(to) };
+    if (o.kind === 'other-profile') {
+      const reply = R.otherPolicyRecipient();
+      this.log.info('message.deferred', { phase: 'rcptTo', ...fields, reply: R.replyToString(reply), why: 'recipient has another policy profile' });
+      return reply;
     }
-    return reply;
+    return this.answer(o, 'rcptTo', fields);
   }
 
   async openMessage(tx: Transaction): Promise<MessageSink | SmtpReply> {
     const now = this.deps.clock.now();
     const id = newQueueId(now);
-    const envelope: Envelope = {
-      v: 1,
-      id,
-      receivedAt: now,
-      from: tx.from ? formatMailbox(tx.from) : '',
-      smtputf8: tx.mailParams.smtputf8,
-      body: tx.mailParams.body,
-      ret: tx.mailParams.ret,
-      envid: tx.mailParams.envid,
-      client: { ip: this.conn.remoteAddress, helo: tx.helo, tls: tx.tls !== null },
-      recipients: tx.recipients.map((r) => ({
-        address: formatMailbox(r.mailbox),
-        domain: r.mailbox.domain,
-        notify: r.params.notify,
-        orcpt: r.params.orcpt,
-      })),
+    const writer = this.deps.spool.createWriter(id);
+    return {
+      write: (chunks) => writer.write(chunks),
+      finish: (info: ContentInfo) => this.finish(id, now, tx, writer, info),
+      abort: () => writer.abort(),
     };
-    const writer = this.deps.spool.createWriter(envelope);
+  }
+
+  private async finish(id: string, receivedAt: number, tx: Transaction, writer: SpoolWriter, info: ContentInfo): Promise<SmtpReply> {
+    const log = this.log.child({ queueId: id });
+    const from = tx.from ? formatMailbox(tx.from) : '';
+    const to = tx.recipients.map((r) => formatMailbox(r.mailbox));
+    let verdict: Explanation;
+    let view;
+    try {
+      view = messageView(await writer.read(this.deps.scanLimit), info.size, () => writer.stream());
+      verdict = await this.pipeline.data(view, { from: tx.from, recipients: tx.recipients.map((r) => r.mailbox) }, AbortSignal.timeout(this.deps.scanTimeout));
+    } catch (e) {
+      await writer.abort();
+      const reply = R.temporaryFailure(`${this.conn.id}.${id}`);
+      log.error('message.deferred', { from, to, reply: R.replyToString(reply), error: e instanceof Error ? e.message : String(e) });
+      return reply;
+    }
+    const fields = { from, to, size: info.size, score: verdict.score, action: verdict.action, reason: verdict.reason, symbols: symbolsOf(verdict.findings) };
+    if (verdict.action === 'reject' || verdict.action === 'defer') {
+      await writer.abort();
+      const reply =
+        verdict.action === 'reject' && !verdict.decidedBy
+          ? this.deps.policy.softBounce ? R.softened(R.messageRejected(id)) : R.messageRejected(id)
+          : decisionReply(this.deps.policy, verdict.action, verdict.decidedBy, 'data');
+      log.info(verdict.action === 'reject' ? 'message.rejected' : 'message.deferred', { ...fields, reply: R.replyToString(reply) });
+      return reply;
+    }
+    const profile = this.pipeline.transactionProfile;
+    const names = this.deps.headerNames;
+    const { edits, extra } = contentEdits(view, this.deps.hostname, names, verdict.action === 'tag' ? profile.subjectTag : null);
     const first = tx.recipients.length === 1 ? tx.recipients[0] : undefined;
     const received = receivedHeader({
       helo: tx.helo,
@@ -113,46 +162,47 @@ export class InboundSession implements SessionHandler {
       utf8: tx.mailParams.smtputf8,
       queueId: id,
       singleRecipient: first ? formatMailbox(first.mailbox) : null,
-      date: new Date(now),
+      date: new Date(receivedAt),
     });
-    const log = this.log.child({ queueId: id });
-    let wrote = false;
-    const ensureHeader = async (): Promise<void> => {
-      if (!wrote) {
-        wrote = true;
-        await writer.write([received]);
+    const envelope: Envelope = {
+      v: 2,
+      id,
+      receivedAt,
+      from,
+      smtputf8: tx.mailParams.smtputf8,
+      body: tx.mailParams.body,
+      ret: tx.mailParams.ret,
+      envid: tx.mailParams.envid,
+      client: { ip: this.conn.remoteAddress, helo: tx.helo, tls: tx.tls !== null },
+      recipients: tx.recipients.map((r) => ({ address: formatMailbox(r.mailbox), domain: r.mailbox.domain, notify: r.params.notify, orcpt: r.params.orcpt })),
+      prepend: received + authResultsField(this.deps.hostname, this.pipeline.transactionFacts.authResults) + verdictFields(names, verdict) + extra,
+      edits,
+      verdict: { action: verdict.action, score: verdict.score, symbols: verdict.findings.filter((f) => !f.observed).map((f) => ({ name: f.symbol, score: f.score })) },
+    };
+    try {
+      if (verdict.action === 'quarantine') {
+        await this.deps.quarantine.keep(writer, envelope, info.eightBit);
+        this.messages++;
+        const reply = R.queued(id);
+        log.info('message.quarantined', { ...fields, reply: R.replyToString(reply) });
+        return reply;
       }
-    };
-    return {
-      write: async (chunks) => {
-        await ensureHeader();
-        await writer.write(chunks);
-      },
-      finish: async (info: ContentInfo) => {
-        try {
-          await ensureHeader();
-          const stored = await writer.finish(info.eightBit);
-          this.messages++;
-          const reply = R.queued(id);
-          log.info('message.accepted', {
-            from: envelope.from,
-            to: envelope.recipients.map((r) => r.address),
-            size: info.size,
-            reply: R.replyToString(reply),
-          });
-          this.deps.accepted(stored);
-          return reply;
-        } catch (e) {
-          const reply = e instanceof SpoolFull ? R.insufficientStorage() : R.temporaryFailure(`${this.conn.id}.${id}`);
-          log.error('message.deferred', { reply: R.replyToString(reply), error: e instanceof SpoolError ? e.code : String(e) });
-          return reply;
-        }
-      },
-      abort: () => writer.abort(),
-    };
+      const stored = await writer.finish(envelope, info.eightBit);
+      this.messages++;
+      const reply = R.queued(id);
+      log.info('message.accepted', { ...fields, reply: R.replyToString(reply) });
+      this.deps.accepted(stored);
+      return reply;
+    } catch (e) {
+      const reply = e instanceof SpoolFull ? R.insufficientStorage() : R.temporaryFailure(`${this.conn.id}.${id}`);
+      log.error('message.deferred', { ...fields, reply: R.replyToString(reply), error: e instanceof SpoolError ? e.code : String(e) });
+      return reply;
+    }
   }
 
-  reset(): void {}
+  reset(): void {
+    this.pipeline.reset();
+  }
 
   tlsStarted(info: TlsInfo): void {
     this.tls = info;

@@ -77,22 +77,27 @@ export class DsnNotifier implements Notifier {
     });
     const to = parseMailbox(env.from);
     const id = newQueueId(now);
-    const writer = this.deps.spool.createWriter({
-      v: 1,
-      id,
-      receivedAt: now,
-      from: '',
-      // The DSN needs SMTPUTF8 only to reach a non-ASCII sender address (RFC 6533 §6).
-      smtputf8: !isAscii(Buffer.from(env.from)),
-      body: null,
-      ret: null,
-      envid: null,
-      client: { ip: '127.0.0.1', helo: this.deps.hostname(), tls: false },
-      recipients: [{ address: env.from, domain: to.ok ? to.value.domain : '', notify: null, orcpt: null }],
-      isBounce: true,
-    });
+    const writer = this.deps.spool.createWriter(id);
     await writer.write([dsn.message]);
-    const stored = await writer.finish(!isAscii(dsn.message));
+    const stored = await writer.finish(
+      {
+        v: 2,
+        id,
+        receivedAt: now,
+        from: '',
+        // The DSN needs SMTPUTF8 only to reach a non-ASCII sender address (RFC 6533 §6).
+        smtputf8: !isAscii(Buffer.from(env.from)),
+        body: null,
+        ret: null,
+        envid: null,
+        client: { ip: '127.0.0.1', helo: this.deps.hostname(), tls: false },
+        recipients: [{ address: env.from, domain: to.ok ? to.value.domain : '', notify: null, orcpt: null }],
+        prepend: '',
+        edits: [],
+        isBounce: true,
+      },
+      !isAscii(dsn.message),
+    );
     this.deps.logger.info('dsn.queued', { queueId: id, about: env.id, to: env.from, kind, recipients: wanted.length });
     this.deps.accepted(stored);
   }

@@ -22,12 +22,12 @@ export function rfc5322Date(d: Date): string {
   return `${days[d.getUTCDay()]}, ${p(d.getUTCDate())} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
-export function receivedHeader(r: ReceivedInfo): Buffer {
+export function receivedHeader(r: ReceivedInfo): string {
   const proto = `${r.utf8 ? 'UTF8SMTP' : r.extended ? 'ESMTP' : 'SMTP'}${r.tls ? 'S' : ''}`;
   const helo = r.helo.replace(/[^\x21-\x7e]/g, '?').slice(0, 255);
   const ip = r.clientIp.includes(':') ? `IPv6:${r.clientIp}` : r.clientIp;
-  const lines = [`Received: from ${helo} ([${ip}])`, `\tby ${r.hostname} (Moat) with ${proto} id ${r.queueId}`];
+  const lines = [`Received: from ${helo} ([${ip}])`, `\tby ${r.hostname} with ${proto} id ${r.queueId}`];
   if (r.singleRecipient) lines.push(`\tfor <${r.singleRecipient}>`);
   lines[lines.length - 1] += `; ${rfc5322Date(r.date)}`;
-  return Buffer.from(`${lines.join('\r\n')}\r\n`, 'utf8');
+  return `${lines.join('\r\n')}\r\n`;
 }

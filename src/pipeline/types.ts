@@ -1,37 +1,103 @@
 /**
- * The pipeline's vocabulary (CONVENTIONS.md 2-3): checks report findings (named symbols), policy turns
- * them into a verdict. A check never sees a socket; it gets typed values per SMTP phase.
+ * The pipeline's vocabulary (CONVENTIONS.md 2-3). Checks report findings — named symbols — and never
+ * decide; the policy (policy.ts) turns symbols into scores and actions. A check never sees a socket:
+ * it gets typed values per SMTP phase, a context with what earlier checks established (facts), and a
+ * deadline as an AbortSignal.
  */
 import type { Domain, Mailbox, ReversePath } from '../smtp/address.js';
+import type { MailParams } from '../smtp/params.js';
+import type { SmtpReply } from '../smtp/reply.js';
+import type { MessageView } from './message.js';
 
-export interface SessionInfo {
-  readonly id: string;
-  readonly clientIp: string;
+export type Phase = 'connect' | 'helo' | 'mailFrom' | 'rcptTo' | 'data';
+
+/** What a symbol makes happen regardless of the score; `accept` overrides score-based actions. */
+export type HardAction = 'reject' | 'defer' | 'accept' | 'quarantine' | 'tag';
+
+export interface SymbolDef {
+  /** Upper-case, e.g. SPF_FAIL, DNSBL_ZEN. */
+  readonly name: string;
+  readonly description: string;
+  /** Default score; config may override it. */
+  readonly score: number;
+  /** Default hard action; config may set or clear it unless `locked`. */
+  readonly action?: HardAction;
+  /** The reply for a reject/defer caused by this symbol; null or absent: the default for the phase. */
+  readonly reply?: (action: 'reject' | 'defer', finding: { readonly symbol: string; readonly detail: string }, phase: Phase) => SmtpReply | null;
+  /** The operator may not change it (the relay guard). */
+  readonly locked?: boolean;
 }
 
 export interface Finding {
-  /** Upper-case symbol, e.g. RCPT_NOT_LOCAL, SPF_FAIL. */
   readonly symbol: string;
-  readonly detail: string;
-  /** A finding that decides on its own, whatever the score (e.g. the relay guard). */
-  readonly hardAction?: 'reject' | 'defer';
+  /** For logs and the explanation; never sent to the client unless a reply maker chooses to. */
+  readonly detail?: string;
+  /** Multiplies the symbol's score (DNSBL weights, Bayes probabilities); default 1. */
+  readonly weight?: number;
+  /** The check could not decide (DNS timeout, scanner down): see policy's transient rule. */
+  readonly transient?: boolean;
+}
+
+/** What the engine knows about the connection (after PROXY protocol: the real client). */
+export interface SessionInfo {
+  readonly id: string;
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly localIp: string;
+  readonly localPort: number;
+}
+
+export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror';
+
+/**
+ * Facts that checks establish for later checks and for the headers we add. Typed slots, not a bag:
+ * each has one writer (named) and any number of readers.
+ */
+export interface SessionFacts {
+  /** rdns: the client's PTR name (null: none) and whether it resolves back to the client (FCrDNS). */
+  rdns?: { readonly name: string | null; readonly confirmed: boolean };
+  /** dnsbl (DNSWL hit) or sender lists: later checks that honour it skip their work. */
+  allowlisted?: { readonly by: string; readonly detail: string };
+  /** helo: the name the client gave, as given. */
+  helo?: string;
+}
+
+export interface TransactionFacts {
+  /** spf: the result for MAIL FROM (or HELO for the null sender), for DMARC and Authentication-Results. */
+  spf?: { readonly result: SpfResult; readonly domain: string; readonly explanation?: string };
+  /** Method results for our Authentication-Results: header (RFC 8601), e.g. "spf=pass smtp.mailfrom=a.example". */
+  readonly authResults: string[];
+}
+
+export interface PhaseContext {
+  readonly session: SessionInfo;
+  readonly facts: SessionFacts;
+  readonly tx: TransactionFacts;
+  /** Our own domains (for "our domain used from outside", recipient routing). */
+  readonly isLocal: (domain: Domain) => boolean;
 }
 
 export interface CheckRun {
-  connect?(signal: AbortSignal): Promise<Finding[]>;
-  helo?(name: string, signal: AbortSignal): Promise<Finding[]>;
-  mailFrom?(from: ReversePath, signal: AbortSignal): Promise<Finding[]>;
-  rcptTo?(to: Mailbox, signal: AbortSignal): Promise<Finding[]>;
+  connect?(ctx: PhaseContext, signal: AbortSignal): Promise<Finding[]>;
+  helo?(name: string, ctx: PhaseContext, signal: AbortSignal): Promise<Finding[]>;
+  mailFrom?(from: ReversePath, params: MailParams, ctx: PhaseContext, signal: AbortSignal): Promise<Finding[]>;
+  /** Findings here concern this recipient; a reject refuses only it. */
+  rcptTo?(to: Mailbox, ctx: PhaseContext & { readonly from: ReversePath }, signal: AbortSignal): Promise<Finding[]>;
+  data?(message: MessageView, ctx: PhaseContext & DataContext, signal: AbortSignal): Promise<Finding[]>;
+  /** The transaction ended (RSET, new MAIL, end of data): drop per-transaction state. */
+  reset?(): void;
+}
+
+export interface DataContext {
+  readonly from: ReversePath;
+  readonly recipients: readonly Mailbox[];
 }
 
 export interface Check {
+  /** Used in config, logs and metrics; kebab-case. */
   readonly name: string;
+  readonly symbols: readonly SymbolDef[];
   open(session: SessionInfo): CheckRun;
 }
-
-export type Verdict =
-  | { readonly action: 'accept'; readonly findings: readonly Finding[] }
-  | { readonly action: 'reject'; readonly findings: readonly Finding[]; readonly because: Finding }
-  | { readonly action: 'defer'; readonly findings: readonly Finding[]; readonly because: Finding };
 
 export type LocalDomains = (domain: Domain) => boolean;

@@ -11,7 +11,8 @@ export type LogEvent =
   | 'tls.loaded' | 'tls.reloaded' | 'tls.reload-failed' | 'gateway.privileges' | 'gateway.start-refused'
   | 'message.accepted' | 'message.rejected' | 'message.deferred' | 'message.quarantined'
   | 'delivery.sent' | 'delivery.deferred' | 'delivery.bounced' | 'delivery.error'
-  | 'queue.loaded' | 'queue.corrupt' | 'queue.deleted' | 'dsn.queued';
+  | 'queue.loaded' | 'queue.corrupt' | 'queue.deleted' | 'dsn.queued'
+  | 'check.fail-open' | 'quarantine.released' | 'quarantine.deleted' | 'quarantine.expired';
 
 export type LogFields = Record<string, unknown>;
 

@@ -167,7 +167,7 @@ function makeScheduler(maxActive = 4, s: Schedule = schedule): Scheduler {
 
 function envelope(id: string, recipients: string[]): Envelope {
   return {
-    v: 1,
+    v: 2,
     id,
     receivedAt: clock.now(),
     from: 'alice@sender.example',
@@ -177,13 +177,15 @@ function envelope(id: string, recipients: string[]): Envelope {
     envid: null,
     client: { ip: '192.0.2.1', helo: 'client.example', tls: false },
     recipients: recipients.map((address) => ({ address, domain: address.split('@')[1] ?? '', notify: null, orcpt: null })),
+    prepend: '',
+    edits: [],
   };
 }
 
 async function store(id: string, recipients = ['bob@example.test']): Promise<StoredMessage> {
-  const w = spool.createWriter(envelope(id, recipients));
+  const w = spool.createWriter(id);
   await w.write([Buffer.from('Subject: test\r\n\r\nhello\r\n')]);
-  return w.finish(false);
+  return w.finish(envelope(id, recipients), false);
 }
 
 beforeEach(async () => {

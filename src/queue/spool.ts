@@ -7,10 +7,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { mkdir, open, readdir, readFile, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DirectorySync, writeFileDurably } from '../platform/durable.js';
-import { encodeHead, encodeTrailer, headLength, MAX_TRAILER, parseHead, parseTrailer, RecordChecksum, type Envelope, type RecordProblem } from './record.js';
+import { encodeEnvelope, encodeTrailer, envelopePart, parseRecord, RECORD_MAGIC, RecordChecksum, type Envelope, type RecordProblem } from './record.js';
 import { decodeState, encodeState, type DeliveryState } from './state.js';
 
 export class SpoolError extends Error {
@@ -28,6 +28,25 @@ function wrap(e: unknown): SpoolError {
   return new SpoolError(code ?? String(e));
 }
 
+/** unlink, where a missing file is no error (fs.rm goes through rimraf: an lstat more per call). */
+async function removeFile(path: string): Promise<void> {
+  await unlink(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+}
+
+/** Loads and fully validates the record in one file. */
+export async function loadRecordFile(path: string): Promise<StoredMessage | { problem: RecordProblem | 'unreadable' }> {
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch {
+    return { problem: 'unreadable' };
+  }
+  const r = parseRecord(data);
+  return typeof r === 'string' ? { problem: r } : { ...r, content: null };
+}
+
 /** Messages up to this size are kept in memory after acceptance, for a first delivery without a read. */
 const KEEP_IN_MEMORY = 256 * 1024;
 const WRITE_BATCH = 128 * 1024;
@@ -42,30 +61,39 @@ export interface StoredMessage {
   readonly content: Buffer | null;
 }
 
+/** Where a finished record goes: the spool (default) or another durable directory (quarantine). */
+export interface RecordTarget {
+  readonly path: string;
+  readonly dirSync: DirectorySync;
+}
+
 export interface CorruptRecord {
   readonly file: string;
   readonly problem: RecordProblem | 'unreadable';
 }
 
+/**
+ * Writes one record: the content as it arrives (batched), then at finish the envelope — known only
+ * after the scan — and the trailer, fdatasync, rename into the spool and a directory fsync.
+ */
 export class SpoolWriter {
   private fh: FileHandle | null = null;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private pending: Buffer[] = [RECORD_MAGIC];
+  private pendingBytes = RECORD_MAGIC.length;
   private kept: Buffer[] | null = [];
   private contentLength = 0;
   private readonly crc = new RecordChecksum();
-  private readonly head: Buffer;
 
   constructor(
     private readonly spool: Spool,
-    private readonly envelope: Envelope,
+    readonly id: string,
   ) {
-    this.head = encodeHead(envelope);
-    this.crc.update(this.head);
+    this.crc.update(RECORD_MAGIC);
   }
 
-  get id(): string {
-    return this.envelope.id;
+  /** Octets of content written so far. */
+  get size(): number {
+    return this.contentLength;
   }
 
   async write(all: readonly Buffer[]): Promise<void> {
@@ -83,24 +111,54 @@ export class SpoolWriter {
     if (this.pendingBytes >= WRITE_BATCH) await this.flush();
   }
 
-  /** Trailer, fdatasync, rename into the spool, directory fsync: after this the message is safe. */
-  async finish(eightBit: boolean): Promise<StoredMessage> {
+  /** The first `limit` octets of the content written so far (for the scan, before the 250). */
+  async read(limit: number): Promise<Buffer> {
+    const n = Math.min(limit, this.contentLength);
+    if (this.kept) return Buffer.concat(this.kept, this.contentLength).subarray(0, n);
+    await this.flush();
+    const fh = await this.handle();
+    const out = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      const { bytesRead } = await fh.read(out, got, n - got, RECORD_MAGIC.length + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return out.subarray(0, got);
+  }
+
+  /** Every octet of the content written so far, as a stream (for scanners that want it all). */
+  async *stream(): AsyncIterable<Buffer> {
+    if (this.kept) {
+      yield* this.kept;
+      return;
+    }
+    await this.flush();
+    if (this.contentLength === 0) return;
+    yield* createReadStream(this.spool.tmpPath(this.id), { start: RECORD_MAGIC.length, end: RECORD_MAGIC.length + this.contentLength - 1, highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>;
+  }
+
+  /** Envelope, trailer, fdatasync, rename into the spool, directory fsync: after this the message is safe. */
+  async finish(envelope: Envelope, eightBit: boolean, into: RecordTarget = this.spool.target(envelope.id)): Promise<StoredMessage> {
     try {
-      this.pending.push(encodeTrailer(this.contentLength, eightBit, this.crc.digest));
+      const json = encodeEnvelope(envelope);
+      const middle = envelopePart(json);
+      for (const m of middle) this.crc.update(m);
+      this.pending.push(...middle, encodeTrailer(this.contentLength, json.length, eightBit, this.crc.digest));
       await this.flush();
       const fh = await this.handle();
       await fh.datasync();
       await fh.close();
       this.fh = null;
-      await rename(this.spool.tmpPath(this.id), this.spool.messagePath(this.id));
-      await this.spool.dirSync.sync();
+      await rename(this.spool.tmpPath(this.id), into.path);
+      await into.dirSync.sync();
     } catch (e) {
       await this.abort();
       throw wrap(e);
     }
     return {
-      envelope: this.envelope,
-      contentOffset: this.head.length,
+      envelope,
+      contentOffset: RECORD_MAGIC.length,
       contentLength: this.contentLength,
       eightBit,
       content: this.kept ? Buffer.concat(this.kept, this.contentLength) : null,
@@ -112,15 +170,11 @@ export class SpoolWriter {
     this.kept = null;
     await this.fh?.close().catch(() => undefined);
     this.fh = null;
-    await rm(this.spool.tmpPath(this.id), { force: true }).catch(() => undefined);
+    await unlink(this.spool.tmpPath(this.id)).catch(() => undefined);
   }
 
   private async handle(): Promise<FileHandle> {
-    if (!this.fh) {
-      this.fh = await open(this.spool.tmpPath(this.id), 'wx', 0o600);
-      this.pending.unshift(this.head);
-      this.pendingBytes += this.head.length;
-    }
+    this.fh ??= await open(this.spool.tmpPath(this.id), 'wx+', 0o600);
     return this.fh;
   }
 
@@ -151,11 +205,14 @@ export class Spool {
     await mkdir(join(this.dir, 'tmp'), { recursive: true, mode: 0o700 });
     await mkdir(join(this.dir, 'corrupt'), { recursive: true, mode: 0o700 });
     // Leftovers in tmp/ never got their 250: the client was told nothing and will retry.
-    for (const f of await readdir(join(this.dir, 'tmp'))) await rm(join(this.dir, 'tmp', f), { force: true });
+    for (const f of await readdir(join(this.dir, 'tmp'))) await removeFile(join(this.dir, 'tmp', f));
   }
 
   messagePath(id: string): string {
     return join(this.dir, `${id}.msg`);
+  }
+  target(id: string): RecordTarget {
+    return { path: this.messagePath(id), dirSync: this.dirSync };
   }
   statePath(id: string): string {
     return join(this.dir, `${id}.state`);
@@ -164,8 +221,8 @@ export class Spool {
     return join(this.dir, 'tmp', id);
   }
 
-  createWriter(envelope: Envelope): SpoolWriter {
-    return new SpoolWriter(this, envelope);
+  createWriter(id: string): SpoolWriter {
+    return new SpoolWriter(this, id);
   }
 
   /** Free octets on the spool's file system, cached for a second (checked at MAIL and DATA). */
@@ -192,31 +249,14 @@ export class Spool {
     }
     const live = new Set(messages.map((m) => m.envelope.id));
     for (const f of (await readdir(this.dir)).filter((n) => n.endsWith('.state'))) {
-      if (!live.has(f.slice(0, -6))) await rm(join(this.dir, f), { force: true });
+      if (!live.has(f.slice(0, -6))) await removeFile(join(this.dir, f));
     }
     return { messages, corrupt };
   }
 
-  /** Loads and fully validates one record (envelope, trailer, length and checksum). */
-  async load(id: string): Promise<StoredMessage | { problem: RecordProblem | 'unreadable' }> {
-    let data: Buffer;
-    try {
-      data = await readFile(this.messagePath(id));
-    } catch {
-      return { problem: 'unreadable' };
-    }
-    const need = headLength(data.subarray(0, 64));
-    if (need === null) return { problem: data.subarray(0, 12).toString('latin1') === 'MOAT-SPOOL 1' ? 'bad-envelope' : 'no-magic' };
-    const head = parseHead(data.subarray(0, need));
-    if (typeof head === 'string') return { problem: head };
-    const trailer = parseTrailer(data.subarray(Math.max(0, data.length - MAX_TRAILER)));
-    if (!trailer) return { problem: 'no-trailer' };
-    const trailerLength = encodeTrailer(trailer.contentLength, trailer.eightBit, trailer.crc).length;
-    if (head.contentOffset + trailer.contentLength + trailerLength !== data.length) return { problem: 'length-mismatch' };
-    const crc = new RecordChecksum();
-    crc.update(data.subarray(0, head.contentOffset + trailer.contentLength));
-    if (crc.digest !== trailer.crc) return { problem: 'checksum-mismatch' };
-    return { envelope: head.envelope, contentOffset: head.contentOffset, contentLength: trailer.contentLength, eightBit: trailer.eightBit, content: null };
+  /** Loads and fully validates one record (magic, lengths, checksum, envelope). */
+  load(id: string): Promise<StoredMessage | { problem: RecordProblem | 'unreadable' }> {
+    return loadRecordFile(this.messagePath(id));
   }
 
   /** The message content as a stream (for messages not kept in memory). */
@@ -247,8 +287,8 @@ export class Spool {
 
   /** Removes a finished message; a state file orphaned by a crash in between is swept at the next scan. */
   async remove(id: string): Promise<void> {
-    await rm(this.messagePath(id), { force: true });
-    await rm(this.statePath(id), { force: true });
+    await removeFile(this.messagePath(id));
+    await removeFile(this.statePath(id));
   }
 
   async ids(): Promise<string[]> {

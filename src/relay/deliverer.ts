@@ -5,9 +5,10 @@
  * every host failed, means "retry later" — never a bounce. The downstream's reply text goes only into
  * logs and DSNs, never to an internet client. Only our own client is used: no vendor extension ever.
  */
-import type { Resolver } from '../platform/dns.js';
+import type { Resolver } from '../platform/dns/index.js';
 import type { Deliverer } from '../queue/scheduler.js';
 import type { StoredMessage } from '../queue/spool.js';
+import { outgoingEightBit, outgoingSize } from '../queue/outgoing.js';
 import type { RecipientOutcome } from '../queue/state.js';
 import { isSmtpClientError, recipientOutcomes, type Envelope as ClientEnvelope } from '../smtp/client/index.js';
 import { replyToString, type SmtpReply } from '../smtp/reply.js';
@@ -48,8 +49,8 @@ export class RelayDeliverer implements Deliverer {
 
     const envelope: ClientEnvelope = {
       from: env.from,
-      size: message.contentLength,
-      body8bit: message.eightBit,
+      size: outgoingSize(message),
+      body8bit: outgoingEightBit(message),
       needsSmtpUtf8: env.smtputf8,
       ret: env.ret,
       envid: env.envid,

@@ -3,7 +3,7 @@
  * any other domain (only DSNs to outside senders, for now) by MX lookup (RFC 5321 §5.1) with A/AAAA
  * fallback, honouring null MX (RFC 7505). Host names are resolved here, through our resolver only.
  */
-import type { Resolver } from '../platform/dns.js';
+import type { Resolver } from '../platform/dns/index.js';
 import type { DomainConfig } from './config.js';
 
 export interface Hop {

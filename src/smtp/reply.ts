@@ -134,3 +134,20 @@ export function downstreamReply(code: number, rawLines: readonly string[]): Smtp
 export function replyToString(r: SmtpReply): string {
   return `${r.code}${r.status ? ` ${r.status}` : ''} ${r.lines.join(' / ')}`.trimEnd();
 }
+
+// --- pipeline verdicts --------------------------------------------------------------------------------
+export const connectionDeferred = (text = 'Service temporarily unavailable, try again later'): SmtpReply => reply(421, '7.0', clean(text));
+export const userUnknown = (): SmtpReply => reply(550, '1.1', 'Recipient address rejected: User unknown');
+export const messageRejected = (reference: string): SmtpReply => reply(550, '7.1', `Message rejected as spam (ref ${clean(reference)})`);
+export const otherPolicyRecipient = (): SmtpReply => reply(452, '5.3', 'Recipient has a different policy: send it in a new transaction');
+
+/**
+ * Soft bounce (safe rollout): a permanent reply becomes the matching temporary one, same detail and
+ * text (X.7.1 stays X.7.1), so a mistake in a new policy delays mail instead of losing it.
+ */
+export function softened(r: SmtpReply): SmtpReply {
+  if (r.code < 500) return r;
+  const status = r.status ? (`4${r.status.slice(1)}` as EnhancedStatus) : null;
+  // 552 (storage) has its own 452; every other refusal becomes the generic 450.
+  return Object.freeze({ code: r.code === 552 ? 452 : 450, status, lines: r.lines });
+}

@@ -54,7 +54,11 @@ describe('relay to the LAN server', () => {
     const m = msgs.find((x) => x.raw.toString().includes('Subject: relay-1'));
     expect(m?.mailFrom).toBe('alice@sender.example');
     expect(m?.recipients.map((x) => x.address)).toEqual(['bob@example.test']);
-    expect(m?.raw.toString()).toMatch(/^Received: from client\.example|^Received: from [^\r\n]+\r\n\tby mx\.moat\.test \(Moat\) with ESMTP id/m);
+    const raw = m?.raw.toString() ?? '';
+    expect(raw).toMatch(/^Received: from [^\r\n]+\r\n\tby mx\.moat\.test with ESMTP id [0-9A-Z]+\r\n/);
+    // Our trace and verdict fields come first, the message as sent after them.
+    expect(raw).toMatch(/\r\nAuthentication-Results: mx\.moat\.test; none\r\nX-Moat-Score: 0 \(tag=5 quarantine=8 reject=15\)\r\nX-Moat-Verdict: accept\r\nX-Moat-Symbols: none\r\nDate: /);
+    expect(raw).not.toMatch(/Moat\)|Moat [0-9]/);
     expect(m?.helo).toBe('mx.moat.test');
     const verbs = await lan.verbs();
     expect(verbs.every((v) => ['EHLO', 'HELO', 'MAIL', 'RCPT', 'DATA', 'RSET', 'QUIT', 'NOOP'].includes(v))).toBe(true);

@@ -36,7 +36,20 @@ export interface DnsZone {
   }[];
   /** Suffixes answered NXDOMAIN when unknown (local=/x/). Default: test, 127.in-addr.arpa. */
   readonly localSuffixes?: readonly string[];
+  /** TTL of the answers from this zone (local-ttl); dnsmasq's default is 0, so nothing caches them. */
+  readonly localTtl?: number;
+  /**
+   * One zone served authoritatively (auth-zone, auth-server on the loopback interface): its answers
+   * carry `ttl` (auth-ttl) and its negative answers carry the zone's SOA in the authority section,
+   * with SOA TTL and MINIMUM both `ttl` (RFC 2308 §5 material). Records come from the other fields
+   * as usual. The whole instance then serves only this zone (other names: REFUSED), so start a
+   * dnsmasq of its own for it.
+   */
+  readonly authZone?: { readonly zone: string; readonly ttl: number; readonly serial?: number };
 }
+
+/** dnsmasq reads at most this many characters of a config line and fails on longer ones. */
+const MAX_CONF_LINE = 1024;
 
 export interface DnsmasqOptions {
   readonly port?: number;
@@ -98,6 +111,11 @@ export function splitTxt(text: string, max = 255): string[] {
   return out;
 }
 
+function checkTtl(ttl: number): number {
+  if (!Number.isInteger(ttl) || ttl < 0 || ttl > 2 ** 31 - 1) throw new Error(`dnsmasq zone: bad TTL ${ttl}`);
+  return ttl;
+}
+
 function quoteTxt(s: string): string {
   if (/[\r\n\0]/.test(s)) throw new Error(`dnsmasq zone: TXT string with a line break or NUL: ${JSON.stringify(s)}`);
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
@@ -112,6 +130,11 @@ export function renderDnsmasqConf(zone: DnsZone): string {
     'no-poll',
   ];
   for (const s of zone.localSuffixes ?? ['test', '127.in-addr.arpa']) lines.push(`local=/${checkName(s)}/`);
+  if (zone.localTtl !== undefined) lines.push(`local-ttl=${checkTtl(zone.localTtl)}`);
+  if (zone.authZone !== undefined) {
+    const z = checkName(zone.authZone.zone);
+    lines.push(`auth-server=ns.${z},lo`, `auth-zone=${z}`, `auth-soa=${zone.authZone.serial ?? 1},hostmaster.${z}`, `auth-ttl=${checkTtl(zone.authZone.ttl)}`);
+  }
   for (const h of zone.hosts ?? []) {
     if (h.addresses.length === 0) throw new Error(`dnsmasq zone: host ${h.name} has no address`);
     lines.push(`host-record=${[checkName(h.name), ...h.addresses.map(checkIp)].join(',')}`);
@@ -140,6 +163,10 @@ export function renderDnsmasqConf(zone: DnsZone): string {
       lines.push(`address=/${owner}/${checkIp(l.answer ?? '127.0.0.2')}`);
       if (l.txt !== undefined) lines.push(`txt-record=${owner},${splitTxt(l.txt).map(quoteTxt).join(',')}`);
     }
+  }
+  const long = lines.find((l) => l.length > MAX_CONF_LINE);
+  if (long !== undefined) {
+    throw new Error(`dnsmasq zone: a config line of ${long.length} characters (max ${MAX_CONF_LINE}); split the TXT into several records of the same name`);
   }
   return `${lines.join('\n')}\n`;
 }

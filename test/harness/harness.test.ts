@@ -17,6 +17,7 @@ import {
   startSmtpSink,
   stopAll,
   removeAllScratchDirs,
+  renderDnsmasqConf,
   serverReplies,
   swaks,
   smtpBanner,
@@ -126,6 +127,15 @@ describe('dnsmasq', () => {
     await expect(r.resolve4('example.com')).rejects.toMatchObject({ code: 'EREFUSED' });
     await dns.stop();
     expect(dns.process.running).toBe(false);
+  });
+
+  it('renders local-ttl and an authoritative zone, and refuses lines dnsmasq cannot read', () => {
+    const conf = renderDnsmasqConf({ localTtl: 300, authZone: { zone: 'auth.test', ttl: 30 } });
+    expect(conf).toContain('local-ttl=300\n');
+    expect(conf).toMatch(/^auth-server=ns\.auth\.test,lo$/m);
+    expect(conf).toMatch(/^auth-ttl=30$/m);
+    expect(() => renderDnsmasqConf({ txt: [{ name: 'big.test', text: ['x'.repeat(250), 'x'.repeat(250), 'x'.repeat(250), 'x'.repeat(250)] }] })).toThrow(/split the TXT/);
+    expect(() => renderDnsmasqConf({ localTtl: -1 })).toThrow(/bad TTL/);
   });
 
   it('rejects a zone with a name that would inject config', async () => {

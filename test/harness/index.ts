@@ -7,6 +7,7 @@ export * from './openssl.js';
 export * from './ports.js';
 export * from './postfix.js';
 export * from './process.js';
+export * from './scripted-dns.js';
 export * from './smtp-sink.js';
 export * from './smtp-source.js';
 export * from './swaks.js';

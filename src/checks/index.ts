@@ -1,0 +1,40 @@
+/**
+ * The one explicit list of checks (CONVENTIONS.md 2), in the order they run within each phase, and
+ * their config slice under `checks:`. The relay guard always runs first and cannot be turned off.
+ * Checks get their ports here and do no I/O until a session opens them.
+ */
+import { z } from 'zod';
+import type { CheckEntry } from '../pipeline/runner.js';
+import type { Resolver } from '../platform/dns/index.js';
+import type { Clock } from '../platform/clock.js';
+import type { StateStore } from '../store/state.js';
+import { relayGuard } from './relay-guard/index.js';
+
+export const checksSchema = z.object({}).strict().prefault({}).describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
+
+export type ChecksConfig = z.infer<typeof checksSchema>;
+
+export interface CheckPorts {
+  readonly resolver: Resolver;
+  readonly clock: Clock;
+  readonly state: StateStore;
+  /** Our own name (banner, HELO checks). */
+  readonly hostname: string;
+}
+
+export function createChecks(_config: ChecksConfig, _ports: CheckPorts): CheckEntry[] {
+  return [{ check: relayGuard(), observe: false, failOpen: false }];
+}
+
+/** Ports that refuse every use: checks do no I/O when built, so config validation can build them. */
+const INERT: CheckPorts = {
+  resolver: new Proxy({} as Resolver, { get: () => () => Promise.reject(new Error('validation only')) }),
+  clock: { now: () => 0, setTimer: () => ({ cancel: () => undefined }) },
+  state: new Proxy({} as StateStore, { get: () => () => Promise.reject(new Error('validation only')) }),
+  hostname: 'validation.invalid',
+};
+
+/** The checks a config would run, built without I/O, for validating the policy against their symbols. */
+export function checksForValidation(config: ChecksConfig): CheckEntry[] {
+  return createChecks(config, INERT);
+}

@@ -1,0 +1,27 @@
+/**
+ * The CLI's side of the control socket: one JSON request line to the running gateway's supervisor,
+ * one JSON answer back. null when no gateway is listening (the commands then work offline).
+ */
+import { connect } from 'node:net';
+import type { Config } from '../config/schema.js';
+import type { ControlAnswer, ControlRequest } from '../gateway/control.js';
+import { controlSocketPath } from './supervisor.js';
+
+export function askGateway(config: Config, req: ControlRequest): Promise<ControlAnswer | null> {
+  return new Promise((resolve) => {
+    const s = connect(controlSocketPath(config));
+    let buf = '';
+    s.setEncoding('utf8');
+    s.on('error', () => resolve(null));
+    s.on('data', (d: string) => (buf += d));
+    s.on('end', () => {
+      try {
+        resolve(JSON.parse(buf) as ControlAnswer);
+      } catch {
+        resolve({ ok: false, error: 'bad answer from the gateway' });
+      }
+    });
+    s.on('connect', () => s.write(`${JSON.stringify(req)}\n`));
+  });
+}
+

@@ -1,0 +1,67 @@
+/**
+ * `moat quarantine list|show|release|delete`: asks the running gateway (release then delivers at
+ * once); with no gateway running, works on the quarantine directory directly (a released message
+ * goes into spool shard 0 and is delivered when the gateway starts).
+ */
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import type { ControlAnswer, ControlRequest, QuarantineEntry } from '../gateway/control.js';
+import { QuarantineStore } from '../quarantine/store.js';
+import { Spool } from '../queue/spool.js';
+import { askGateway } from './control-client.js';
+
+export type QuarantineRequest = Extract<ControlRequest, { op: `quarantine-${string}` }>;
+
+async function offline(config: Config, req: QuarantineRequest): Promise<ControlAnswer> {
+  const store = new QuarantineStore(join(config.dataDir, 'quarantine'));
+  switch (req.op) {
+    case 'quarantine-list':
+      return { ok: true, quarantined: await store.list() };
+    case 'quarantine-show': {
+      const m = await store.load(req.id);
+      if (!m) return { ok: false, error: `no message ${req.id} in quarantine` };
+      return { ok: true, quarantined: [{ envelope: m.envelope, size: m.contentLength, head: (await store.head(req.id, 16 * 1024)) ?? '' }] };
+    }
+    case 'quarantine-release': {
+      const spool = new Spool(join(config.dataDir, 'spool'), 0);
+      await spool.init();
+      return (await store.release(req.id, spool)) ? { ok: true, result: 'released' } : { ok: false, error: `no message ${req.id} in quarantine` };
+    }
+    case 'quarantine-delete':
+      return (await store.delete(req.id)) ? { ok: true, result: 'deleted' } : { ok: false, error: `no message ${req.id} in quarantine` };
+  }
+}
+
+function line(e: QuarantineEntry): string {
+  const v = e.envelope.verdict;
+  return `${e.envelope.id}  ${String(e.size).padStart(9)}  ${new Date(e.envelope.receivedAt).toISOString()}  <${e.envelope.from}>  ${e.envelope.recipients.map((r) => `<${r.address}>`).join(',')}  score ${v?.score ?? '?'}`;
+}
+
+export async function quarantineCommand(config: Config, req: QuarantineRequest, json: boolean): Promise<number> {
+  const answer = (await askGateway(config, req)) ?? (await offline(config, req));
+  if (json) {
+    process.stdout.write(`${JSON.stringify(answer)}\n`);
+    return answer.ok ? 0 : 1;
+  }
+  if (!answer.ok) {
+    process.stderr.write(`moat: ${answer.error}\n`);
+    return 1;
+  }
+  if (req.op === 'quarantine-list') {
+    const items = answer.quarantined ?? [];
+    for (const e of items) process.stdout.write(`${line(e)}\n`);
+    process.stdout.write(`${items.length} message(s) in quarantine\n`);
+  } else if (req.op === 'quarantine-show') {
+    for (const e of answer.quarantined ?? []) {
+      const v = e.envelope.verdict;
+      process.stdout.write(`Queue id:   ${e.envelope.id}\nReceived:   ${new Date(e.envelope.receivedAt).toISOString()} from ${e.envelope.client.ip} (${e.envelope.client.helo})\n`);
+      process.stdout.write(`Sender:     <${e.envelope.from}>\nRecipients: ${e.envelope.recipients.map((r) => `<${r.address}>`).join(', ')}\nSize:       ${e.size}\n`);
+      process.stdout.write(`Verdict:    ${v?.action ?? '?'} score ${v?.score ?? '?'}\n`);
+      for (const s of v?.symbols ?? []) process.stdout.write(`  ${s.name.padEnd(28)} ${s.score}\n`);
+      process.stdout.write(`\n${(e.head ?? '').replace(/\r\n/g, '\n')}`);
+    }
+  } else {
+    process.stdout.write(`${req.id}: ${answer.result}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,138 @@
+/**
+ * The embedded quarantine: a directory of message records in the spool's own self-validating format
+ * (src/queue/record.ts), each with its envelope, added headers and verdict. A quarantined message is
+ * made durable exactly like a spooled one (fdatasync, rename, directory fsync) before its 250, so
+ * quarantine loses nothing either. Release moves the record into a spool shard (a rename on the same
+ * file system) for delivery without re-filtering; delete removes it; expiry removes records older
+ * than the retention. Listing reads only each record's envelope; release validates the whole record.
+ */
+import { open, mkdir, readdir, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DirectorySync } from '../platform/durable.js';
+import { MAX_TRAILER, parseTrailer, RECORD_MAGIC, type Envelope } from '../queue/record.js';
+import { loadRecordFile, type Spool, type SpoolWriter, type StoredMessage } from '../queue/spool.js';
+
+export interface QuarantineItem {
+  readonly envelope: Envelope;
+  /** Octets of the stored content. */
+  readonly size: number;
+}
+
+const ID_RE = /^[0-9A-Za-z]{1,40}$/;
+
+export class QuarantineStore {
+  private readonly dirSync: DirectorySync;
+
+  constructor(readonly dir: string) {
+    this.dirSync = new DirectorySync(dir);
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  private path(id: string): string {
+    if (!ID_RE.test(id)) throw new Error(`bad queue id ${JSON.stringify(id)}`);
+    return join(this.dir, `${id}.msg`);
+  }
+
+  /** Finishes a message being received into the quarantine instead of the spool. */
+  async keep(writer: SpoolWriter, envelope: Envelope, eightBit: boolean): Promise<void> {
+    await writer.finish(envelope, eightBit, { path: this.path(envelope.id), dirSync: this.dirSync });
+  }
+
+  /** Every quarantined message, newest first (envelopes only: cheap). */
+  async list(): Promise<QuarantineItem[]> {
+    const names = (await readdir(this.dir).catch(() => [] as string[])).filter((n) => n.endsWith('.msg'));
+    const items: QuarantineItem[] = [];
+    for (const n of names) {
+      const item = await readEnvelope(join(this.dir, n));
+      if (item) items.push(item);
+    }
+    return items.sort((a, b) => b.envelope.receivedAt - a.envelope.receivedAt);
+  }
+
+  /** One message, fully validated, or null. */
+  async load(id: string): Promise<StoredMessage | null> {
+    const r = await loadRecordFile(this.path(id));
+    return 'envelope' in r ? r : null;
+  }
+
+  /** The first octets of a message's content (its header, for a preview), or null. */
+  async head(id: string, limit: number): Promise<string | null> {
+    let fh;
+    try {
+      fh = await open(this.path(id), 'r');
+      const buf = Buffer.alloc(limit);
+      const { bytesRead } = await fh.read(buf, 0, limit, RECORD_MAGIC.length);
+      const text = buf.subarray(0, bytesRead).toString('utf8');
+      const end = text.indexOf('\r\n\r\n');
+      return end >= 0 ? text.slice(0, end + 2) : text;
+    } catch {
+      return null;
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  async delete(id: string): Promise<boolean> {
+    try {
+      await unlink(this.path(id));
+      await this.dirSync.sync();
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  /**
+   * Moves a message into the spool for delivery (null when there is no such valid message). The
+   * spool directory is synced before the quarantine one: a crash in between leaves the message in
+   * the spool, never nowhere.
+   */
+  async release(id: string, spool: Spool): Promise<StoredMessage | null> {
+    const m = await this.load(id);
+    if (!m) return null;
+    try {
+      await rename(this.path(id), spool.messagePath(id));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null; // released by another worker meanwhile
+      throw e;
+    }
+    await spool.dirSync.sync();
+    await this.dirSync.sync();
+    return m;
+  }
+
+  /** Deletes messages received before `before`; returns how many. */
+  async expire(before: number): Promise<number> {
+    let n = 0;
+    for (const item of await this.list()) {
+      if (item.envelope.receivedAt < before && (await this.delete(item.envelope.id))) n++;
+    }
+    return n;
+  }
+}
+
+/** Reads a record's envelope from its end (trailer, then the envelope), without the content. */
+async function readEnvelope(path: string): Promise<QuarantineItem | null> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+    const { size } = await fh.stat();
+    if (size <= RECORD_MAGIC.length) return null;
+    const tail = Buffer.alloc(Math.min(MAX_TRAILER, size));
+    await fh.read(tail, 0, tail.length, size - tail.length);
+    const t = parseTrailer(tail);
+    if (!t) return null;
+    const json = Buffer.alloc(t.envelopeLength);
+    await fh.read(json, 0, json.length, size - t.length - t.envelopeLength);
+    const envelope = JSON.parse(json.toString('utf8')) as Envelope;
+    return envelope.v === 2 && typeof envelope.id === 'string' ? { envelope, size: t.contentLength } : null;
+  } catch {
+    return null;
+  } finally {
+    await fh?.close();
+  }
+}
