@@ -19,6 +19,7 @@ REQUIREMENTS=(
   "libnet-ssleay-perl|/usr/bin/perl -MNet::SSLeay -e 1"
   "python3-aiosmtpd|/usr/bin/python3 -c 'import aiosmtpd'"
   "haproxy|test -x /usr/sbin/haproxy"
+  "testssl.sh|test -x /usr/bin/testssl"
 )
 
 # As root, make sure apt will start no daemon (now and in any later install).

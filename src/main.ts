@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { createChecks } from './checks/index.js';
 import { createPolicy } from './pipeline/runner.js';
 import { outgoingContent } from './queue/outgoing.js';
@@ -20,6 +20,7 @@ import { DsnNotifier } from './gateway/notifier.js';
 import { systemClock } from './platform/clock.js';
 import { createResolver, systemServers } from './platform/dns/index.js';
 import type { Logger } from './platform/logger.js';
+import { ServerTlsContexts } from './platform/tls-context.js';
 import { Scheduler } from './queue/scheduler.js';
 import { Spool, type StoredMessage } from './queue/spool.js';
 import { RelayDeliverer } from './relay/deliverer.js';
@@ -32,10 +33,12 @@ import { SmtpListener, type ListenerSettings } from './smtp/server/listener.js';
 import type { ServerOptions } from './smtp/server/options.js';
 import type { ConnectionInfo } from './smtp/server/handler.js';
 import { replyToString } from './smtp/reply.js';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 
 export interface Worker {
   reload(config: Config): Promise<void>;
+  /** A connection the supervisor accepted on `address` (adopt mode). */
+  adopt(address: string, socket: Socket): void;
   control(req: ControlRequest): Promise<ControlAnswer>;
   stop(): Promise<void>;
 }
@@ -93,14 +96,11 @@ function listenerSettings(c: Config, address: string): ListenerSettings {
 export interface WorkerPorts {
   /** Admission for the whole gateway (the supervisor over IPC); default: this process alone. */
   readonly gate?: ConnectionGate;
-}
-
-function tlsContexts(c: Config): Map<string, SecureContext> {
-  const out = new Map<string, SecureContext>();
-  for (const l of c.listen) {
-    if (l.tls) out.set(l.address, createSecureContext({ cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key), minVersion: 'TLSv1.2' }));
-  }
-  return out;
+  /**
+   * "bind" listens itself (a worker on its own, e.g. in tests); "adopt" binds nothing and serves the
+   * connections the supervisor hands over (it owns the listening sockets, cli/listen-sockets.ts).
+   */
+  readonly sockets?: 'bind' | 'adopt';
 }
 
 /** The state store's file: "sqlite:" alone means dataDir/state.db. */
@@ -121,9 +121,12 @@ async function ownedShards(spoolRoot: string, index: number, count: number): Pro
 export async function startWorker(initial: Config, index: number, count: number, logger: Logger, ports: WorkerPorts = {}): Promise<Worker> {
   let config = initial;
   const gate = ports.gate ?? new LocalGate(() => admissionLimits(config));
-  let contexts = tlsContexts(config);
+  const sockets = ports.sockets ?? 'bind';
   const clock = systemClock;
   const log = logger.child({ worker: index });
+  // STARTTLS contexts per listener, reloaded on SIGHUP and when the certificate files change.
+  const contexts = new ServerTlsContexts({ logger: log });
+  contexts.apply(config.listen, true);
   const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
   const spoolRoot = join(config.dataDir, 'spool');
 
@@ -246,7 +249,8 @@ export async function startWorker(initial: Config, index: number, count: number,
       onFailOpen: (check, phase, e) => log.warn('check.fail-open', { check, phase, error: e instanceof Error ? e.message : String(e) }),
     });
   // One listener per address, each with its own TLS context (STARTTLS only where a certificate is set).
-  const servers = new Map<string, { listener: SmtpListener; server: Server }>();
+  const servers = new Map<string, { listener: SmtpListener; server: Server | null }>();
+  let stopping = false;
   const listen = async (address: string): Promise<void> => {
     const listener = new SmtpListener({
       options: () => serverOptions(config, contexts.get(address) ?? null),
@@ -256,30 +260,39 @@ export async function startWorker(initial: Config, index: number, count: number,
       hooks: {
         onInternalError: (ref, e) => log.error('session.error', { ref, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
         onLimit: (info, limit, reply) => log.warn('session.limit', { session: info.id, client: info.remoteAddress, limit, reply: replyToString(reply) }),
+        onTlsFailed: (info, reason) => log.warn('session.tls-failed', { session: info.id, client: info.remoteAddress, reason }),
       },
       events: {
         limit: (client, limit, reply) => log.warn('session.limit', { client: client.address, port: client.port, limit, reply: replyToString(reply) }),
         refused: (peer, reason) => log.warn('session.refused', { peer: peer.address, port: peer.port, listener: address, reason }),
       },
     });
-    servers.set(address, { listener, server: await listener.listen(address) });
+    if (sockets === 'adopt') servers.set(address, { listener, server: null });
+    else servers.set(address, { listener, server: await listener.listen(address) });
   };
   for (const l of config.listen) await listen(l.address);
 
   return {
     async reload(next) {
-      const nextContexts = tlsContexts(next);
+      // Up to the first await this runs at once, so a connection for a new listener that arrives
+      // right behind the reload message finds its listener and its certificate.
       const nextPipeline = pipelineFor(next);
+      contexts.apply(next.listen, false);
       config = next;
-      contexts = nextContexts;
       pipeline = nextPipeline;
       const wanted = new Set(next.listen.map((l) => l.address));
-      for (const [address, s] of servers) {
-        if (wanted.has(address)) continue;
-        servers.delete(address);
-        await s.listener.close(next.shutdownGrace);
+      const added = next.listen.filter((l) => !servers.has(l.address)).map((l) => listen(l.address));
+      const removed = [...servers].filter(([address]) => !wanted.has(address));
+      for (const [address] of removed) servers.delete(address);
+      await Promise.all([...added, ...removed.map(([, s]) => s.listener.close(next.shutdownGrace))]);
+    },
+    adopt(address, socket) {
+      const s = servers.get(address);
+      if (!s || stopping) {
+        socket.destroy();
+        return;
       }
-      for (const l of next.listen) if (!servers.has(l.address)) await listen(l.address);
+      s.listener.adopt(socket);
     },
     async control(req) {
       const all = [...shards.entries()];
@@ -325,6 +338,8 @@ export async function startWorker(initial: Config, index: number, count: number,
     },
     async stop() {
       const grace = config.shutdownGrace;
+      stopping = true;
+      contexts.close();
       await Promise.all([...servers.values()].map((s) => s.listener.close(grace)));
       const stops = [...shards.values()].map((s) => s.scheduler.stop());
       const timeout = new Promise<void>((r) => setTimeout(r, Math.min(grace, 10_000)).unref());

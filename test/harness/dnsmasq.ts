@@ -53,6 +53,8 @@ const MAX_CONF_LINE = 1024;
 
 export interface DnsmasqOptions {
   readonly port?: number;
+  /** A loopback IPv4 address to listen on (default 127.0.0.1); with port 53 it can serve a resolv.conf. */
+  readonly address?: string;
   /** Log every query to the process output (to prove nothing is forwarded). */
   readonly logQueries?: boolean;
   readonly dir?: string;
@@ -61,7 +63,7 @@ export interface DnsmasqOptions {
 }
 
 export interface DnsmasqHandle {
-  readonly host: '127.0.0.1';
+  readonly host: string;
   readonly port: number;
   /** "127.0.0.1:PORT", as for Resolver.setServers. */
   readonly server: string;
@@ -175,12 +177,14 @@ function isNotReady(err: unknown): boolean {
   return !(code === 'ENOTFOUND' || code === 'ENODATA' || code === 'EREFUSED');
 }
 
-/** Starts dnsmasq on 127.0.0.1 with the given zone; resolves once it answers a real query. */
+/** Starts dnsmasq on 127.0.0.1 (or opts.address) with the given zone; resolves once it answers a real query. */
 export async function startDnsmasq(zone: DnsZone, opts: DnsmasqOptions = {}): Promise<DnsmasqHandle> {
   const dir = opts.dir ?? (await makeScratchDir('moat-dns-'));
   const confPath = join(dir, 'zone.conf');
   await writeFile(confPath, renderDnsmasqConf(zone));
   const asRoot = process.getuid?.() === 0;
+  const host = opts.address ?? '127.0.0.1';
+  if (isIP(host) !== 4 || !host.startsWith('127.')) throw new Error(`dnsmasq: ${host} is not a loopback IPv4 address`);
 
   return startWithPortRetry(
     async (port) => {
@@ -188,7 +192,7 @@ export async function startDnsmasq(zone: DnsZone, opts: DnsmasqOptions = {}): Pr
         '--keep-in-foreground',
         `--conf-file=${confPath}`,
         `--port=${port}`,
-        '--listen-address=127.0.0.1',
+        `--listen-address=${host}`,
         '--bind-interfaces',
         '--pid-file=',
         '--log-facility=-',
@@ -200,7 +204,7 @@ export async function startDnsmasq(zone: DnsZone, opts: DnsmasqOptions = {}): Pr
         logFile: join(dir, 'dnsmasq.log'),
         ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
       });
-      const server = `127.0.0.1:${port}`;
+      const server = `${host}:${port}`;
       const resolver = (): dns.Resolver => {
         const r = new dns.Resolver({ timeout: 1000, tries: 1 });
         r.setServers([server]);
@@ -226,7 +230,7 @@ export async function startDnsmasq(zone: DnsZone, opts: DnsmasqOptions = {}): Pr
         throw err;
       }
       return {
-        host: '127.0.0.1',
+        host,
         port,
         server,
         confPath,

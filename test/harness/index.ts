@@ -4,6 +4,7 @@ export * from './aiosmtpd.js';
 export * from './certs.js';
 export * from './dnsmasq.js';
 export * from './haproxy.js';
+export * from './openssl.js';
 export * from './ports.js';
 export * from './postfix.js';
 export * from './process.js';

@@ -36,6 +36,8 @@ export interface GatewayOptions {
   readonly port?: number;
   /** STARTTLS on the listener with this certificate. */
   readonly listenTls?: { readonly cert: string; readonly key: string };
+  /** Another copy of bin.js (e.g. one an unprivileged user can read, app-copy.ts). */
+  readonly bin?: string;
 }
 
 /** The PIDs of a process and all its descendants (Linux /proc). */
@@ -65,10 +67,12 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     delivery: { idleConnectionTime: '1s' },
     shutdownGrace: '5s',
     log: { level: 'debug', format: 'json' },
+    // Tests run as root; the privilege drop itself is tested in privileges.test.ts.
+    ...(process.getuid?.() === 0 ? { allowRoot: true } : {}),
     ...o.config,
   };
   await writeFile(configFile, stringify(config));
-  const proc = startProcess(process.execPath, [BIN, 'start', '--config', configFile], { name: 'moat', cwd: o.dir, keepLines: 200_000 });
+  const proc = startProcess(process.execPath, [o.bin ?? BIN, 'start', '--config', configFile], { name: 'moat', cwd: o.dir, keepLines: 200_000 });
   await proc.waitForLine(/"event":"gateway.start"/, 20_000).catch((e: unknown) => {
     throw new Error(`gateway did not start: ${String(e)}\n${proc.tail(40)}`);
   });
