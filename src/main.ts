@@ -5,7 +5,7 @@
  * Config is swapped whole on reload; sessions already open keep the options they started with.
  */
 import { readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { createChecks } from './checks/index.js';
@@ -19,13 +19,16 @@ import { InboundSession } from './gateway/inbound.js';
 import { DsnNotifier } from './gateway/notifier.js';
 import { systemClock } from './platform/clock.js';
 import { createResolver } from './platform/dns.js';
+import { LdapDirectory } from './platform/ldap.js';
 import type { Logger } from './platform/logger.js';
 import { Scheduler } from './queue/scheduler.js';
 import { Spool, type StoredMessage } from './queue/spool.js';
 import { RelayDeliverer } from './relay/deliverer.js';
 import { ConnectionPool } from './relay/pool.js';
+import type { Hop, TlsChoice } from './relay/routes.js';
+import { SmtpRecipientProber } from './relay/verify.js';
 import type { Domain } from './smtp/address.js';
-import { connect } from './smtp/client/index.js';
+import { connect, type SmtpConnection, type Timeouts } from './smtp/client/index.js';
 import { SmtpListener } from './smtp/server/listener.js';
 import type { ServerOptions } from './smtp/server/options.js';
 import type { ConnectionInfo } from './smtp/server/handler.js';
@@ -95,32 +98,44 @@ export async function startWorker(initial: Config, index: number, count: number,
   const resolver = createResolver(config.dns.servers, config.dns.timeout);
   const spoolRoot = join(config.dataDir, 'spool');
 
+  // One way to open a connection to a LAN server, for delivery and for recipient probes.
+  const connectHop = (hop: Hop, tls: TlsChoice, signal: AbortSignal, timeouts: Partial<Timeouts>): Promise<SmtpConnection> =>
+    connect(
+      {
+        host: hop.host,
+        port: hop.port,
+        heloName: config.hostname,
+        tls: {
+          policy: tls.policy,
+          verify: tls.verify,
+          ...(tls.servername ? { servername: tls.servername } : {}),
+          ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
+        },
+        timeouts,
+      },
+      signal,
+    );
   const pool = new ConnectionPool({
     maxPerDestination: () => config.delivery.concurrencyPerDestination,
     idleMs: () => config.delivery.idleConnectionTime,
     connect: (hop, tls, signal) =>
-      connect(
-        {
-          host: hop.host,
-          port: hop.port,
-          heloName: config.hostname,
-          tls: {
-            policy: tls.policy,
-            verify: tls.verify,
-            ...(tls.servername ? { servername: tls.servername } : {}),
-            ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
-          },
-          timeouts: {
-            connect: config.delivery.connectTimeout,
-            greeting: config.delivery.connectTimeout,
-            command: config.delivery.commandTimeout,
-            dataBlock: config.delivery.commandTimeout,
-            dataEnd: config.delivery.dataTimeout,
-          },
-        },
-        signal,
-      ),
+      connectHop(hop, tls, signal, {
+        connect: config.delivery.connectTimeout,
+        greeting: config.delivery.connectTimeout,
+        command: config.delivery.commandTimeout,
+        dataBlock: config.delivery.commandTimeout,
+        dataEnd: config.delivery.dataTimeout,
+      }),
   });
+  const prober = new SmtpRecipientProber({
+    domains: () => config.domains,
+    connect: (hop, tls, signal) => {
+      const t = config.checks.recipients.verify.timeout;
+      return connectHop(hop, tls, signal, { connect: t, greeting: t, command: t });
+    },
+  });
+  const directory = new LdapDirectory();
+  const readText = (path: string): Promise<string> => readFile(path, 'utf8');
 
   const shards = new Map<number, Shard>();
   const makeShard = async (n: number): Promise<Shard> => {
@@ -190,7 +205,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   const state = new SqliteStateStore(statePath(config), clock);
   if (index === 0) state.startSweeping(60_000);
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, { resolver, clock, state, hostname: c.hostname });
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText });
     return { checks, policy: createPolicy(checks, c.policy) };
   };
   let pipeline = pipelineFor(config);
@@ -293,6 +308,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       for (const s of shards.values()) s.scheduler.abortActive();
       await Promise.race([Promise.all(stops), new Promise<void>((r) => setTimeout(r, 3000).unref())]);
       await pool.closeAll();
+      await directory.close();
       await state.close();
       if (expiry) clearInterval(expiry);
     },
