@@ -1,4 +1,4 @@
-// The test harness: real peers (dnsmasq, smtp-sink, aiosmtpd, Postfix) and clients (swaks,
+// The test harness: real peers (dnsmasq, smtp-sink, aiosmtpd, Postfix, slapd) and clients (swaks,
 // smtp-source) on loopback, each started as a tracked child process. See each module's header.
 export * from './aiosmtpd.js';
 export * from './certs.js';
@@ -6,6 +6,7 @@ export * from './dnsmasq.js';
 export * from './ports.js';
 export * from './postfix.js';
 export * from './process.js';
+export * from './slapd.js';
 export * from './smtp-sink.js';
 export * from './smtp-source.js';
 export * from './swaks.js';
