@@ -14,7 +14,7 @@
 // Fails: start rejects with slapd's output; stop() SIGTERMs by PID (then SIGKILL after a bound).
 // freeze()/thaw() stop and continue the process (SIGSTOP/SIGCONT) to play a hung server.
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chown, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand, startProcess } from './process.js';
 import type { ManagedProcess } from './process.js';
@@ -145,11 +145,22 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<SlapdHandle> 
   const asRoot = process.getuid?.() === 0;
   const owner = asRoot ? await systemUser('openldap').then(() => 'openldap', () => null) : null;
   await writeFile(join(dir, 'moat-test.schema'), TEST_SCHEMA);
-  await writeFile(join(dir, 'slapd.conf'), slapdConf(dir, opts.tls));
-  for (const sub of ['db', 'run']) {
+  for (const sub of ['db', 'run', 'tls']) {
     if (owner) await makeDirOwnedBy(join(dir, sub), owner);
     else await mkdir(join(dir, sub), { recursive: true, mode: 0o755 });
   }
+  // slapd reads its key after dropping to openldap: give it a copy it owns.
+  let tls: SlapdOptions['tls'];
+  if (opts.tls) {
+    tls = { certPath: join(dir, 'tls', 'cert.pem'), keyPath: join(dir, 'tls', 'key.pem') };
+    await copyFile(opts.tls.certPath, tls.certPath);
+    await copyFile(opts.tls.keyPath, tls.keyPath);
+    if (owner) {
+      const u = await systemUser(owner);
+      for (const f of [tls.certPath, tls.keyPath]) await chown(f, u.uid, u.gid);
+    }
+  }
+  await writeFile(join(dir, 'slapd.conf'), slapdConf(dir, tls));
   const scheme = opts.tls ? 'ldaps' : 'ldap';
 
   const { port, proc, url } = await startWithPortRetry(
@@ -199,7 +210,8 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<SlapdHandle> 
     process: proc,
     add,
     connections: () => count(/ ACCEPT from IP=127\.0\.0\.1:/),
-    binds: (dn) => count(dn === undefined ? / BIND dn="/ : new RegExp(` BIND dn="${escape(dn)}"`, 'i')),
+    // slapd logs a bind twice ("method=128", then "mech=SIMPLE" when it succeeded): count the first.
+    binds: (dn) => count(new RegExp(` BIND dn="${dn === undefined ? '[^"]*' : escape(dn)}" method=`, 'i')),
     freeze: () => {
       proc.signal('SIGSTOP');
     },

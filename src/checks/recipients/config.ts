@@ -25,9 +25,11 @@ export function parseLdapUrl(url: string): { secure: boolean; host: string; port
 export function checkFilterTemplate(t: string): string | null {
   if (!t.startsWith('(') || !t.endsWith(')')) return 'must be one LDAP filter in parentheses (RFC 4515)';
   let depth = 0;
-  for (const c of t.replace(/\\./g, '')) {
+  const chars = [...t.replace(/\\./g, '')];
+  for (const [i, c] of chars.entries()) {
     if (c === '(') depth++;
     else if (c === ')' && --depth < 0) return 'unbalanced parentheses';
+    if (depth === 0 && i < chars.length - 1) return 'must be one LDAP filter in parentheses (RFC 4515)';
   }
   if (depth !== 0) return 'unbalanced parentheses';
   const subs = t.match(/%./g) ?? [];
