@@ -5,7 +5,8 @@
  * proxyAddresses), accept.test by verification with `onUnavailable: accept`, and pf.test by
  * asking a Postfix LAN server (root only). Unknown users get 550 5.1.1 in the conversation with
  * a `message.rejected` log line naming the symbol; known users' mail reaches the LAN server; a
- * directory or LAN server that is down defers with 451 4.4.3, or accepts and delivers later.
+ * directory or LAN server that is down defers with 451 4.4.3, or accepts and delivers later. A
+ * static file is read once per running check and again after SIGHUP.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -181,5 +182,36 @@ describe('recipient validation through the gateway', () => {
     const rejects = (): number => pf?.log().filter((l) => /NOQUEUE: reject: RCPT .*<mallory@pf\.test>/.test(l)).length ?? 0;
     await waitUntil(() => rejects() >= 1 || undefined, { timeoutMs: 10_000, what: "Postfix's refusal in its log" });
     expect(rejects()).toBe(1);
+  });
+});
+
+describe('a static recipient file and SIGHUP', () => {
+  it('is read once by the running checks and again after a reload', async () => {
+    const dir = await makeScratchDir();
+    const file = join(dir, 'users.txt');
+    await writeFile(file, '# users\nann@file.test\n');
+    // One worker, so that "not re-read before SIGHUP" is about the one check instance there is.
+    const gw = await startGateway({
+      dir,
+      relayPort: 9,
+      config: { workers: 1, domains: { 'file.test': { relay: ['127.0.0.1:9'], recipients: { sources: [{ type: 'static', file }] } } } },
+    });
+    const rcpt = async (to: string): Promise<string> => {
+      const r = await runSwaks(['--server', `127.0.0.1:${gw.port}`, '--from', 'alice@sender.example', '--to', to, '--quit-after', 'RCPT']);
+      const lines = r.stdout.split('\n');
+      return /^<(?:-|\*\*) +(\d{3})/.exec(lines[lines.findIndex((l) => / -> RCPT TO:/.test(l)) + 1] ?? '')?.[1] ?? 'none';
+    };
+    try {
+      expect(await rcpt('ann@file.test')).toBe('250');
+      expect(await rcpt('zed@file.test')).toBe('550');
+      await writeFile(file, '# users\nann@file.test\nzed@file.test\n');
+      expect(await rcpt('zed@file.test')).toBe('550');
+      gw.process.signal('SIGHUP');
+      await gw.waitForEvent('gateway.reload');
+      await waitUntil(async () => (await rcpt('zed@file.test')) === '250', { timeoutMs: 10_000, what: 'zed accepted after the reload' });
+    } finally {
+      await gw.stop();
+      await removeScratchDir(dir);
+    }
   });
 });
