@@ -5,7 +5,7 @@
  * Config is swapped whole on reload; sessions already open keep the options they started with.
  */
 import { readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecureContext } from 'node:tls';
 import { createChecks } from './checks/index.js';
@@ -19,14 +19,17 @@ import { InboundSession } from './gateway/inbound.js';
 import { DsnNotifier } from './gateway/notifier.js';
 import { systemClock } from './platform/clock.js';
 import { createResolver, systemServers } from './platform/dns/index.js';
+import { LdapDirectory } from './platform/ldap.js';
 import type { Logger } from './platform/logger.js';
 import { ServerTlsContexts } from './platform/tls-context.js';
 import { Scheduler } from './queue/scheduler.js';
 import { Spool, type StoredMessage } from './queue/spool.js';
 import { RelayDeliverer } from './relay/deliverer.js';
 import { ConnectionPool } from './relay/pool.js';
+import type { Hop, TlsChoice } from './relay/routes.js';
+import { SmtpRecipientProber } from './relay/verify.js';
 import type { Domain } from './smtp/address.js';
-import { connect } from './smtp/client/index.js';
+import { connect, type SmtpConnection, type Timeouts } from './smtp/client/index.js';
 import { LocalGate, type AdmissionLimits, type ConnectionGate } from './smtp/server/admission.js';
 import { parseCidr, type Cidr } from './smtp/server/ip.js';
 import { SmtpListener, type ListenerSettings } from './smtp/server/listener.js';
@@ -130,32 +133,44 @@ export async function startWorker(initial: Config, index: number, count: number,
   const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
   const spoolRoot = join(config.dataDir, 'spool');
 
+  // One way to open a connection to a LAN server, for delivery and for recipient probes.
+  const connectHop = (hop: Hop, tls: TlsChoice, signal: AbortSignal, timeouts: Partial<Timeouts>): Promise<SmtpConnection> =>
+    connect(
+      {
+        host: hop.host,
+        port: hop.port,
+        heloName: config.hostname,
+        tls: {
+          policy: tls.policy,
+          verify: tls.verify,
+          ...(tls.servername ? { servername: tls.servername } : {}),
+          ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
+        },
+        timeouts,
+      },
+      signal,
+    );
   const pool = new ConnectionPool({
     maxPerDestination: () => config.delivery.concurrencyPerDestination,
     idleMs: () => config.delivery.idleConnectionTime,
     connect: (hop, tls, signal) =>
-      connect(
-        {
-          host: hop.host,
-          port: hop.port,
-          heloName: config.hostname,
-          tls: {
-            policy: tls.policy,
-            verify: tls.verify,
-            ...(tls.servername ? { servername: tls.servername } : {}),
-            ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
-          },
-          timeouts: {
-            connect: config.delivery.connectTimeout,
-            greeting: config.delivery.connectTimeout,
-            command: config.delivery.commandTimeout,
-            dataBlock: config.delivery.commandTimeout,
-            dataEnd: config.delivery.dataTimeout,
-          },
-        },
-        signal,
-      ),
+      connectHop(hop, tls, signal, {
+        connect: config.delivery.connectTimeout,
+        greeting: config.delivery.connectTimeout,
+        command: config.delivery.commandTimeout,
+        dataBlock: config.delivery.commandTimeout,
+        dataEnd: config.delivery.dataTimeout,
+      }),
   });
+  const prober = new SmtpRecipientProber({
+    domains: () => config.domains,
+    connect: (hop, tls, signal) => {
+      const t = config.checks.recipients.verify.timeout;
+      return connectHop(hop, tls, signal, { connect: t, greeting: t, command: t });
+    },
+  });
+  const directory = new LdapDirectory();
+  const readText = (path: string): Promise<string> => readFile(path, 'utf8');
 
   const shards = new Map<number, Shard>();
   const makeShard = async (n: number): Promise<Shard> => {
@@ -225,7 +240,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   const state = new SqliteStateStore(statePath(config), clock);
   if (index === 0) state.startSweeping(60_000);
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, { resolver, clock, state, hostname: c.hostname });
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText });
     return { checks, policy: createPolicy(checks, c.policy) };
   };
   let pipeline = pipelineFor(config);
@@ -347,6 +362,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       for (const s of shards.values()) s.scheduler.abortActive();
       await Promise.race([Promise.all(stops), new Promise<void>((r) => setTimeout(r, 3000).unref())]);
       await pool.closeAll();
+      await directory.close();
       await state.close();
       if (expiry) clearInterval(expiry);
     },

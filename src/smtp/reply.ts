@@ -152,6 +152,12 @@ export function replyToString(r: SmtpReply): string {
 // --- pipeline verdicts --------------------------------------------------------------------------------
 export const connectionDeferred = (text = 'Service temporarily unavailable, try again later'): SmtpReply => reply(421, '7.0', clean(text));
 export const userUnknown = (): SmtpReply => reply(550, '1.1', 'Recipient address rejected: User unknown');
+/**
+ * Recipient validation could not decide (directory or LAN server down or slow). RFC 3463 §3.5 X.4.3
+ * "Directory server failure ... useful only as a persistent transient error" is that situation; 451
+ * because the failure is in our processing (RFC 5321 §4.2.2), not a state of the mailbox (450).
+ */
+export const recipientUnverified = (): SmtpReply => reply(451, '4.3', 'Recipient address cannot be verified now, try again later');
 export const messageRejected = (reference: string): SmtpReply => reply(550, '7.1', `Message rejected as spam (ref ${clean(reference)})`);
 export const otherPolicyRecipient = (): SmtpReply => reply(452, '5.3', 'Recipient has a different policy: send it in a new transaction');
 /** Greylisting (RFC 6647): an unknown sender/recipient/client triplet is deferred until it retries. */

@@ -1,4 +1,4 @@
-// The test harness: real peers (dnsmasq, smtp-sink, aiosmtpd, Postfix, HAProxy) and clients (swaks,
+// The test harness: real peers (dnsmasq, smtp-sink, aiosmtpd, Postfix, HAProxy, slapd) and clients (swaks,
 // smtp-source) on loopback, each started as a tracked child process. See each module's header.
 export * from './aiosmtpd.js';
 export * from './certs.js';
@@ -9,6 +9,7 @@ export * from './ports.js';
 export * from './postfix.js';
 export * from './process.js';
 export * from './scripted-dns.js';
+export * from './slapd.js';
 export * from './smtp-sink.js';
 export * from './smtp-source.js';
 export * from './smtplib.js';
