@@ -5,12 +5,22 @@
  */
 import { z } from 'zod';
 import type { CheckEntry } from '../pipeline/runner.js';
+import type { Check } from '../pipeline/types.js';
 import type { Resolver } from '../platform/dns/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { StateStore } from '../store/state.js';
 import { relayGuard } from './relay-guard/index.js';
+import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js';
+import { spfCheck, spfSchema } from './spf/index.js';
 
-export const checksSchema = z.object({}).strict().prefault({}).describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
+export const checksSchema = z
+  .object({
+    spf: spfSchema,
+    senderDomain: senderDomainSchema,
+  })
+  .strict()
+  .prefault({})
+  .describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
 
 export type ChecksConfig = z.infer<typeof checksSchema>;
 
@@ -22,8 +32,15 @@ export interface CheckPorts {
   readonly hostname: string;
 }
 
-export function createChecks(_config: ChecksConfig, _ports: CheckPorts): CheckEntry[] {
-  return [{ check: relayGuard(), observe: false, failOpen: false }];
+export function createChecks(config: ChecksConfig, ports: CheckPorts): CheckEntry[] {
+  const on = (c: { enabled: boolean; observe: boolean; failOpen: boolean }, make: () => Check): CheckEntry[] =>
+    c.enabled ? [{ check: make(), observe: c.observe, failOpen: c.failOpen }] : [];
+  return [
+    { check: relayGuard(), observe: false, failOpen: false },
+    // MAIL: SPF first (its fact feeds DMARC at end of data and greylisting), then the sender domain.
+    ...on(config.spf, () => spfCheck(config.spf, ports)),
+    ...on(config.senderDomain, () => senderDomainCheck(config.senderDomain, ports)),
+  ];
 }
 
 /** Ports that refuse every use: checks do no I/O when built, so config validation can build them. */
