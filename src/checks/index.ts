@@ -12,11 +12,13 @@ import type { StateStore } from '../store/state.js';
 import { relayGuard } from './relay-guard/index.js';
 import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js';
 import { spfCheck, spfSchema } from './spf/index.js';
+import { authCheck, authSchema } from '../scan/auth/index.js';
 
 export const checksSchema = z
   .object({
     spf: spfSchema,
     senderDomain: senderDomainSchema,
+    auth: authSchema,
   })
   .strict()
   .prefault({})
@@ -40,6 +42,8 @@ export function createChecks(config: ChecksConfig, ports: CheckPorts): CheckEntr
     // MAIL: SPF first (its fact feeds DMARC at end of data and greylisting), then the sender domain.
     ...on(config.spf, () => spfCheck(config.spf, ports)),
     ...on(config.senderDomain, () => senderDomainCheck(config.senderDomain, ports)),
+    // End of data: DKIM, ARC, DMARC (reads the spf fact).
+    ...on(config.auth, () => authCheck(config.auth, ports)),
   ];
 }
 

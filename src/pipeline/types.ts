@@ -65,7 +65,10 @@ export interface SessionFacts {
 export interface TransactionFacts {
   /** spf: the result for MAIL FROM (or HELO for the null sender), for DMARC and Authentication-Results. */
   spf?: { readonly result: SpfResult; readonly domain: string; readonly explanation?: string };
-  /** Method results for our Authentication-Results: header (RFC 8601), e.g. "spf=pass smtp.mailfrom=a.example". */
+  /**
+   * Method results for our Authentication-Results: header (RFC 8601), e.g. "spf=pass smtp.mailfrom=a.example",
+   * formatted by pipeline/auth-results.ts. Writers: spf (at MAIL), auth (dkim, dmarc, arc at end of data).
+   */
   readonly authResults: string[];
 }
 
