@@ -13,7 +13,9 @@
  * outcome is reported, so a second address cannot hide a p=reject domain.
  *
  * Defaults: DMARC_FAIL_REJECT rejects with 550 5.7.1 (§6.6.4 suggests it), DMARC_FAIL_QUARANTINE
- * quarantines, the rest are scores. Fails safe: every DNS failure (DKIM key, DMARC record, ARC key)
+ * quarantines, the rest are scores. Trusts: mailauth's cryptographic verdicts and record parsing,
+ * the `spf` fact; nothing in the message (From: domains are validated before they become queries
+ * or reply text). Fails safe: every DNS failure (DKIM key, DMARC record, ARC key)
  * is a transient *_TEMPERROR finding with score 0, never a reject or quarantine (see dmarc.ts for
  * when a failure could have been a pass). mailauth rejecting (it maps errors to results, so only
  * a broken stream would) becomes AUTH_TEMPFAIL: defer.
