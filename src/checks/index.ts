@@ -21,13 +21,21 @@ import { greylist, greylistSchema } from './greylist/index.js';
 import { rateLimit, rateLimitSchema } from './rate-limit/index.js';
 import { senderLists, senderListsSchema } from './sender-lists/index.js';
 
+import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js';
+import { spfCheck, spfSchema } from './spf/index.js';
+import { authCheck, authSchema } from '../scan/auth/index.js';
+
+
 export const checksSchema = z
   .object({
     pregreet: pregreetSchema,
     senderLists: senderListsSchema,
+    spf: spfSchema,
+    senderDomain: senderDomainSchema,
     recipients: recipientsCheckSchema,
     greylist: greylistSchema,
     rateLimit: rateLimitSchema,
+    auth: authSchema,
   })
   .strict()
   .prefault({})
@@ -60,10 +68,15 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     ...entry(pregreet(config.pregreet, ports.state), config.pregreet),
     // Allow lists first: their facts let later checks skip.
     ...entry(senderLists(config.senderLists), config.senderLists),
+    // MAIL: SPF first (its fact feeds DMARC at end of data and greylisting), then the sender domain.
+    ...entry(spfCheck(config.spf, ports), config.spf),
+    ...entry(senderDomainCheck(config.senderDomain, ports), config.senderDomain),
     ...entry(recipientsCheck(config.recipients, domains, ports), config.recipients),
     // After recipient validation: a refused recipient makes no triplet and uses no rate.
     ...entry(greylist(config.greylist, ports), config.greylist),
     ...entry(rateLimit(config.rateLimit, ports), config.rateLimit),
+    // End of data: DKIM, ARC, DMARC (reads the spf fact).
+    ...entry(authCheck(config.auth, ports), config.auth),
   ];
 }
 

@@ -22,6 +22,7 @@ export interface DnsZone {
   readonly addresses?: readonly { readonly name: string; readonly address: string }[];
   /** Explicit PTR records: by IP (reversed for you) or by full in-addr.arpa name. */
   readonly ptr?: readonly { readonly ip?: string; readonly name?: string; readonly target: string }[];
+  /** exchange "." is a null MX (RFC 7505: "MX 0 ."). */
   readonly mx?: readonly { readonly domain: string; readonly exchange: string; readonly preference: number }[];
   /** TXT; a string longer than 255 bytes is split into 255-byte character-strings. */
   readonly txt?: readonly { readonly name: string; readonly text: string | readonly string[] }[];
@@ -149,7 +150,7 @@ export function renderDnsmasqConf(zone: DnsZone): string {
     if (!Number.isInteger(m.preference) || m.preference < 0 || m.preference > 65535) {
       throw new Error(`dnsmasq zone: bad MX preference ${m.preference}`);
     }
-    lines.push(`mx-host=${checkName(m.domain)},${checkName(m.exchange)},${m.preference}`);
+    lines.push(`mx-host=${checkName(m.domain)},${m.exchange === '.' ? '.' : checkName(m.exchange)},${m.preference}`);
   }
   for (const t of zone.txt ?? []) {
     const chunks = typeof t.text === 'string' ? splitTxt(t.text) : t.text.flatMap((s) => splitTxt(s));

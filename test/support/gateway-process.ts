@@ -14,6 +14,13 @@ import { startProcess, type ManagedProcess } from '../harness/process.js';
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
 
+/**
+ * Checks that ask DNS about each sender are off in test gateways unless a test's `checks` turns them
+ * on: the default test DNS (127.0.0.1:9) answers nothing, and their temperror findings would show in
+ * every message's headers and symbols.
+ */
+export const QUIET_CHECKS: Readonly<Record<string, unknown>> = { spf: { enabled: false }, senderDomain: { enabled: false }, auth: { enabled: false } };
+
 export interface GatewayProcess {
   readonly port: number;
   readonly configFile: string;
@@ -70,6 +77,7 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     // Tests run as root; the privilege drop itself is tested in privileges.test.ts.
     ...(process.getuid?.() === 0 ? { allowRoot: true } : {}),
     ...o.config,
+    checks: { ...QUIET_CHECKS, ...(o.config?.['checks'] as Record<string, unknown> | undefined) },
   };
   await writeFile(configFile, stringify(config));
   const proc = startProcess(process.execPath, [o.bin ?? BIN, 'start', '--config', configFile], { name: 'moat', cwd: o.dir, keepLines: 200_000 });
