@@ -9,8 +9,13 @@ import type { Resolver } from '../platform/dns/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { StateStore } from '../store/state.js';
 import { relayGuard } from './relay-guard/index.js';
+import { structureCheck, structureSchema } from '../scan/structure/index.js';
 
-export const checksSchema = z.object({}).strict().prefault({}).describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
+export const checksSchema = z
+  .object({
+    structure: structureSchema,
+  })
+  .strict().prefault({}).describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
 
 export type ChecksConfig = z.infer<typeof checksSchema>;
 
@@ -22,8 +27,11 @@ export interface CheckPorts {
   readonly hostname: string;
 }
 
-export function createChecks(_config: ChecksConfig, _ports: CheckPorts): CheckEntry[] {
-  return [{ check: relayGuard(), observe: false, failOpen: false }];
+export function createChecks(config: ChecksConfig, ports: CheckPorts): CheckEntry[] {
+  const entries: CheckEntry[] = [{ check: relayGuard(), observe: false, failOpen: false }];
+  // Content stage (end of data), cheapest first.
+  if (config.structure.enabled) entries.push({ check: structureCheck(ports.clock), observe: config.structure.observe, failOpen: config.structure.failOpen });
+  return entries;
 }
 
 /** Ports that refuse every use: checks do no I/O when built, so config validation can build them. */
