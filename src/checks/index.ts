@@ -24,7 +24,7 @@ import { senderLists, senderListsSchema } from './sender-lists/index.js';
 import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js';
 import { spfCheck, spfSchema } from './spf/index.js';
 import { authCheck, authSchema } from '../scan/auth/index.js';
-
+import { structureCheck, structureSchema } from '../scan/structure/index.js';
 
 export const checksSchema = z
   .object({
@@ -36,6 +36,7 @@ export const checksSchema = z
     greylist: greylistSchema,
     rateLimit: rateLimitSchema,
     auth: authSchema,
+    structure: structureSchema,
   })
   .strict()
   .prefault({})
@@ -77,13 +78,15 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     ...entry(rateLimit(config.rateLimit, ports), config.rateLimit),
     // End of data: DKIM, ARC, DMARC (reads the spf fact).
     ...entry(authCheck(config.auth, ports), config.auth),
+    // Content stage, cheapest first.
+    ...entry(structureCheck(ports.clock), config.structure),
   ];
 }
 
 const refuse = (): Promise<never> => Promise.reject(new Error('validation only'));
 
 /** Ports that refuse every use: checks do no I/O when built, so config validation can build them. */
-const INERT: CheckPorts = {
+export const INERT: CheckPorts = {
   resolver: new Proxy({} as Resolver, { get: () => refuse }),
   clock: { now: () => 0, setTimer: () => ({ cancel: () => undefined }) },
   state: new Proxy({} as StateStore, { get: () => refuse }),

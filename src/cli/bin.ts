@@ -13,6 +13,7 @@ import { checksForValidation } from '../checks/index.js';
 import { createPolicy } from '../pipeline/runner.js';
 import { queueCommand } from './queue-command.js';
 import { quarantineCommand } from './quarantine-command.js';
+import { scanCommand } from './scan-command.js';
 import { runSupervisor } from './supervisor.js';
 import { runWorkerProcess } from './worker-process.js';
 
@@ -70,6 +71,13 @@ function cli(): Command {
       if (o.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
       else for (const r of rows) process.stdout.write(`${r.name.padEnd(32)} ${String(r.score).padStart(7)}  ${(r.action ?? '').padEnd(10)} ${r.description}\n`);
     });
+  program
+    .command('scan')
+    .description('offline verdict of message files, directories, Maildirs and mbox files through the configured content checks')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .option('--json', 'one JSON object per message and line')
+    .argument('<path...>', 'message files, directories, Maildirs or mbox files')
+    .action(async (paths: string[], o: { config: string; json?: boolean }) => process.exit(await scanCommand(await load(o.config), o.config, paths, { json: o.json === true })));
   const queue = program.command('queue').description('inspect and act on the delivery queue (live or offline)');
   const withConfig = (c: Command): Command => c.requiredOption('-c, --config <file>', 'configuration file (YAML)').option('--json', 'machine-readable output');
   withConfig(queue.command('list').description('list queued messages')).action(async (o: { config: string; json?: boolean }) =>
