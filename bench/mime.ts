@@ -1,4 +1,4 @@
-// MIME parser benchmark (`npm run bench:mime`, docs/adr/0003-mime-parser.md): the candidates
+// MIME parser benchmark (`npm run bench:mime`, docs/adr/0005-mime-parser.md): the candidates
 // (postal-mime, mailparser's simpleParser, mailsplit + libmime) and Moat's own parse layer
 // (src/scan/mime, which adds the part tree, problems, HTML-to-text and type sniffing) on
 //  1. correctness: the malformed samples of test/fixtures/mime-samples.ts;

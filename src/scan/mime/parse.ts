@@ -1,5 +1,5 @@
 /**
- * The one MIME parse of a message (docs/adr/0003-mime-parser.md): mailsplit splits the structure
+ * The one MIME parse of a message (docs/adr/0005-mime-parser.md): mailsplit splits the structure
  * (RFC 2045/2046: boundaries, part headers, IMAP part numbers), this module decodes each leaf
  * (base64 and quoted-printable transfer encodings, charsets through libmime), parses nested
  * message/rfc822 parts the same way one level deeper, and notes every structural anomaly as a
