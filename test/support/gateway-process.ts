@@ -81,7 +81,8 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
   };
   await writeFile(configFile, stringify(config));
   const proc = startProcess(process.execPath, [o.bin ?? BIN, 'start', '--config', configFile], { name: 'moat', cwd: o.dir, keepLines: 200_000 });
-  await proc.waitForLine(/"event":"gateway.start"/, 20_000).catch((e: unknown) => {
+  // Generous: three Node processes load the whole program on two shared cores.
+  await proc.waitForLine(/"event":"gateway.start"/, 90_000).catch((e: unknown) => {
     throw new Error(`gateway did not start: ${String(e)}\n${proc.tail(40)}`);
   });
   const events = (): Record<string, unknown>[] =>
