@@ -4,7 +4,9 @@
  * finish their transactions within the grace period, exit; then we exit 0. SIGHUP: the config file is
  * read and checked again; a bad one is refused with its errors logged and the old one kept.
  * It also serves the control socket for `moat queue …`, and keeps the gateway-wide connection count
- * the workers ask for a slot in (admission-ipc.ts).
+ * the workers ask for a slot in (admission-ipc.ts). On `admin.listen` it serves GET /metrics (the
+ * workers' registries merged, metrics-ipc.ts) and GET /healthz (src/admin/metrics-server.ts); a
+ * failure to bind it is logged (`admin.error`) and the gateway runs on: mail does not wait for metrics.
  */
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
@@ -17,17 +19,22 @@ import { isControlRequest, mergeAnswers, type ControlAnswer, type ControlRequest
 import type { Logger } from '../platform/logger.js';
 import { admissionLimits } from '../main.js';
 import { AdmissionService, isAdmissionRequest, type AdmissionAnswer, type AdmissionRequest } from './admission-ipc.js';
+import { isLoopback, metricsRoutes, startAdminServer, type AdminServer } from '../admin/metrics-server.js';
+import { supervisorMetrics } from '../admin/metrics.js';
+import { isMetricsAnswer, MetricsCollector, type MetricsAnswer, type MetricsRequest } from './metrics-ipc.js';
 
 export type ToWorker =
   | { readonly type: 'reload'; readonly config: Config }
   | { readonly type: 'shutdown' }
   | { readonly type: 'control'; readonly seq: number; readonly req: ControlRequest }
+  | MetricsRequest
   | AdmissionAnswer;
 
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'control'; readonly seq: number; readonly answer: ControlAnswer }
   | { readonly type: 'fatal'; readonly error: string }
+  | MetricsAnswer
   | AdmissionRequest;
 
 export function workerCount(c: Config): number {
@@ -47,7 +54,10 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
   let seq = 0;
   const pending = new Map<number, (a: ControlAnswer) => void>();
   let readyCount = 0;
+  /** Workers (by index) that reported ready and have not exited since. */
+  const ready = new Set<number>();
   const admission = new AdmissionService(() => admissionLimits(config));
+  const collector = new MetricsCollector();
 
   const fork = (index: number): void => {
     const w = cluster.fork({ MOAT_WORKER_INDEX: String(index), MOAT_WORKER_COUNT: String(count), MOAT_CONFIG: configFile, UV_THREADPOOL_SIZE: '16' });
@@ -59,12 +69,21 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
         });
         return;
       }
+      if (isMetricsAnswer(m)) {
+        collector.answer(m);
+        return;
+      }
+      if (m.type === 'ready') ready.add(index);
       if (m.type === 'ready' && ++readyCount === count) logger.info('gateway.start', { workers: count, listen: config.listen.map((l) => l.address), pid: process.pid });
       if (m.type === 'control') pending.get(m.seq)?.(m.answer);
       if (m.type === 'fatal') logger.error('worker.exit', { worker: index, error: m.error });
     });
     w.on('exit', (code, signal) => {
-      if (workers.get(index) === w) workers.delete(index);
+      if (workers.get(index) === w) {
+        workers.delete(index);
+        ready.delete(index);
+        collector.forget(index);
+      }
       admission.workerGone(w.id);
       if (stopping) return;
       logger.error('worker.exit', { worker: index, code, signal, restarting: true });
@@ -94,6 +113,23 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
     return Promise.all(asks).then((answers) => mergeAnswers(req, answers));
   };
   const control = await serveControl(controlSocketPath(config), ask);
+  const own = supervisorMetrics({ workers: () => count, ready: () => ready.size, sessions: () => admission.openSessions });
+  const healthy = (): boolean => !stopping && ready.size === count;
+  const routes = metricsRoutes({
+    metrics: async () =>
+      collector.collect(
+        [...workers].map(([key, w]) => ({ key, send: (m: MetricsRequest) => w.isConnected() && w.send(m satisfies ToWorker) })),
+        [await own.getMetricsAsJSON()],
+      ),
+    health: () => ({ ok: healthy(), detail: { workers: count, ready: ready.size } }),
+  });
+  let admin: AdminServer | null = null;
+  try {
+    admin = await startAdminServer(config.admin.listen, routes);
+    logger.info('admin.start', { listen: config.admin.listen, ...(isLoopback(config.admin.listen) ? {} : { exposed: true }) });
+  } catch (e) {
+    logger.error('admin.error', { listen: config.admin.listen, error: e instanceof Error ? e.message : String(e) });
+  }
 
   return new Promise<number>((resolve) => {
     const shutdown = (): void => {
@@ -109,6 +145,7 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
         if (workers.size > 0) return;
         clearInterval(check);
         control.close();
+        void admin?.close();
         void rm(controlSocketPath(config), { force: true }).finally(() => resolve(0));
       }, 50);
     };

@@ -16,6 +16,8 @@ export const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
 
 export interface GatewayProcess {
   readonly port: number;
+  /** The admin listener (GET /metrics, /healthz), on a free loopback port of its own. */
+  readonly adminPort: number;
   readonly configFile: string;
   readonly dataDir: string;
   readonly process: ManagedProcess;
@@ -51,6 +53,7 @@ export function processTree(pid: number): number[] {
 
 export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
   const port = o.port ?? (await freePort());
+  const adminPort = await freePort();
   const dataDir = join(o.dir, 'data');
   const configFile = join(o.dir, 'moat.yaml');
   let config: Record<string, unknown> = {
@@ -65,6 +68,7 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     delivery: { idleConnectionTime: '1s' },
     shutdownGrace: '5s',
     log: { level: 'debug', format: 'json' },
+    admin: { listen: `127.0.0.1:${adminPort}` },
     ...o.config,
   };
   await writeFile(configFile, stringify(config));
@@ -82,6 +86,7 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     });
   const gw: GatewayProcess = {
     port,
+    adminPort,
     configFile,
     dataDir,
     process: proc,
