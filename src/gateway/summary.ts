@@ -14,6 +14,11 @@ const ENCODED_WORD = /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g;
 // §6.2: white space between two adjacent encoded-words is not displayed.
 const BETWEEN_WORDS = /(\?=)[ \t]+(?==\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)/g;
 
+// XXX: Node 20's TextDecoder decodes windows-1252 (and the labels WHATWG maps to it, iso-8859-1
+// and us-ascii among them) as plain latin1, losing €, curly quotes and dashes at 0x80-0x9F.
+const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
+const CP1252_LABELS = new Set(['windows-1252', 'cp1252', 'iso-8859-1', 'iso8859-1', 'latin1', 'l1', 'us-ascii', 'ascii']);
+
 function decodeWord(word: string, charset: string, encoding: string, text: string): string {
   let bytes: Buffer;
   if (encoding.toUpperCase() === 'B') {
@@ -32,8 +37,10 @@ function decodeWord(word: string, charset: string, encoding: string, text: strin
     }
     bytes = Buffer.from(out);
   }
+  const label = (charset.split('*')[0] ?? charset).toLowerCase();
+  if (CP1252_LABELS.has(label)) return [...bytes].map((b) => (b >= 0x80 && b <= 0x9f ? (CP1252_HIGH[b - 0x80] as string) : String.fromCharCode(b))).join('');
   try {
-    return new TextDecoder((charset.split('*')[0] ?? charset).toLowerCase()).decode(bytes);
+    return new TextDecoder(label).decode(bytes);
   } catch {
     return word; // a charset the runtime does not know
   }
