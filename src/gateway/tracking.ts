@@ -32,8 +32,8 @@ export interface TrackingDeps {
   readonly prunes: boolean;
 }
 
-const PRUNE_BATCH = 2000;
-const PRUNE_MAX_BATCHES = 500;
+const PRUNE_BATCH = 500; // a few ms of write lock per batch: the other worker's flush never waits long
+const PRUNE_MAX_BATCHES = 2000;
 const HOUR = 3_600_000;
 
 /** One attempt event per group of recipients that got the same result from the same server. */
