@@ -23,6 +23,8 @@ export const QUIET_CHECKS: Readonly<Record<string, unknown>> = { spf: { enabled:
 
 export interface GatewayProcess {
   readonly port: number;
+  /** The admin listener (GET /metrics, /healthz), on a free loopback port of its own. */
+  readonly adminPort: number;
   readonly configFile: string;
   readonly dataDir: string;
   readonly process: ManagedProcess;
@@ -60,6 +62,7 @@ export function processTree(pid: number): number[] {
 
 export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
   const port = o.port ?? (await freePort());
+  const adminPort = await freePort();
   const dataDir = join(o.dir, 'data');
   const configFile = join(o.dir, 'moat.yaml');
   let config: Record<string, unknown> = {
@@ -76,6 +79,7 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     log: { level: 'debug', format: 'json' },
     // Tests run as root; the privilege drop itself is tested in privileges.test.ts.
     ...(process.getuid?.() === 0 ? { allowRoot: true } : {}),
+    admin: { listen: `127.0.0.1:${adminPort}` },
     ...o.config,
     checks: { ...QUIET_CHECKS, ...(o.config?.['checks'] as Record<string, unknown> | undefined) },
   };
@@ -95,6 +99,7 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     });
   const gw: GatewayProcess = {
     port,
+    adminPort,
     configFile,
     dataDir,
     process: proc,
