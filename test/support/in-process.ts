@@ -29,6 +29,9 @@ export async function startInProcess(overrides: Record<string, unknown> = {}, re
     domains: { 'example.test': { relay: [`127.0.0.1:${relayPort ?? (await freePort())}`] } },
     dataDir,
     dns: { servers: ['127.0.0.1:9'], timeout: '1s' },
+    // The DNS server above is a dead port: the connection reputation checks (on by default) stay off
+    // unless a test turns them on with a DNS server of its own.
+    checks: { rdns: { enabled: false }, helo: { enabled: false } },
     log: { level: 'debug', format: 'json' },
     ...overrides,
   };
