@@ -30,7 +30,7 @@ export const dnsblSchema = z
         if (!r.ok) for (const e of r.errors) ctx.addIssue({ code: 'custom', message: e.message, path: e.field === null ? [e.index] : [e.index, e.field] });
       })
       .describe(
-        'DNS block/allow lists in postscreen_dnsbl_sites syntax, one per entry: "zen.spamhaus.org=127.0.0.[2..11]*3", "list.dnswl.org=127.0.[0..255].[1..3]*-2"; default none (README lists suggestions)',
+        'DNS block/allow lists in postscreen_dnsbl_sites syntax, one per entry: "zen.spamhaus.org=127.0.0.[2..11]*3", "list.dnswl.org=127.0.[0..255].[1..3]*-2", or { site, name: symbol, reply: name shown instead of the zone }; default none (README lists suggestions)',
       ),
     threshold: z
       .number()
