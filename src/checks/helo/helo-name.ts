@@ -4,8 +4,8 @@
  * brackets), a domain (fully qualified or a single label), or nothing valid at all.
  * Trusts: the strict domain parser of src/smtp/address.ts. Fails: never; anything else is 'invalid'.
  */
-import { isIP } from 'node:net';
 import { parseDomain, type Domain } from '../../smtp/address.js';
+import { ipFamily } from '../client-ip.js';
 
 export type HeloName =
   | { readonly kind: 'literal'; readonly ip: string }
@@ -14,7 +14,7 @@ export type HeloName =
   | { readonly kind: 'invalid' };
 
 export function classifyHelo(name: string): HeloName {
-  if (isIP(name) !== 0) return { kind: 'bare-ip', ip: name };
+  if (ipFamily(name) !== 0) return { kind: 'bare-ip', ip: name };
   const d = parseDomain(name);
   if (d === null) return { kind: 'invalid' };
   if (d.startsWith('[')) {

@@ -7,7 +7,7 @@
  * Trusts: the operator's patterns (validated as regular expressions by the config schema).
  * Fails: never; a name that fits nothing is not dynamic.
  */
-import { isIPv4 } from 'node:net';
+import { ipFamily } from '../client-ip.js';
 
 /** The default generic-name patterns (case-insensitive); each matches a word between separators or digits. */
 export const DEFAULT_DYNAMIC_PATTERNS: readonly string[] = [
@@ -39,7 +39,7 @@ export function dynamicMatcher(patterns: readonly string[], addressInName: boole
 
 /** Whether the IPv4 address appears in the name in order or reversed (any of - . _ x as separator, zero padding allowed), or as 8 hex digits. */
 export function containsAddress(name: string, ip: string): boolean {
-  if (!isIPv4(ip)) return false;
+  if (ipFamily(ip) !== 4) return false;
   const o = ip.split('.').map(Number);
   const oct = (n: number | undefined): string => `0{0,2}${n ?? 0}`;
   const seq = (a: (number | undefined)[]): string => a.map(oct).join('[-._x]');
