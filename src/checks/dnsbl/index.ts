@@ -126,7 +126,7 @@ export function dnsbl(config: DnsblConfig, ports: DnsblPorts): Check {
     const total = hits.reduce((s, h) => s + h.site.weight, 0);
     const failed = results.filter((r) => r.problem !== null);
     // What the skipped allowlists could still have taken off.
-    const missing = failed.reduce((s, r) => s + Math.min(0, ...r.sites.map((x) => x.weight)), 0);
+    const missing = failed.reduce((s, r) => s + r.sites.reduce((n, x) => n + Math.min(0, x.weight), 0), 0);
     if (failed.length > 0) {
       findings.push({
         symbol: 'DNSBL_ERROR',
