@@ -7,7 +7,12 @@
 // stops dnsmasq by PID.
 import { parseArgs } from 'node:util';
 import { removeAllScratchDirs, startDnsmasq, stopAll } from '../test/harness/index.js';
-import { checksSchema, createChecks, type CheckPorts } from '../src/checks/index.js';
+import { dnsblSchema } from '../src/checks/dnsbl/config.js';
+import { dnsbl } from '../src/checks/dnsbl/index.js';
+import { heloSchema } from '../src/checks/helo/config.js';
+import { helo } from '../src/checks/helo/index.js';
+import { rdnsSchema } from '../src/checks/rdns/config.js';
+import { rdns } from '../src/checks/rdns/index.js';
 import { policySchema } from '../src/pipeline/config.js';
 import { createPolicy, PipelineSession } from '../src/pipeline/runner.js';
 import { createResolver, dnsSchema } from '../src/platform/dns/index.js';
@@ -28,8 +33,12 @@ try {
   for (const cache of [false, true]) {
     const cfg = dnsSchema.parse({ servers: [dns.server], timeout: '2s', tries: 1, cache: { maxEntries: cache ? 10_000 : 0 } });
     const resolver = createResolver({ ...cfg, servers: [dns.server] });
-    const ports = { resolver, hostname: 'mx.moat.test' } as unknown as CheckPorts;
-    const checks = createChecks(checksSchema.parse({ dnsbl: { sites: ['a.test*2', 'b.test', 'wl.test*-2'] } }), ports);
+    const ports = { resolver, hostname: 'mx.moat.test' };
+    const checks = [
+      dnsbl(dnsblSchema.parse({ sites: ['a.test*2', 'b.test', 'wl.test*-2'] }), ports),
+      rdns(rdnsSchema.parse({}), ports),
+      helo(heloSchema.parse({}), ports),
+    ].map((check) => ({ check, observe: false, failOpen: false }));
     const policy = createPolicy(checks, policySchema.parse({}));
     const times: number[] = [];
     const t0 = performance.now();

@@ -1,6 +1,10 @@
-// Benchmark entry point: `node dist/bench/run.js SUITE [options]` (after `npm run build`).
-// Suites: relay (see README.md). Prints progress on stderr, the Markdown table on stdout, and
-// writes the full report as JSON under bench/out/ (or --out FILE).
+// Benchmark entry point (after `npm run build`):
+//   node dist/bench/run.js relay [options]   one suite (see README.md): progress on stderr, the
+//                                            Markdown table on stdout, the full report as JSON
+//                                            under bench/out/ (or --out FILE)
+//   node dist/bench/run.js connections [options]   idle sessions, slow clients, a legitimate session
+//   node dist/bench/run.js report            docs/benchmarks.md + docs/bench/*.svg from the newest results
+//   node dist/bench/run.js all [--quick]     every suite with its defaults (or --quick), then the report
 // Fails: exit 2 on an unknown suite, 1 on bad options or a failed run; every started process is
 // stopped by PID and the scratch dirs are removed (kept with MOAT_KEEP_TEST_DIRS=1).
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -8,16 +12,32 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { removeAllScratchDirs, stopAll } from '../test/harness/index.js';
+import { CONNECTIONS_FULL_PRESET, CONNECTIONS_QUICK_PRESET } from './connections/options.js';
+import type { ConnectionsBenchOptions } from './connections/options.js';
+import { runConnectionsSuite } from './connections/suite.js';
 import { projectRoot } from './lib/paths.js';
-import type { SystemName } from './relay/gateway.js';
+import type { ConnectionMode, SystemName } from './relay/gateway.js';
 import { FULL_PRESET, QUICK_PRESET } from './relay/options.js';
 import type { RelayBenchOptions } from './relay/options.js';
 import { canRunPostfix } from './relay/postfix-gateway.js';
 import { renderRelayMarkdown } from './relay/report.js';
+import { renderConnectionsMarkdown } from './report/connections-section.js';
+import { writeReport } from './report/write.js';
 import { runRelaySuite } from './relay/suite.js';
 
-const USAGE = `usage: node dist/bench/run.js relay [--quick] [--messages N] [--latency-messages N] [--repeats N]
-          [--sizes 5120,51200] [--sessions 20,100] [--systems moat,postfix] [--warmup N] [--out FILE]`;
+const USAGE = `usage: node dist/bench/run.js all [--quick]
+       node dist/bench/run.js report
+       node dist/bench/run.js connections [--quick] [--idle N] [--slow N] [--slow-seconds N] [--legit N] [--repeats N]
+          [--in-flight N] [--systems moat,postfix,haraka] [--out FILE]
+       node dist/bench/run.js relay [--quick] [--messages N] [--latency-messages N] [--repeats N]
+          [--sizes 5120,51200] [--sessions 20,100] [--modes new,reuse] [--systems moat,postfix,haraka] [--warmup N] [--out FILE]`;
+
+/** How this process was started, for the report (arguments quoted when they need it). */
+function commandLine(argv: readonly string[]): string {
+  const q = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  const env = process.env['MOAT_BENCH_NODE_ARGS'] !== undefined ? `MOAT_BENCH_NODE_ARGS=${q(process.env['MOAT_BENCH_NODE_ARGS'])} ` : '';
+  return `${env}node dist/bench/run.js ${argv.map(q).join(' ')}`.trim();
+}
 
 function numbers(v: string | undefined): number[] | undefined {
   return v === undefined ? undefined : v.split(',').map((x) => Number(x.trim()));
@@ -39,6 +59,7 @@ export function relayOptionsFromArgs(argv: readonly string[]): { options: RelayB
       sizes: { type: 'string' },
       sessions: { type: 'string' },
       systems: { type: 'string' },
+      modes: { type: 'string' },
       warmup: { type: 'string' },
       out: { type: 'string' },
     },
@@ -46,12 +67,13 @@ export function relayOptionsFromArgs(argv: readonly string[]): { options: RelayB
     allowPositionals: false,
   });
   const base = values.quick ? QUICK_PRESET : FULL_PRESET;
-  const systems = (values.systems?.split(',').map((s) => s.trim()) as SystemName[] | undefined) ?? base.systems.filter((s) => s !== 'postfix' || canRunPostfix());
+  const systems = systemsOr(values.systems, base.systems);
   const options: RelayBenchOptions = {
     ...base,
     systems,
     sizes: numbers(values.sizes) ?? base.sizes,
     sessions: numbers(values.sessions) ?? base.sessions,
+    modes: (values.modes?.split(',').map((s) => s.trim()) as ConnectionMode[] | undefined) ?? base.modes,
     messages: int(values.messages) ?? base.messages,
     latencyMessages: int(values['latency-messages']) ?? base.latencyMessages,
     repeats: int(values.repeats) ?? base.repeats,
@@ -62,21 +84,86 @@ export function relayOptionsFromArgs(argv: readonly string[]): { options: RelayB
   return { options, out: values.out };
 }
 
+function systemsOr(v: string | undefined, base: readonly SystemName[]): SystemName[] {
+  return (v?.split(',').map((s) => s.trim()) as SystemName[] | undefined) ?? base.filter((s) => s !== 'postfix' || canRunPostfix());
+}
+
+async function writeResult(suite: string, startedAt: string, out: string | undefined, data: unknown): Promise<string> {
+  const file = out ?? join(projectRoot(), 'bench', 'out', `${suite}-${startedAt.replace(/[:.]/g, '-')}.json`);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
+  return file;
+}
+
+async function connections(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      idle: { type: 'string' },
+      slow: { type: 'string' },
+      'slow-seconds': { type: 'string' },
+      legit: { type: 'string' },
+      repeats: { type: 'string' },
+      'in-flight': { type: 'string' },
+      systems: { type: 'string' },
+      out: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const base = values.quick ? CONNECTIONS_QUICK_PRESET : CONNECTIONS_FULL_PRESET;
+  const options: ConnectionsBenchOptions = {
+    ...base,
+    systems: systemsOr(values.systems, base.systems),
+    idleSessions: int(values.idle) ?? base.idleSessions,
+    slowClients: int(values.slow) ?? base.slowClients,
+    slowSeconds: int(values['slow-seconds']) ?? base.slowSeconds,
+    legitSessions: int(values.legit) ?? base.legitSessions,
+    repeats: int(values.repeats) ?? base.repeats,
+    openInFlight: int(values['in-flight']) ?? base.openInFlight,
+    log: (line) => process.stderr.write(`[bench] ${line}\n`),
+  };
+  if (!canRunPostfix() && options.systems.includes('postfix')) throw new Error('Postfix needs root (its master must be started by root)');
+  const report = { ...(await runConnectionsSuite(options)), command: commandLine(['connections', ...argv]) };
+  const file = await writeResult('connections', report.startedAt, values.out, report);
+  process.stdout.write(renderConnectionsMarkdown(report));
+  process.stderr.write(`[bench] report written to ${file}\n`);
+}
+
 async function relay(argv: readonly string[]): Promise<void> {
   const { options, out } = relayOptionsFromArgs(argv);
   if (!canRunPostfix()) {
     if (options.systems.includes('postfix')) throw new Error('Postfix needs root (its master must be started by root)');
     process.stderr.write('[bench] not root: Postfix skipped\n');
   }
-  const report = await runRelaySuite(options);
-  const file = out ?? join(projectRoot(), 'bench', 'out', `relay-${report.startedAt.replace(/[:.]/g, '-')}.json`);
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  const report = { ...(await runRelaySuite(options)), command: commandLine(['relay', ...argv]) };
+  const file = await writeResult('relay', report.startedAt, out, report);
   process.stdout.write(renderRelayMarkdown(report));
   process.stderr.write(`[bench] report written to ${file}\n`);
 }
 
-const SUITES: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay };
+async function report(argv: readonly string[]): Promise<void> {
+  if (argv.length > 0) throw new Error(`report takes no options, got ${argv.join(' ')}`);
+  const w = await writeReport();
+  process.stderr.write(`[bench] wrote ${w.markdownFile} and ${w.svgFiles.length} plot(s) from ${w.sources.join(', ')}\n`);
+}
+
+/** The measuring suites, in the order `all` runs them. */
+const MEASURING: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay, connections };
+
+async function all(argv: readonly string[]): Promise<void> {
+  const quick = argv.includes('--quick');
+  if (argv.some((a) => a !== '--quick')) throw new Error('all takes only --quick (run a suite alone for its options)');
+  for (const [name, run] of Object.entries(MEASURING)) {
+    process.stderr.write(`[bench] suite ${name}\n`);
+    await run(quick ? ['--quick'] : []);
+    await stopAll();
+  }
+  await report([]);
+}
+
+const SUITES: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { ...MEASURING, report, all };
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -89,7 +176,7 @@ async function main(argv: readonly string[]): Promise<number> {
     await suite(rest);
     return 0;
   } catch (err: unknown) {
-    process.stderr.write(`[bench] ${suite === relay ? 'relay' : name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`[bench] ${name ?? ''} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return 1;
   } finally {
     await stopAll();

@@ -5,9 +5,9 @@
  * Config is swapped whole on reload; sessions already open keep the options they started with.
  */
 import { readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { createChecks } from './checks/index.js';
 import { createPolicy } from './pipeline/runner.js';
 import { outgoingContent } from './queue/outgoing.js';
@@ -19,20 +19,29 @@ import { InboundSession } from './gateway/inbound.js';
 import { DsnNotifier } from './gateway/notifier.js';
 import { systemClock } from './platform/clock.js';
 import { createResolver, systemServers } from './platform/dns/index.js';
+import { LdapDirectory } from './platform/ldap.js';
 import type { Logger } from './platform/logger.js';
+import { ServerTlsContexts } from './platform/tls-context.js';
 import { Scheduler } from './queue/scheduler.js';
 import { Spool, type StoredMessage } from './queue/spool.js';
 import { RelayDeliverer } from './relay/deliverer.js';
 import { ConnectionPool } from './relay/pool.js';
+import type { Hop, TlsChoice } from './relay/routes.js';
+import { SmtpRecipientProber } from './relay/verify.js';
 import type { Domain } from './smtp/address.js';
-import { connect } from './smtp/client/index.js';
-import { SmtpListener } from './smtp/server/listener.js';
+import { connect, type SmtpConnection, type Timeouts } from './smtp/client/index.js';
+import { LocalGate, type AdmissionLimits, type ConnectionGate } from './smtp/server/admission.js';
+import { parseCidr, type Cidr } from './smtp/server/ip.js';
+import { SmtpListener, type ListenerSettings } from './smtp/server/listener.js';
 import type { ServerOptions } from './smtp/server/options.js';
 import type { ConnectionInfo } from './smtp/server/handler.js';
-import type { Server } from 'node:net';
+import { replyToString } from './smtp/reply.js';
+import type { Server, Socket } from 'node:net';
 
 export interface Worker {
   reload(config: Config): Promise<void>;
+  /** A connection the supervisor accepted on `address` (adopt mode). */
+  adopt(address: string, socket: Socket): void;
   control(req: ControlRequest): Promise<ControlAnswer>;
   stop(): Promise<void>;
 }
@@ -56,7 +65,10 @@ function serverOptions(c: Config, tls: SecureContext | null): ServerOptions {
       maxHeaderSize: l.maxHeaderSize,
       maxRecipients: l.maxRecipients,
       maxErrors: l.maxErrors,
+      tarpit: { afterErrors: l.tarpit.afterErrors, delayMs: l.tarpit.delay, maxDelayMs: l.tarpit.maxDelay },
+      commandRate: l.commandRate ? { count: l.commandRate.count, perMs: l.commandRate.per } : null,
       commandTimeoutMs: l.commandTimeout,
+      idleTimeoutMs: l.idleTimeout ?? l.commandTimeout,
       dataTimeoutMs: l.dataTimeout,
       sessionTimeoutMs: l.sessionTimeout,
       pipelineBuffer: l.pipelineBuffer,
@@ -64,12 +76,34 @@ function serverOptions(c: Config, tls: SecureContext | null): ServerOptions {
   };
 }
 
-function tlsContexts(c: Config): Map<string, SecureContext> {
-  const out = new Map<string, SecureContext>();
-  for (const l of c.listen) {
-    if (l.tls) out.set(l.address, createSecureContext({ cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key), minVersion: 'TLSv1.2' }));
-  }
-  return out;
+/** The connection limits as the admission table counts them (in the supervisor, or in-process). */
+export function admissionLimits(c: Config): AdmissionLimits {
+  const l = c.limits;
+  return {
+    maxConnections: l.maxConnections,
+    maxConnectionsPerIp: l.maxConnectionsPerIp,
+    maxConnectionsPerNet: l.maxConnectionsPerNet,
+    connectionRate: l.connectionRate ? { count: l.connectionRate.count, perMs: l.connectionRate.per } : null,
+  };
+}
+
+function listenerSettings(c: Config, address: string): ListenerSettings {
+  const l = c.listen.find((x) => x.address === address);
+  return {
+    proxyProtocol: l?.proxyProtocol ?? false,
+    trustedProxies: (l?.trustedProxies ?? []).map(parseCidr).filter((x): x is Cidr => x !== null),
+    proxyTimeoutMs: l?.proxyTimeout ?? 0, // a listener no longer in the config is closing: no PROXY header is read
+  };
+}
+
+export interface WorkerPorts {
+  /** Admission for the whole gateway (the supervisor over IPC); default: this process alone. */
+  readonly gate?: ConnectionGate;
+  /**
+   * "bind" listens itself (a worker on its own, e.g. in tests); "adopt" binds nothing and serves the
+   * connections the supervisor hands over (it owns the listening sockets, cli/listen-sockets.ts).
+   */
+  readonly sockets?: 'bind' | 'adopt';
 }
 
 /** The state store's file: "sqlite:" alone means dataDir/state.db. */
@@ -87,40 +121,56 @@ async function ownedShards(spoolRoot: string, index: number, count: number): Pro
   return [...new Set([index, ...found.filter((s) => s >= count && s % count === index)])].sort((a, b) => a - b);
 }
 
-export async function startWorker(initial: Config, index: number, count: number, logger: Logger): Promise<Worker> {
+export async function startWorker(initial: Config, index: number, count: number, logger: Logger, ports: WorkerPorts = {}): Promise<Worker> {
   let config = initial;
-  let contexts = tlsContexts(config);
+  const gate = ports.gate ?? new LocalGate(() => admissionLimits(config));
+  const sockets = ports.sockets ?? 'bind';
   const clock = systemClock;
   const log = logger.child({ worker: index });
+  // STARTTLS contexts per listener, reloaded on SIGHUP and when the certificate files change.
+  const contexts = new ServerTlsContexts({ logger: log });
+  contexts.apply(config.listen, true);
   const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
   const spoolRoot = join(config.dataDir, 'spool');
 
+  // One way to open a connection to a LAN server, for delivery and for recipient probes.
+  const connectHop = (hop: Hop, tls: TlsChoice, signal: AbortSignal, timeouts: Partial<Timeouts>): Promise<SmtpConnection> =>
+    connect(
+      {
+        host: hop.host,
+        port: hop.port,
+        heloName: config.hostname,
+        tls: {
+          policy: tls.policy,
+          verify: tls.verify,
+          ...(tls.servername ? { servername: tls.servername } : {}),
+          ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
+        },
+        timeouts,
+      },
+      signal,
+    );
   const pool = new ConnectionPool({
     maxPerDestination: () => config.delivery.concurrencyPerDestination,
     idleMs: () => config.delivery.idleConnectionTime,
     connect: (hop, tls, signal) =>
-      connect(
-        {
-          host: hop.host,
-          port: hop.port,
-          heloName: config.hostname,
-          tls: {
-            policy: tls.policy,
-            verify: tls.verify,
-            ...(tls.servername ? { servername: tls.servername } : {}),
-            ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
-          },
-          timeouts: {
-            connect: config.delivery.connectTimeout,
-            greeting: config.delivery.connectTimeout,
-            command: config.delivery.commandTimeout,
-            dataBlock: config.delivery.commandTimeout,
-            dataEnd: config.delivery.dataTimeout,
-          },
-        },
-        signal,
-      ),
+      connectHop(hop, tls, signal, {
+        connect: config.delivery.connectTimeout,
+        greeting: config.delivery.connectTimeout,
+        command: config.delivery.commandTimeout,
+        dataBlock: config.delivery.commandTimeout,
+        dataEnd: config.delivery.dataTimeout,
+      }),
   });
+  const prober = new SmtpRecipientProber({
+    domains: () => config.domains,
+    connect: (hop, tls, signal) => {
+      const t = config.checks.recipients.verify.timeout;
+      return connectHop(hop, tls, signal, { connect: t, greeting: t, command: t });
+    },
+  });
+  const directory = new LdapDirectory();
+  const readText = (path: string): Promise<string> => readFile(path, 'utf8');
 
   const shards = new Map<number, Shard>();
   const makeShard = async (n: number): Promise<Shard> => {
@@ -190,7 +240,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   const state = new SqliteStateStore(statePath(config), clock);
   if (index === 0) state.startSweeping(60_000);
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, { resolver, clock, state, hostname: c.hostname });
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText });
     return { checks, policy: createPolicy(checks, c.policy) };
   };
   let pipeline = pipelineFor(config);
@@ -214,33 +264,50 @@ export async function startWorker(initial: Config, index: number, count: number,
       onFailOpen: (check, phase, e) => log.warn('check.fail-open', { check, phase, error: e instanceof Error ? e.message : String(e) }),
     });
   // One listener per address, each with its own TLS context (STARTTLS only where a certificate is set).
-  const servers = new Map<string, { listener: SmtpListener; server: Server }>();
+  const servers = new Map<string, { listener: SmtpListener; server: Server | null }>();
+  let stopping = false;
   const listen = async (address: string): Promise<void> => {
     const listener = new SmtpListener({
       options: () => serverOptions(config, contexts.get(address) ?? null),
-      limits: () => config.limits,
+      settings: () => listenerSettings(config, address),
+      gate,
       openSession,
-      hooks: { onInternalError: (ref, e) => log.error('session.error', { ref, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }) },
-      onLimit: (ip, which) => log.warn('session.limit', { client: ip, limit: which, reply: '421 4.7.0' }),
+      hooks: {
+        onInternalError: (ref, e) => log.error('session.error', { ref, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
+        onLimit: (info, limit, reply) => log.warn('session.limit', { session: info.id, client: info.remoteAddress, limit, reply: replyToString(reply) }),
+        onTlsFailed: (info, reason) => log.warn('session.tls-failed', { session: info.id, client: info.remoteAddress, reason }),
+      },
+      events: {
+        limit: (client, limit, reply) => log.warn('session.limit', { client: client.address, port: client.port, limit, reply: replyToString(reply) }),
+        refused: (peer, reason) => log.warn('session.refused', { peer: peer.address, port: peer.port, listener: address, reason }),
+      },
     });
-    servers.set(address, { listener, server: await listener.listen(address) });
+    if (sockets === 'adopt') servers.set(address, { listener, server: null });
+    else servers.set(address, { listener, server: await listener.listen(address) });
   };
   for (const l of config.listen) await listen(l.address);
 
   return {
     async reload(next) {
-      const nextContexts = tlsContexts(next);
+      // Up to the first await this runs at once, so a connection for a new listener that arrives
+      // right behind the reload message finds its listener and its certificate.
       const nextPipeline = pipelineFor(next);
+      contexts.apply(next.listen, false);
       config = next;
-      contexts = nextContexts;
       pipeline = nextPipeline;
       const wanted = new Set(next.listen.map((l) => l.address));
-      for (const [address, s] of servers) {
-        if (wanted.has(address)) continue;
-        servers.delete(address);
-        await s.listener.close(next.shutdownGrace);
+      const added = next.listen.filter((l) => !servers.has(l.address)).map((l) => listen(l.address));
+      const removed = [...servers].filter(([address]) => !wanted.has(address));
+      for (const [address] of removed) servers.delete(address);
+      await Promise.all([...added, ...removed.map(([, s]) => s.listener.close(next.shutdownGrace))]);
+    },
+    adopt(address, socket) {
+      const s = servers.get(address);
+      if (!s || stopping) {
+        socket.destroy();
+        return;
       }
-      for (const l of next.listen) if (!servers.has(l.address)) await listen(l.address);
+      s.listener.adopt(socket);
     },
     async control(req) {
       const all = [...shards.entries()];
@@ -286,6 +353,8 @@ export async function startWorker(initial: Config, index: number, count: number,
     },
     async stop() {
       const grace = config.shutdownGrace;
+      stopping = true;
+      contexts.close();
       await Promise.all([...servers.values()].map((s) => s.listener.close(grace)));
       const stops = [...shards.values()].map((s) => s.scheduler.stop());
       const timeout = new Promise<void>((r) => setTimeout(r, Math.min(grace, 10_000)).unref());
@@ -293,6 +362,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       for (const s of shards.values()) s.scheduler.abortActive();
       await Promise.race([Promise.all(stops), new Promise<void>((r) => setTimeout(r, 3000).unref())]);
       await pool.closeAll();
+      await directory.close();
       await state.close();
       if (expiry) clearInterval(expiry);
     },

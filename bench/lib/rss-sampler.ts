@@ -1,5 +1,5 @@
-// Samples the summed RSS of process trees at a fixed interval (and PSS every fifth sample) and
-// keeps the peaks.
+// Samples the summed RSS of process trees at a fixed interval (and PSS every fifth sample), keeps
+// the peaks and the RSS series (seconds since start, bytes) for plots.
 // Trusts: proc-stats.ts. Fails: never; stop() is idempotent. The interval timer is unref'd so a
 // forgotten sampler never keeps the process alive.
 import { treePss, treeRss } from './proc-stats.js';
@@ -11,6 +11,8 @@ export interface RssPeak {
   /** Peak of the summed PSS (sampled every fifth RSS sample). */
   readonly peakPssBytes: number;
   readonly samples: number;
+  /** Every RSS sample: [seconds since the sampler started, summed RSS bytes]. */
+  readonly series: readonly (readonly [number, number])[];
 }
 
 export interface RssSampler {
@@ -23,8 +25,11 @@ export function startRssSampler(roots: () => readonly number[], intervalMs = 100
   let processesAtPeak = 0;
   let samples = 0;
   let peakPssBytes = 0;
+  const series: [number, number][] = [];
+  const t0 = performance.now();
   const sample = (): void => {
     const r = treeRss(roots());
+    series.push([(performance.now() - t0) / 1000, r.bytes]);
     if (samples % 5 === 0) peakPssBytes = Math.max(peakPssBytes, treePss(roots()));
     samples++;
     if (r.bytes > peakBytes) {
@@ -43,7 +48,7 @@ export function startRssSampler(roots: () => readonly number[], intervalMs = 100
         clearInterval(timer);
         sample();
       }
-      return { peakBytes, processesAtPeak, peakPssBytes, samples };
+      return { peakBytes, processesAtPeak, peakPssBytes, samples, series };
     },
   };
 }

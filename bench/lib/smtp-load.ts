@@ -1,8 +1,11 @@
 // A small SMTP load generator that measures, per message, the end-of-data latency: the time from
 // handing the final ".\r\n" to the kernel to reading the server's reply to it, i.e. what the
 // gateway spends receiving the last bytes, deciding, writing the message to disk and answering.
-// Shape of the load: like smtp-source without -d, each of `sessions` concurrent workers opens a
-// connection per message (greeting, EHLO, MAIL, RCPT, DATA, body, ".", QUIT).
+// Shape of the load: each of `sessions` concurrent workers either opens a connection per message
+// (greeting, EHLO, MAIL, RCPT, DATA, body, ".", QUIT), like smtp-source without -d, or, with
+// `reuse`, keeps one connection and sends its messages one after another on it (MAIL, RCPT,
+// DATA, body, "." again after each 250), like smtp-source -d; a connection that failed is
+// replaced by a fresh one for the next message.
 // Trusts: the server to be an SMTP server on loopback; replies are parsed per RFC 5321 4.2
 // (multi-line "250-" continuation). Commands are not pipelined.
 // Fails: a connection error, a timeout or an unexpected reply counts the message as failed (with
@@ -20,6 +23,8 @@ export interface LoadOptions {
   readonly bodySize: number;
   readonly from: string;
   readonly to: string;
+  /** Keep each worker's connection for its next message (smtp-source -d); default false. */
+  readonly reuse?: boolean;
   readonly heloName?: string;
   /** Per-reply deadline; default 60 s. */
   readonly replyTimeoutMs?: number;
@@ -38,13 +43,13 @@ export interface LoadResult {
   readonly timedOut: boolean;
 }
 
-interface Reply {
+export interface Reply {
   readonly code: number;
   readonly text: string;
 }
 
 /** One SMTP connection with a reply reader. */
-class Conversation {
+export class Conversation {
   readonly #sock: Socket;
   readonly #timeoutMs: number;
   #buf = '';
@@ -128,12 +133,12 @@ class Conversation {
   }
 }
 
-function expectCode(r: Reply, expect: number, what: string): Reply {
+export function expectCode(r: Reply, expect: number, what: string): Reply {
   if (Math.floor(r.code / 100) !== Math.floor(expect / 100)) throw new Error(`${what}: ${r.text}`);
   return r;
 }
 
-function open(host: string, port: number, timeoutMs: number, live: Set<Socket>): Promise<Conversation> {
+export function open(host: string, port: number, timeoutMs: number, live: Set<Socket>): Promise<Conversation> {
   return new Promise<Conversation>((resolve, reject) => {
     const sock = connect({ host, port });
     live.add(sock);
@@ -153,22 +158,37 @@ function open(host: string, port: number, timeoutMs: number, live: Set<Socket>):
   });
 }
 
-/** Sends one message on a fresh connection; resolves with its end-of-data latency in ms. */
-async function sendOne(o: LoadOptions, body: Buffer, live: Set<Socket>): Promise<number> {
-  const timeout = o.replyTimeoutMs ?? 60_000;
-  const c = await open(o.host ?? '127.0.0.1', o.port, timeout, live);
+/** Opens a connection and says EHLO; the caller destroys it. */
+async function greeted(o: LoadOptions, live: Set<Socket>): Promise<Conversation> {
+  const c = await open(o.host ?? '127.0.0.1', o.port, o.replyTimeoutMs ?? 60_000, live);
   try {
     expectCode(await c.reply(), 220, 'greeting');
     await c.command(`EHLO ${o.heloName ?? 'client.test'}`, 250);
-    await c.command(`MAIL FROM:<${o.from}>`, 250);
-    await c.command(`RCPT TO:<${o.to}>`, 250);
-    await c.command('DATA', 354);
-    await c.write(body);
-    const pending = c.reply();
-    const t0 = performance.now();
-    await c.write('.\r\n');
-    expectCode(await pending, 250, 'end of data');
-    const latency = performance.now() - t0;
+    return c;
+  } catch (err: unknown) {
+    c.destroy();
+    throw err;
+  }
+}
+
+/** One transaction on an open, greeted connection; resolves with its end-of-data latency in ms. */
+async function transaction(c: Conversation, o: LoadOptions, body: Buffer): Promise<number> {
+  await c.command(`MAIL FROM:<${o.from}>`, 250);
+  await c.command(`RCPT TO:<${o.to}>`, 250);
+  await c.command('DATA', 354);
+  await c.write(body);
+  const pending = c.reply();
+  const t0 = performance.now();
+  await c.write('.\r\n');
+  expectCode(await pending, 250, 'end of data');
+  return performance.now() - t0;
+}
+
+/** Sends one message on a fresh connection; resolves with its end-of-data latency in ms. */
+async function sendOne(o: LoadOptions, body: Buffer, live: Set<Socket>): Promise<number> {
+  const c = await greeted(o, live);
+  try {
+    const latency = await transaction(c, o, body);
     await c.command('QUIT', 221).catch(() => undefined);
     return latency;
   } finally {
@@ -186,22 +206,44 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   let failed = 0;
   let stopped = false;
   const started = performance.now();
+  const fail = (err: unknown): void => {
+    failed++;
+    if (errors.length < 10) errors.push(err instanceof Error ? err.message : String(err));
+  };
   const worker = async (): Promise<void> => {
     while (!stopped && next < o.messages) {
       next++;
       try {
         latencies.push(await sendOne(o, body, live));
       } catch (err: unknown) {
-        failed++;
-        if (errors.length < 10) errors.push(err instanceof Error ? err.message : String(err));
+        fail(err);
       }
+    }
+  };
+  const reusingWorker = async (): Promise<void> => {
+    let c: Conversation | undefined;
+    try {
+      while (!stopped && next < o.messages) {
+        next++;
+        try {
+          c ??= await greeted(o, live);
+          latencies.push(await transaction(c, o, body));
+        } catch (err: unknown) {
+          fail(err);
+          c?.destroy();
+          c = undefined;
+        }
+      }
+      await c?.command('QUIT', 221).catch(() => undefined);
+    } finally {
+      c?.destroy();
     }
   };
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), o.timeoutMs ?? 600_000);
   });
-  const workers = Promise.all(Array.from({ length: Math.max(1, o.sessions) }, worker));
+  const workers = Promise.all(Array.from({ length: Math.max(1, o.sessions) }, o.reuse === true ? reusingWorker : worker));
   const outcome = await Promise.race([workers.then(() => 'done' as const), deadline]);
   clearTimeout(timer);
   if (outcome === 'timeout') {

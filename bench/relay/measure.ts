@@ -1,10 +1,12 @@
-// One measured run: one system, one point (size, sessions), one repeat.
-//  1. throughput run: smtp-source -s SESSIONS -m MESSAGES -l SIZE into the gateway; the clock runs
+// One measured run: one system, one point (size, sessions, connection mode), one repeat.
+//  1. throughput run: smtp-source -s SESSIONS -m MESSAGES -l SIZE (plus -d when connections are
+//     reused) into the gateway. Accepted msgs/s: the end-of-data 250s that smtp-source counted
+//     (-c), over smtp-source's wall time. Delivered msgs/s: the clock runs
 //     from just before smtp-source starts until the sink has counted every message. CPU of the
 //     gateway's process trees is read before and after (plus a short settle for the queue's
 //     clean-up); RSS is sampled every 100 ms during the run, PSS every 500 ms.
 //  2. latency sub-run (if latencyMessages > 0): the bench's own Node client (lib/smtp-load.ts)
-//     with the same concurrency and size records each message's end-of-data latency; then the
+//     with the same concurrency, size and connection mode records each message's end-of-data latency; then the
 //     run waits until the sink has those messages too, so the next run starts on an empty queue.
 // Trusts: the sink's count only grows by what this run sent (one sink per gateway, runs are
 // sequential). Fails: rejects when smtp-source exits non-zero, when delivery does not complete
@@ -17,11 +19,12 @@ import { startRssSampler } from '../lib/rss-sampler.js';
 import { runLoad } from '../lib/smtp-load.js';
 import { percentile } from '../lib/stats.js';
 import { RECIPIENT, SENDER } from './gateway.js';
-import type { GatewayUnderTest, SystemName } from './gateway.js';
+import type { ConnectionMode, GatewayUnderTest, SystemName } from './gateway.js';
 
 export interface Point {
   readonly size: number;
   readonly sessions: number;
+  readonly mode: ConnectionMode;
 }
 
 export interface LatencyFigures {
@@ -38,8 +41,15 @@ export interface RunFigures {
   readonly system: SystemName;
   readonly size: number;
   readonly sessions: number;
+  readonly mode: ConnectionMode;
   readonly repeat: number;
   readonly messages: number;
+  /** End-of-data replies smtp-source counted (-c): the gateway's 250s. */
+  readonly accepted: number;
+  /** accepted / acceptSec. */
+  readonly acceptedPerSec: number;
+  /** Messages the sink counted during the throughput run (all of them, or the run fails). */
+  readonly delivered: number;
   readonly elapsedSec: number;
   /** smtp-source's own wall time: until the gateway had accepted the last message. */
   readonly acceptSec: number;
@@ -49,6 +59,8 @@ export interface RunFigures {
   readonly peakRssBytes: number;
   readonly processesAtPeak: number;
   readonly peakPssBytes: number;
+  /** RSS of the trees during the throughput run: [seconds since its start, MiB], every 100 ms. */
+  readonly rssSeries: readonly (readonly [number, number])[];
   readonly latency: LatencyFigures | undefined;
 }
 
@@ -60,9 +72,23 @@ export interface RunContext {
   readonly timeoutMs: number;
 }
 
+export interface SentFigures {
+  readonly elapsedSec: number;
+  readonly acceptSec: number;
+  readonly accepted: number;
+  readonly delivered: number;
+}
+
+/** The last value of smtp-source's -c counter ("1\r2\r...N\r\n"): DATA commands that completed. */
+export function smtpSourceCount(stdout: string): number {
+  const counts = stdout.split(/[\r\n]+/).filter((s) => /^\d+$/.test(s.trim()));
+  return Number(counts.at(-1) ?? 0);
+}
+
 /** Sends `messages` with smtp-source and waits until the sink has them all; returns the seconds taken. */
-export async function sendWithSmtpSource(ctx: RunContext, point: Point, messages: number): Promise<{ elapsedSec: number; acceptSec: number }> {
-  const target = ctx.sink.count() + messages;
+export async function sendWithSmtpSource(ctx: RunContext, point: Point, messages: number): Promise<SentFigures> {
+  const base = ctx.sink.count();
+  const target = base + messages;
   const delivered = ctx.sink.whenCount(target, ctx.timeoutMs);
   // a rejection before we await it must not become an unhandled rejection
   delivered.catch(() => undefined);
@@ -72,6 +98,8 @@ export async function sendWithSmtpSource(ctx: RunContext, point: Point, messages
     sessions: point.sessions,
     messages,
     size: point.size,
+    reuseConnection: point.mode === 'reuse',
+    counter: true,
     from: SENDER,
     to: RECIPIENT,
     heloName: 'client.test',
@@ -81,7 +109,7 @@ export async function sendWithSmtpSource(ctx: RunContext, point: Point, messages
     throw new Error(`smtp-source against ${ctx.gateway.name} exited ${String(src.code)}: ${src.stdout.slice(-500)} ${src.stderr.slice(-1500)}`);
   }
   const t1 = await delivered;
-  return { elapsedSec: (t1 - t0) / 1000, acceptSec: src.elapsedMs / 1000 };
+  return { elapsedSec: (t1 - t0) / 1000, acceptSec: src.elapsedMs / 1000, accepted: smtpSourceCount(src.stdout), delivered: ctx.sink.count() - base };
 }
 
 async function latencySubRun(ctx: RunContext, point: Point): Promise<LatencyFigures> {
@@ -92,6 +120,7 @@ async function latencySubRun(ctx: RunContext, point: Point): Promise<LatencyFigu
     sessions: point.sessions,
     messages: ctx.latencyMessages,
     bodySize: point.size,
+    reuse: point.mode === 'reuse',
     from: SENDER,
     to: RECIPIENT,
     timeoutMs: ctx.timeoutMs,
@@ -114,7 +143,7 @@ async function latencySubRun(ctx: RunContext, point: Point): Promise<LatencyFigu
 export async function measureRun(ctx: RunContext, point: Point, repeat: number): Promise<RunFigures> {
   const cpu0 = treeCpuSeconds(ctx.gateway.roots());
   const rss = startRssSampler(() => ctx.gateway.roots());
-  let sent: { elapsedSec: number; acceptSec: number };
+  let sent: SentFigures;
   try {
     sent = await sendWithSmtpSource(ctx, point, ctx.messages);
   } finally {
@@ -129,8 +158,12 @@ export async function measureRun(ctx: RunContext, point: Point, repeat: number):
     system: ctx.gateway.name,
     size: point.size,
     sessions: point.sessions,
+    mode: point.mode,
     repeat,
     messages: ctx.messages,
+    accepted: sent.accepted,
+    acceptedPerSec: sent.accepted / sent.acceptSec,
+    delivered: sent.delivered,
     elapsedSec: sent.elapsedSec,
     acceptSec: sent.acceptSec,
     deliveredPerSec: ctx.messages / sent.elapsedSec,
@@ -139,6 +172,7 @@ export async function measureRun(ctx: RunContext, point: Point, repeat: number):
     peakRssBytes: peak.peakBytes,
     processesAtPeak: peak.processesAtPeak,
     peakPssBytes: peak.peakPssBytes,
+    rssSeries: peak.series.map(([t, b]) => [Math.round(t * 100) / 100, Math.round((b / 2 ** 20) * 10) / 10] as const),
     latency,
   };
 }

@@ -1,6 +1,6 @@
 // Moat under test: `node dist/src/cli/bin.js start` (supervisor + one worker per core), relaying
 // the bench domain to the sink, spool in a scratch dir. Defaults everywhere except: workers auto,
-// maxConnectionsPerIp 1000 (all load comes from 127.0.0.1), DNS pointed at a dead loopback port
+// maxConnectionsPerIp and maxConnectionsPerNet 1000 (all load comes from 127.0.0.1), DNS pointed at a dead loopback port
 // (127.0.0.1:9) so no lookup can leave loopback, JSON logs at info.
 // Trusts: the gateway to log a `gateway.start` JSON line once every worker listens, and to exit
 // on SIGTERM within its shutdownGrace. Extra node flags (e.g. --cpu-prof) reach the workers
@@ -36,9 +36,11 @@ export function moatBenchConfig(port: number, sinkPort: number, dataDir: string)
     dataDir,
     dns: { servers: ['127.0.0.1:9'], timeout: '1s' },
     workers: 'auto',
-    limits: { maxConnectionsPerIp: 1000 },
+    limits: { maxConnectionsPerIp: 1000, maxConnectionsPerNet: 1000 },
     shutdownGrace: '10s',
     log: { level: 'info', format: 'json' },
+    // The bench runs as root on a throwaway machine; a production setup sets `user:` instead.
+    ...(process.getuid?.() === 0 ? { allowRoot: true } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 // Options of the relay benchmark, the full and --quick presets, and their validation.
 // Every figure in README.md is defined for these knobs; defaults live only here.
-import { SYSTEM_NAMES } from './gateway.js';
-import type { SystemName } from './gateway.js';
+import { CONNECTION_MODES, SYSTEM_NAMES } from './gateway.js';
+import type { ConnectionMode, SystemName } from './gateway.js';
 
 export interface RelayBenchOptions {
   readonly systems: readonly SystemName[];
@@ -9,6 +9,8 @@ export interface RelayBenchOptions {
   readonly sizes: readonly number[];
   /** Concurrent sessions (smtp-source -s, and the latency client's connections). */
   readonly sessions: readonly number[];
+  /** Connection modes: a new connection per message, and/or reused connections (smtp-source -d). */
+  readonly modes: readonly ConnectionMode[];
   /** Messages per throughput run (smtp-source -m). */
   readonly messages: number;
   /** Messages per latency sub-run (0 = no latency sub-run). */
@@ -29,6 +31,7 @@ export const FULL_PRESET: RelayBenchOptions = {
   systems: SYSTEM_NAMES,
   sizes: [5 * 1024, 50 * 1024],
   sessions: [20, 100],
+  modes: CONNECTION_MODES,
   messages: 3000,
   latencyMessages: 1000,
   repeats: 5,
@@ -36,13 +39,14 @@ export const FULL_PRESET: RelayBenchOptions = {
   runTimeoutMs: 300_000,
 };
 
-/** ~200 messages, one size, one concurrency: well under a minute. */
+/** 300 messages per system and mode, one size, one concurrency: well under a minute. */
 export const QUICK_PRESET: RelayBenchOptions = {
   systems: SYSTEM_NAMES,
   sizes: [5 * 1024],
   sessions: [20],
+  modes: CONNECTION_MODES,
   messages: 200,
-  latencyMessages: 200,
+  latencyMessages: 100,
   repeats: 1,
   warmupMessages: 40,
   runTimeoutMs: 30_000,
@@ -55,7 +59,8 @@ export function checkOptions(o: RelayBenchOptions): RelayBenchOptions {
   };
   if (o.systems.length === 0) throw new Error('relay bench: no systems');
   for (const s of o.systems) if (!SYSTEM_NAMES.includes(s)) throw new Error(`relay bench: unknown system ${s}`);
-  if (o.sizes.length === 0 || o.sessions.length === 0) throw new Error('relay bench: need at least one size and one session count');
+  if (o.sizes.length === 0 || o.sessions.length === 0 || o.modes.length === 0) throw new Error('relay bench: need at least one size, one session count and one mode');
+  for (const m of o.modes) if (!CONNECTION_MODES.includes(m)) throw new Error(`relay bench: unknown connection mode ${m} (${CONNECTION_MODES.join(', ')})`);
   for (const s of o.sizes) posInt('size', s, 10 * 1024 * 1024, 0);
   for (const s of o.sessions) posInt('sessions', s, 1000);
   posInt('messages', o.messages, 1_000_000);

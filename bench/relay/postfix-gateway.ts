@@ -27,9 +27,14 @@ export function canRunPostfix(): boolean {
   return process.getuid?.() === 0;
 }
 
-/** Starts the Postfix relay gateway in front of the sink. Needs root. */
-export async function startPostfixGateway(o: { readonly sinkPort: number }): Promise<GatewayUnderTest> {
-  const pf = await startPostfixRelay({ relayDomain: RELAY_DOMAIN, nexthop: { port: o.sinkPort }, hostname: 'gw.postfix.test' });
+/** Starts the Postfix relay gateway in front of the sink. Needs root. processLimit: default_process_limit (default 200). */
+export async function startPostfixGateway(o: { readonly sinkPort: number; readonly processLimit?: number }): Promise<GatewayUnderTest> {
+  const pf = await startPostfixRelay({
+    relayDomain: RELAY_DOMAIN,
+    nexthop: { port: o.sinkPort },
+    hostname: 'gw.postfix.test',
+    ...(o.processLimit !== undefined ? { processLimit: o.processLimit } : {}),
+  });
   return {
     name: 'postfix',
     port: pf.port,

@@ -1,4 +1,6 @@
 // The relay benchmark: smtp-source -> gateway -> smtp-sink for each system, interleaved.
+// Haraka is installed on demand (lib/haraka-install.ts); when that fails (offline), the suite
+// says why, records it under `skipped` and goes on without Haraka: the only system it skips.
 // Each system gets its own counting sink and one long-lived gateway for the whole suite (as in
 // production: warm processes, a spool that has been used). After unrecorded warm-up runs (every
 // point, each system), the runs go: for each repeat, for each point, each system in turn (A B A B ...), so a
@@ -6,10 +8,12 @@
 // Trusts: measure.ts for one run. Fails: the first failed run rejects the suite; gateways and
 // sinks are always stopped (by PID, through the harness), newest first.
 import { startCountingSink } from '../lib/counting-sink.js';
+import { harakaForSuite } from '../lib/haraka-install.js';
 import type { CountingSink } from '../lib/counting-sink.js';
 import { machineInfo } from '../lib/machine.js';
 import type { MachineInfo } from '../lib/machine.js';
 import type { GatewayUnderTest, SystemName } from './gateway.js';
+import { startHarakaGateway } from './haraka-gateway.js';
 import { measureRun, sendWithSmtpSource } from './measure.js';
 import type { Point, RunContext, RunFigures } from './measure.js';
 import { startMoatGateway } from './moat-gateway.js';
@@ -24,7 +28,12 @@ export interface RelayReport {
   readonly startedAt: string;
   readonly durationSec: number;
   readonly machine: MachineInfo;
+  /** How it was started (set by run.ts), e.g. "node dist/bench/run.js relay --quick". */
+  readonly command?: string;
   readonly options: Omit<RelayBenchOptions, 'log' | 'moatNodeArgs'>;
+  /** The systems that ran (options.systems less the skipped ones). */
+  readonly systems: readonly SystemName[];
+  readonly skipped: readonly { readonly system: SystemName; readonly reason: string }[];
   readonly runs: readonly RunFigures[];
   readonly summary: readonly PointSummary[];
 }
@@ -34,13 +43,22 @@ interface Contestant {
   readonly sink: CountingSink;
 }
 
-async function startContestant(name: SystemName, o: RelayBenchOptions): Promise<Contestant> {
+function startGateway(name: SystemName, o: RelayBenchOptions, sinkPort: number, harakaBin: string | undefined): Promise<GatewayUnderTest> {
+  switch (name) {
+    case 'moat':
+      return startMoatGateway({ sinkPort, ...(o.moatNodeArgs !== undefined ? { nodeArgs: o.moatNodeArgs } : {}) });
+    case 'postfix':
+      return startPostfixGateway({ sinkPort });
+    case 'haraka':
+      if (harakaBin === undefined) throw new Error('haraka: not installed');
+      return startHarakaGateway({ bin: harakaBin, sinkPort });
+  }
+}
+
+async function startContestant(name: SystemName, o: RelayBenchOptions, harakaBin: string | undefined): Promise<Contestant> {
   const sink = await startCountingSink();
   try {
-    const gateway =
-      name === 'moat'
-        ? await startMoatGateway({ sinkPort: sink.port, ...(o.moatNodeArgs !== undefined ? { nodeArgs: o.moatNodeArgs } : {}) })
-        : await startPostfixGateway({ sinkPort: sink.port });
+    const gateway = await startGateway(name, o, sink.port, harakaBin);
     return { gateway, sink };
   } catch (err: unknown) {
     await sink.stop();
@@ -49,7 +67,7 @@ async function startContestant(name: SystemName, o: RelayBenchOptions): Promise<
 }
 
 function pointsOf(o: RelayBenchOptions): Point[] {
-  return o.sizes.flatMap((size) => o.sessions.map((sessions) => ({ size, sessions })));
+  return o.modes.flatMap((mode) => o.sizes.flatMap((size) => o.sessions.map((sessions) => ({ size, sessions, mode }))));
 }
 
 /** Runs the relay suite and returns every run and the medians; see the header. */
@@ -57,13 +75,16 @@ export async function runRelaySuite(options: RelayBenchOptions): Promise<RelayRe
   const o = checkOptions(options);
   const log = o.log ?? ((): void => undefined);
   const startedAt = new Date();
+  const loadAtStart = machineInfo().loadAtStart;
   const t0 = performance.now();
   const contestants: Contestant[] = [];
   const runs: RunFigures[] = [];
   const points = pointsOf(o);
+  const { bin: harakaBin, version: harakaVersion, skipped } = await harakaForSuite(o.systems, log);
+  const systems = o.systems.filter((s) => !skipped.some((k) => k.system === s));
   try {
-    for (const name of o.systems) {
-      contestants.push(await startContestant(name, o));
+    for (const name of systems) {
+      contestants.push(await startContestant(name, o, harakaBin));
       log(`started ${name} on 127.0.0.1:${contestants.at(-1)?.gateway.port ?? '?'}`);
     }
     const ctx = (c: Contestant): RunContext => ({
@@ -88,7 +109,7 @@ export async function runRelaySuite(options: RelayBenchOptions): Promise<RelayRe
           const r = await measureRun(ctx(c), point, repeat);
           runs.push(r);
           log(
-            `#${repeat} ${c.gateway.name} ${point.size} B x${point.sessions}: ${r.deliveredPerSec.toFixed(0)} msg/s, ` +
+            `#${repeat} ${c.gateway.name} ${point.size} B x${point.sessions} ${point.mode}: ${r.acceptedPerSec.toFixed(0)} accepted/${r.deliveredPerSec.toFixed(0)} delivered msg/s, ` +
               `${r.cpuMsPerMessage.toFixed(2)} CPU ms/msg, ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB RSS, ${(r.peakPssBytes / 2 ** 20).toFixed(0)} MiB PSS, ` +
               `eod p50 ${r.latency?.p50Ms.toFixed(1) ?? '-'} ms p99 ${r.latency?.p99Ms.toFixed(1) ?? '-'} ms`,
           );
@@ -106,9 +127,11 @@ export async function runRelaySuite(options: RelayBenchOptions): Promise<RelayRe
     suite: 'relay',
     startedAt: startedAt.toISOString(),
     durationSec: (performance.now() - t0) / 1000,
-    machine: machineInfo(),
+    machine: { ...machineInfo(harakaVersion === undefined ? {} : { haraka: harakaVersion }), ...(loadAtStart === undefined ? {} : { loadAtStart }) },
     options: recorded,
+    systems,
+    skipped,
     runs,
-    summary: summarize(runs, points, o.systems),
+    summary: summarize(runs, points, systems),
   };
 }

@@ -1,30 +1,54 @@
 /**
  * The one explicit list of checks (CONVENTIONS.md 2), in the order they run within each phase, and
- * their config slice under `checks:`. The relay guard always runs first and cannot be turned off.
- * Checks get their ports here and do no I/O until a session opens them.
+ * their config slice under `checks:`. The relay guard always runs first and cannot be turned off;
+ * recipient validation comes right after it. Checks get their ports here and do no I/O until a
+ * session opens them.
  */
 import { z } from 'zod';
 import type { CheckEntry } from '../pipeline/runner.js';
 import type { Check } from '../pipeline/types.js';
+import type { CheckCommon } from './options.js';
 import type { Resolver } from '../platform/dns/index.js';
 import type { Clock } from '../platform/clock.js';
+import type { Directory } from '../platform/ldap.js';
 import type { StateStore } from '../store/state.js';
-import type { CheckCommon } from './options.js';
 import { relayGuard } from './relay-guard/index.js';
+import { recipientsCheckSchema } from './recipients/config.js';
+import { recipientsCheck, type RecipientDomains } from './recipients/index.js';
+import type { RecipientProber } from './recipients/ports.js';
+import { pregreet, pregreetSchema } from './pregreet/index.js';
 import { dnsblSchema } from './dnsbl/config.js';
 import { dnsbl } from './dnsbl/index.js';
 import { rdnsSchema } from './rdns/config.js';
 import { rdns } from './rdns/index.js';
 import { heloSchema } from './helo/config.js';
 import { helo } from './helo/index.js';
+import { greylist, greylistSchema } from './greylist/index.js';
+import { rateLimit, rateLimitSchema } from './rate-limit/index.js';
+import { senderLists, senderListsSchema } from './sender-lists/index.js';
+
+import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js';
+import { spfCheck, spfSchema } from './spf/index.js';
+import { authCheck, authSchema } from '../scan/auth/index.js';
+
 
 export const checksSchema = z
   .object({
+    pregreet: pregreetSchema,
     dnsbl: dnsblSchema,
     rdns: rdnsSchema,
     helo: heloSchema,
+    senderLists: senderListsSchema,
+    spf: spfSchema,
+    senderDomain: senderDomainSchema,
+    recipients: recipientsCheckSchema,
+    greylist: greylistSchema,
+    rateLimit: rateLimitSchema,
+    auth: authSchema,
   })
-  .strict().prefault({}).describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
+  .strict()
+  .prefault({})
+  .describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
 
 export type ChecksConfig = z.infer<typeof checksSchema>;
 
@@ -34,27 +58,56 @@ export interface CheckPorts {
   readonly state: StateStore;
   /** Our own name (banner, HELO checks). */
   readonly hostname: string;
+  /** LDAP lookups (recipient validation). */
+  readonly directory: Directory;
+  /** Asks a domain's LAN server whether it takes an address (recipient verification). */
+  readonly prober: RecipientProber;
+  /** Reads an operator's text file (static recipient lists). */
+  readonly readText: (path: string) => Promise<string>;
 }
 
-export function createChecks(config: ChecksConfig, ports: CheckPorts): CheckEntry[] {
-  const entries: CheckEntry[] = [{ check: relayGuard(), observe: false, failOpen: false }];
-  const add = (check: Check, c: CheckCommon): void => void (c.enabled && entries.push({ check, observe: c.observe, failOpen: c.failOpen }));
-  // Connection reputation: the decisive DNSBL first (its DNSWL fact is read by later checks), then rDNS, HELO.
-  add(dnsbl(config.dnsbl, ports), config.dnsbl);
-  add(rdns(config.rdns, ports), config.rdns);
-  add(helo(config.helo, ports), config.helo);
-  return entries;
+/** What checks need to know of `domains` besides the names: each domain's recipient validation. */
+export type CheckDomains = RecipientDomains;
+
+/** The configured checks in order; `all` also builds disabled ones (to know every symbol). */
+export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false): CheckEntry[] {
+  const entry = (check: Check, c: CheckCommon): CheckEntry[] => (c.enabled || all ? [{ check, observe: c.observe, failOpen: c.failOpen }] : []);
+  return [
+    { check: relayGuard(), observe: false, failOpen: false },
+    ...entry(pregreet(config.pregreet, ports.state), config.pregreet),
+    // Allow lists first: their facts let later checks skip.
+    ...entry(senderLists(config.senderLists), config.senderLists),
+    // Connection reputation: the decisive DNSBL first (its DNSWL fact is read by later checks), then rDNS, HELO.
+    ...entry(dnsbl(config.dnsbl, ports), config.dnsbl),
+    ...entry(rdns(config.rdns, ports), config.rdns),
+    ...entry(helo(config.helo, ports), config.helo),
+    // MAIL: SPF first (its fact feeds DMARC at end of data and greylisting), then the sender domain.
+    ...entry(spfCheck(config.spf, ports), config.spf),
+    ...entry(senderDomainCheck(config.senderDomain, ports), config.senderDomain),
+    ...entry(recipientsCheck(config.recipients, domains, ports), config.recipients),
+    // After recipient validation: a refused recipient makes no triplet and uses no rate.
+    ...entry(greylist(config.greylist, ports), config.greylist),
+    ...entry(rateLimit(config.rateLimit, ports), config.rateLimit),
+    // End of data: DKIM, ARC, DMARC (reads the spf fact).
+    ...entry(authCheck(config.auth, ports), config.auth),
+  ];
 }
+
+const refuse = (): Promise<never> => Promise.reject(new Error('validation only'));
 
 /** Ports that refuse every use: checks do no I/O when built, so config validation can build them. */
 const INERT: CheckPorts = {
-  resolver: new Proxy({} as Resolver, { get: () => () => Promise.reject(new Error('validation only')) }),
+  resolver: new Proxy({} as Resolver, { get: () => refuse }),
   clock: { now: () => 0, setTimer: () => ({ cancel: () => undefined }) },
-  state: new Proxy({} as StateStore, { get: () => () => Promise.reject(new Error('validation only')) }),
+  state: new Proxy({} as StateStore, { get: () => refuse }),
   hostname: 'validation.invalid',
+  directory: { exists: refuse, close: () => Promise.resolve() },
+  prober: { probe: refuse },
+  readText: refuse,
 };
 
 /** The checks a config would run, built without I/O, for validating the policy against their symbols. */
-export function checksForValidation(config: ChecksConfig): CheckEntry[] {
-  return createChecks(config, INERT);
+export function checksForValidation(config: ChecksConfig, domains: CheckDomains): CheckEntry[] {
+  // Disabled checks too: an operator may tune a symbol before turning its check on.
+  return createChecks(config, domains, INERT, true);
 }

@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../platform/logger.js';
+import { StartupError } from './privileges.js';
 import { checksForValidation } from '../checks/index.js';
 import { createPolicy } from '../pipeline/runner.js';
 import { queueCommand } from './queue-command.js';
@@ -33,7 +34,14 @@ function cli(): Command {
     .action(async (o: { config: string }) => {
       const config = await load(o.config);
       const logger = createLogger({ level: config.log.level, format: config.log.format });
-      process.exit(await runSupervisor(o.config, config, logger));
+      try {
+        process.exit(await runSupervisor(o.config, config, logger));
+      } catch (e) {
+        if (!(e instanceof StartupError)) throw e;
+        logger.error('gateway.start-refused', { error: e.message });
+        process.stderr.write(`moat: ${e.message}\n`);
+        process.exit(1);
+      }
     });
   program
     .command('check-config')
@@ -54,7 +62,7 @@ function cli(): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { config: string; json?: boolean }) => {
       const config = await load(o.config);
-      const policy = createPolicy(checksForValidation(config.checks), config.policy);
+      const policy = createPolicy(checksForValidation(config.checks, config.domains), config.policy);
       const rows = policy.allSymbols().map((s) => {
         const { score, action } = policy.defaultProfile.score({ symbol: s.name }, s);
         return { name: s.name, score, action, description: s.description };

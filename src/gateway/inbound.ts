@@ -21,7 +21,7 @@ import { formatMailbox, type Domain, type Mailbox, type ReversePath } from '../s
 import type { MailParams, RcptParams } from '../smtp/params.js';
 import * as R from '../smtp/reply.js';
 import type { SmtpReply } from '../smtp/reply.js';
-import type { CloseReason, ConnectionInfo, ContentInfo, MessageSink, SessionHandler, TlsInfo, Transaction } from '../smtp/server/handler.js';
+import type { CloseReason, ConnectionInfo, ContentInfo, EarlyTalk, GreetingPlan, MessageSink, SessionHandler, TlsInfo, Transaction } from '../smtp/server/handler.js';
 import { authResultsField, contentEdits, verdictFields, type VerdictHeaderNames } from './added-headers.js';
 import { receivedHeader } from './received.js';
 
@@ -58,6 +58,7 @@ export class InboundSession implements SessionHandler {
   private readonly log: Logger;
   private tls: TlsInfo | null = null;
   private messages = 0;
+  private pendingConnect: Promise<PhaseOutcome> | null = null;
 
   constructor(
     private readonly conn: ConnectionInfo,
@@ -83,9 +84,26 @@ export class InboundSession implements SessionHandler {
     return reply;
   }
 
-  async connect(): Promise<SmtpReply | null> {
-    this.log.info('session.open', { port: this.conn.remotePort, local: `${this.conn.localAddress}:${this.conn.localPort}` });
-    return this.answer(await this.pipeline.connect(this.deadline()), 'connect');
+  async connect(): Promise<SmtpReply | GreetingPlan | null> {
+    this.log.info('session.open', {
+      port: this.conn.remotePort,
+      local: `${this.conn.localAddress}:${this.conn.localPort}`,
+      ...(this.conn.proxiedBy ? { proxiedBy: this.conn.proxiedBy } : {}),
+    });
+    const wait = await this.pipeline.greetWait(this.deadline());
+    const checks = this.pipeline.connect(this.deadline());
+    if (wait <= 0) return this.answer(await checks, 'connect');
+    // The connect checks (DNS lists...) run during the pregreet wait, as postscreen does.
+    this.pendingConnect = checks;
+    return { pregreetWaitMs: wait };
+  }
+
+  async greeted(early: EarlyTalk): Promise<SmtpReply | null> {
+    const connect = this.pendingConnect;
+    this.pendingConnect = null;
+    const first = connect ? this.answer(await connect, 'connect') : null;
+    if (first) return first;
+    return this.answer(await this.pipeline.greeted(early, this.deadline()), 'connect', { talkedFirst: early.talkedFirst });
   }
 
   async helo(name: string): Promise<SmtpReply | null> {

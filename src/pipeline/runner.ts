@@ -10,7 +10,7 @@ import type { MailParams } from '../smtp/params.js';
 import type { MessageView } from './message.js';
 import type { PolicyConfig } from './config.js';
 import { Policy, type Explanation, type Profile, type ScoredFinding } from './policy.js';
-import type { Check, CheckRun, DataContext, Finding, Phase, PhaseContext, SessionFacts, SessionInfo, SymbolDef, TransactionFacts } from './types.js';
+import type { Check, CheckRun, DataContext, EarlyTalkInfo, Finding, Phase, PhaseContext, SessionFacts, SessionInfo, SymbolDef, TransactionFacts } from './types.js';
 
 /** A check as configured: observe-only checks are run and shown, never acted on. */
 export interface CheckEntry {
@@ -120,6 +120,28 @@ export class PipelineSession {
 
   async connect(signal: AbortSignal): Promise<PhaseOutcome> {
     const o = await this.run('connect', (r, c, s) => r.connect?.(c, s), signal, this.deps.policy.defaultProfile);
+    this.sessionFindings.push(...o.findings);
+    return o;
+  }
+
+  /** The longest pregreet wait any check asks for (0: greet at once). */
+  async greetWait(signal: AbortSignal): Promise<number> {
+    let wait = 0;
+    for (const { entry, run } of this.runs) {
+      if (!run.greetWait || entry.observe) continue;
+      try {
+        wait = Math.max(wait, await run.greetWait(this.context(), signal));
+      } catch (e) {
+        // Not knowing whether to wait is no reason to refuse: greet at once.
+        this.deps.onFailOpen?.(entry.check.name, 'connect', e);
+      }
+    }
+    return wait;
+  }
+
+  /** After the pregreet wait: what checks make of a client that talked first (or didn't). */
+  async greeted(early: EarlyTalkInfo, signal: AbortSignal): Promise<PhaseOutcome> {
+    const o = await this.run('connect', (r, c, s) => r.greeted?.(early, c, s), signal, this.deps.policy.defaultProfile);
     this.sessionFindings.push(...o.findings);
     return o;
   }

@@ -56,7 +56,7 @@ export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'tem
 export interface SessionFacts {
   /** rdns: the client's PTR name (null: none) and whether it resolves back to the client (FCrDNS). */
   rdns?: { readonly name: string | null; readonly confirmed: boolean };
-  /** dnsbl (DNSWL hit) or sender lists: later checks that honour it skip their work. */
+  /** dnsbl (DNSWL hit) or sender-lists (client allow list): later checks that honour it (greylist) skip their work. */
   allowlisted?: { readonly by: string; readonly detail: string };
   /** helo: the name the client gave, as given. */
   helo?: string;
@@ -65,7 +65,12 @@ export interface SessionFacts {
 export interface TransactionFacts {
   /** spf: the result for MAIL FROM (or HELO for the null sender), for DMARC and Authentication-Results. */
   spf?: { readonly result: SpfResult; readonly domain: string; readonly explanation?: string };
-  /** Method results for our Authentication-Results: header (RFC 8601), e.g. "spf=pass smtp.mailfrom=a.example". */
+  /** sender-lists (MAIL FROM allow list): like the session's `allowlisted`, for this transaction only. */
+  allowlisted?: { readonly by: string; readonly detail: string };
+  /**
+   * Method results for our Authentication-Results: header (RFC 8601), e.g. "spf=pass smtp.mailfrom=a.example",
+   * formatted by pipeline/auth-results.ts. Writers: spf (at MAIL), auth (dkim, dmarc, arc at end of data).
+   */
   readonly authResults: string[];
 }
 
@@ -77,7 +82,17 @@ export interface PhaseContext {
   readonly isLocal: (domain: Domain) => boolean;
 }
 
+/** What the engine saw during a pregreet wait (Postfix postscreen's pregreet test). */
+export interface EarlyTalkInfo {
+  readonly talkedFirst: boolean;
+  readonly octets: number;
+}
+
 export interface CheckRun {
+  /** Before the greeting: how long to wait for a client that talks first (0: no wait). */
+  greetWait?(ctx: PhaseContext, signal: AbortSignal): Promise<number>;
+  /** After that wait: what the client did. Findings count as connect-phase findings. */
+  greeted?(early: EarlyTalkInfo, ctx: PhaseContext, signal: AbortSignal): Promise<Finding[]>;
   connect?(ctx: PhaseContext, signal: AbortSignal): Promise<Finding[]>;
   helo?(name: string, ctx: PhaseContext, signal: AbortSignal): Promise<Finding[]>;
   mailFrom?(from: ReversePath, params: MailParams, ctx: PhaseContext, signal: AbortSignal): Promise<Finding[]>;

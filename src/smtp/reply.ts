@@ -39,11 +39,24 @@ export const isTransient = (r: SmtpReply): boolean => r.code >= 400 && r.code < 
 export const isPermanent = (r: SmtpReply): boolean => r.code >= 500;
 
 // --- connection -----------------------------------------------------------------------------------
-export const greeting = (hostname: string): SmtpReply => reply(220, null, `${hostname} ESMTP Moat`);
+/** RFC 5321 §4.3.1; names only our host: no software name or version for a client to fingerprint. */
+export const greeting = (hostname: string): SmtpReply => reply(220, null, `${hostname} ESMTP`);
 export const closing = (hostname: string): SmtpReply => reply(221, '0.0', `${hostname} closing connection`);
 export const serviceUnavailable = (hostname: string): SmtpReply =>
   reply(421, '3.2', `${hostname} Service not available, closing transmission channel`);
 export const tooManyConnections = (): SmtpReply => reply(421, '7.0', 'Too many connections, try again later');
+export const tooManyConnectionsFromIp = (): SmtpReply => reply(421, '7.0', 'Too many connections from your address, try again later');
+export const tooManyConnectionsFromNet = (): SmtpReply => reply(421, '7.0', 'Too many connections from your network, try again later');
+export const connectionRateExceeded = (): SmtpReply => reply(421, '7.0', 'Too many connection attempts from your address, try again later');
+export const commandRateExceeded = (): SmtpReply => reply(421, '7.0', 'Too many commands, closing connection');
+/**
+ * The client talked before our greeting was complete (pregreet, as Postfix postscreen's test).
+ * 554 is the connection-opening refusal (RFC 5321 §3.1, §4.2.3 "No SMTP service here"); X.5.1
+ * (RFC 3463 §3.6) is "a mail transaction protocol command was issued which was ... out of
+ * sequence", which is exactly what an early command is. It is permanent: a conforming client never
+ * does it, and the one that did is a bot that will not improve on a retry. Postfix says 5.5.1 too.
+ */
+export const pregreetRejected = (): SmtpReply => reply(554, '5.1', 'Protocol error: you talked before my greeting');
 export const timedOut = (hostname: string): SmtpReply => reply(421, '4.2', `${hostname} Error: timeout exceeded`);
 export const tooManyErrors = (): SmtpReply => reply(421, '7.0', 'Too many errors, closing connection');
 export const connectionRefused = (text = 'Service unavailable'): SmtpReply => reply(554, '7.1', text);
@@ -62,7 +75,7 @@ export const readyForTls = (): SmtpReply => reply(220, '0.0', 'Ready to start TL
 /** RFC 5321 §3.5.3: 252 when we will not disclose whether a user exists. */
 export const cannotVerify = (): SmtpReply =>
   reply(252, '0.0', 'Cannot VRFY user, but will accept message and attempt delivery');
-export const help = (): SmtpReply => reply(214, '0.0', 'See RFC 5321; Moat accepts mail for its domains only');
+export const help = (): SmtpReply => reply(214, '0.0', 'See RFC 5321; this server accepts mail for its domains only');
 
 // --- temporary failures -----------------------------------------------------------------------------
 /** The one conversion of an unknown internal error (CONVENTIONS.md 5): a reference id, never the message. */
@@ -97,16 +110,25 @@ export const nonAsciiNeedsSmtpUtf8 = (): SmtpReply =>
   reply(553, '6.7', 'Non-ASCII address requires the SMTPUTF8 parameter (RFC 6531)');
 export const nulInContent = (): SmtpReply => reply(554, '6.0', 'Message contains NUL characters');
 export const noValidRecipients = (): SmtpReply => reply(554, '5.1', 'Error: no valid recipients');
+/** Postfix's reject_unknown_sender_domain: no MX and no A/AAAA (RFC 5321 §5.1), or a null MX (RFC 7505). */
+export const senderDomainNotFound = (): SmtpReply => reply(550, '1.8', 'Sender address rejected: Domain not found');
+/** RFC 7372 §3.2: SPF "fail" for the sender (or HELO) domain; `domain` only when it is a validated name. */
+export const spfRejected = (domain?: string): SmtpReply =>
+  reply(550, '7.23', domain ? `SPF validation failed: ${clean(domain)} does not authorize this host to send its mail` : 'SPF validation failed');
+/** RFC 7489 §6.6.4 (X.7.1): the RFC5322.From domain's DMARC policy is p=reject and the message failed it. */
+export const dmarcRejected = (domain?: string): SmtpReply =>
+  reply(550, '7.1', domain ? `Message rejected: it fails the DMARC policy of ${clean(domain)}` : 'Message rejected: it fails the DMARC policy of its From: domain');
 
 /**
  * Wire form. RFC 2034 §3: enhanced codes go on every reply but the greeting and the EHLO/HELO
  * response, and only once the client has seen ENHANCEDSTATUSCODES in our EHLO.
  */
-export function formatReply(r: SmtpReply, withStatus = true): string {
+export function formatReply(r: SmtpReply, withStatus = true, continued = false): string {
   const prefix = withStatus && r.status ? `${r.status} ` : '';
   let out = '';
   r.lines.forEach((line, i) => {
-    const sep = i === r.lines.length - 1 ? ' ' : '-';
+    // `continued`: more lines of this reply follow later (RFC 5321 §4.2.1 "code-" on every line but the last).
+    const sep = i === r.lines.length - 1 && !continued ? ' ' : '-';
     out += `${r.code}${sep}${prefix}${line}\r\n`;
   });
   return out;
@@ -138,8 +160,19 @@ export function replyToString(r: SmtpReply): string {
 // --- pipeline verdicts --------------------------------------------------------------------------------
 export const connectionDeferred = (text = 'Service temporarily unavailable, try again later'): SmtpReply => reply(421, '7.0', clean(text));
 export const userUnknown = (): SmtpReply => reply(550, '1.1', 'Recipient address rejected: User unknown');
+/**
+ * Recipient validation could not decide (directory or LAN server down or slow). RFC 3463 §3.5 X.4.3
+ * "Directory server failure ... useful only as a persistent transient error" is that situation; 451
+ * because the failure is in our processing (RFC 5321 §4.2.2), not a state of the mailbox (450).
+ */
+export const recipientUnverified = (): SmtpReply => reply(451, '4.3', 'Recipient address cannot be verified now, try again later');
 export const messageRejected = (reference: string): SmtpReply => reply(550, '7.1', `Message rejected as spam (ref ${clean(reference)})`);
 export const otherPolicyRecipient = (): SmtpReply => reply(452, '5.3', 'Recipient has a different policy: send it in a new transaction');
+/** Greylisting (RFC 6647): an unknown sender/recipient/client triplet is deferred until it retries. */
+export const greylisted = (): SmtpReply => reply(451, '7.1', 'Greylisted, please try again later');
+/** Mail volume over a configured rate; 450 keeps the session (a connection flood gets 421 instead). */
+export const rateLimited = (what: 'client' | 'sender' | 'recipient'): SmtpReply =>
+  reply(450, '7.1', what === 'recipient' ? 'Too much mail for this recipient, try again later' : `Too much mail from this ${what}, try again later`);
 
 /**
  * Soft bounce (safe rollout): a permanent reply becomes the matching temporary one, same detail and

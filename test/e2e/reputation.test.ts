@@ -44,7 +44,7 @@ describe('connection reputation end to end', () => {
       config: {
         listen: [{ address: `127.0.0.1:${port}` }, { address: `[::1]:${port6}` }],
         dns: { servers: [dns.server], timeout: '2s', tries: 1 },
-        checks: { dnsbl: { sites: ['bl.test*3', 'wl.test=127.0.10.[1..3]*-2'] } },
+        checks: { dnsbl: { sites: ['bl.test*3', 'wl.test=127.0.10.[1..3]*-2'] }, rdns: { enabled: true }, helo: { enabled: true } },
       },
     });
   });
@@ -93,10 +93,11 @@ describe('connection reputation end to end', () => {
   });
 
   it('refuses EHLO with our own hostname (HELO_OURS) with 550 and logs 5.7.1', async () => {
-    const r = await swaks({ port: gw.port, localAddress: '127.0.0.7', helo: 'mx.moat.test', from: 'a@sender.test', to: 'bob@example.test' });
+    // 127.0.0.8: neither allowlisted (that would exempt it) nor listed.
+    const r = await swaks({ port: gw.port, localAddress: '127.0.0.8', helo: 'mx.moat.test', from: 'a@sender.test', to: 'bob@example.test' });
     expect(r.code).not.toBe(0);
     expect(r.replies).toContain('550 Helo command rejected: that name is ours, not yours');
     const e = await gw.waitForEvent('message.rejected', (x) => x['because'] === 'HELO_OURS');
-    expect(e).toMatchObject({ phase: 'helo', helo: 'mx.moat.test', client: '127.0.0.7', reply: '550 5.7.1 Helo command rejected: that name is ours, not yours' });
+    expect(e).toMatchObject({ phase: 'helo', helo: 'mx.moat.test', client: '127.0.0.8', reply: '550 5.7.1 Helo command rejected: that name is ours, not yours' });
   });
 });

@@ -14,6 +14,19 @@ import { startProcess, type ManagedProcess } from '../harness/process.js';
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
 
+/**
+ * Checks that ask DNS about each client or sender are off in test gateways unless a test's `checks` turns them
+ * on: the default test DNS (127.0.0.1:9) answers nothing, and their temperror findings would show in
+ * every message's headers and symbols.
+ */
+export const QUIET_CHECKS: Readonly<Record<string, unknown>> = {
+  spf: { enabled: false },
+  senderDomain: { enabled: false },
+  auth: { enabled: false },
+  rdns: { enabled: false },
+  helo: { enabled: false },
+};
+
 export interface GatewayProcess {
   readonly port: number;
   readonly configFile: string;
@@ -36,6 +49,8 @@ export interface GatewayOptions {
   readonly port?: number;
   /** STARTTLS on the listener with this certificate. */
   readonly listenTls?: { readonly cert: string; readonly key: string };
+  /** Another copy of bin.js (e.g. one an unprivileged user can read, app-copy.ts). */
+  readonly bin?: string;
 }
 
 /** The PIDs of a process and all its descendants (Linux /proc). */
@@ -60,18 +75,18 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     dataDir,
     dns: { servers: ['127.0.0.1:9'], timeout: '1s' },
     workers: 2,
-    limits: { maxConnectionsPerIp: 500 },
+    limits: { maxConnectionsPerIp: 500, maxConnectionsPerNet: 1000 },
     queue: { retrySchedule: ['1s'] },
     delivery: { idleConnectionTime: '1s' },
     shutdownGrace: '5s',
-    // The DNS server above is a dead port: the connection reputation checks (on by default) stay off
-    // unless a test turns them on with a DNS server of its own.
-    checks: { rdns: { enabled: false }, helo: { enabled: false } },
     log: { level: 'debug', format: 'json' },
+    // Tests run as root; the privilege drop itself is tested in privileges.test.ts.
+    ...(process.getuid?.() === 0 ? { allowRoot: true } : {}),
     ...o.config,
+    checks: { ...QUIET_CHECKS, ...(o.config?.['checks'] as Record<string, unknown> | undefined) },
   };
   await writeFile(configFile, stringify(config));
-  const proc = startProcess(process.execPath, [BIN, 'start', '--config', configFile], { name: 'moat', cwd: o.dir, keepLines: 200_000 });
+  const proc = startProcess(process.execPath, [o.bin ?? BIN, 'start', '--config', configFile], { name: 'moat', cwd: o.dir, keepLines: 200_000 });
   await proc.waitForLine(/"event":"gateway.start"/, 20_000).catch((e: unknown) => {
     throw new Error(`gateway did not start: ${String(e)}\n${proc.tail(40)}`);
   });

@@ -11,6 +11,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { startWorker, type Worker } from '../../src/main.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { freePort } from '../harness/ports.js';
+import { QUIET_CHECKS } from './gateway-process.js';
 
 export interface InProcessGateway {
   readonly port: number;
@@ -29,11 +30,9 @@ export async function startInProcess(overrides: Record<string, unknown> = {}, re
     domains: { 'example.test': { relay: [`127.0.0.1:${relayPort ?? (await freePort())}`] } },
     dataDir,
     dns: { servers: ['127.0.0.1:9'], timeout: '1s' },
-    // The DNS server above is a dead port: the connection reputation checks (on by default) stay off
-    // unless a test turns them on with a DNS server of its own.
-    checks: { rdns: { enabled: false }, helo: { enabled: false } },
     log: { level: 'debug', format: 'json' },
     ...overrides,
+    checks: { ...QUIET_CHECKS, ...(overrides['checks'] as Record<string, unknown> | undefined) },
   };
   const r = validateConfig(raw);
   if (!r.ok) throw new Error(JSON.stringify(r.errors));

@@ -44,8 +44,9 @@ export class SmtpTalk {
     return this.socket;
   }
 
-  static async open(port: number, host = '127.0.0.1'): Promise<SmtpTalk> {
-    const s = connect({ port, host });
+  /** Connects; `localAddress` binds the client side (any of 127.0.0.0/8 works on loopback). */
+  static async open(port: number, host = '127.0.0.1', localAddress?: string): Promise<SmtpTalk> {
+    const s = connect({ port, host, ...(localAddress ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       s.once('connect', resolve);
       s.once('error', reject);

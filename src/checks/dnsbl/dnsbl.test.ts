@@ -29,8 +29,7 @@ function check(config: Record<string, unknown>, server = dns.server): Check {
 
 const session = (clientIp: string) => ({ id: 's', clientIp, clientPort: 40000, localIp: '127.0.0.1', localPort: 25 });
 
-async function connect(c: Check, clientIp: string) {
-  const facts: SessionFacts = {};
+async function connect(c: Check, clientIp: string, facts: SessionFacts = {}) {
   const ctx: PhaseContext = { session: session(clientIp), facts, tx: { authResults: [] }, isLocal: () => false };
   const findings = (await c.open(session(clientIp)).connect?.(ctx, AbortSignal.timeout(10_000))) ?? [];
   return { findings, facts };
@@ -119,6 +118,11 @@ describe('dnsbl against dnsmasq lists', () => {
     expect(other.facts.allowlisted).toBeUndefined();
     // In observe mode the fact is not set: observing must not change what later checks do.
     expect((await connect(check({ sites: ['wl.test*-2'], observe: true }), '127.0.0.8')).facts.allowlisted).toBeUndefined();
+  });
+
+  it('does not look up a client the operator allowlisted (sender-lists runs first)', async () => {
+    const facts: SessionFacts = { allowlisted: { by: 'sender-lists', detail: 'client 127.0.0.5' } };
+    expect((await connect(check({ sites: ['zen.test*3'] }), '127.0.0.5', facts)).findings).toEqual([]);
   });
 
   it('ignores a list that answers outside 127.0.0.0/8 (RFC 5782) and says so in DNSBL_ERROR', async () => {

@@ -98,7 +98,8 @@ export function dnsbl(config: DnsblConfig, ports: DnsblPorts): Check {
 
   async function connect(session: SessionInfo, ctx: PhaseContext, signal: AbortSignal): Promise<Finding[]> {
     const ip = plainIp(session.clientIp);
-    if (ip === null || zones.length === 0) return [];
+    // A client the operator allowlisted (sender-lists, which runs first) is not looked up.
+    if (ip === null || zones.length === 0 || ctx.facts.allowlisted !== undefined) return [];
     const results = await Promise.all(zones.map((z) => ask(ip, z, signal)));
     const hits: { site: Site; answers: readonly string[]; zone: ZoneResult }[] = [];
     for (const r of results) {

@@ -5,7 +5,7 @@ import type { DnsmasqHandle, ScriptedDns } from '../../../test/harness/index.js'
 import { policySchema } from '../../pipeline/config.js';
 import { decisionReply } from '../../pipeline/replies.js';
 import { createPolicy, PipelineSession } from '../../pipeline/runner.js';
-import type { Check, Finding, PhaseContext } from '../../pipeline/types.js';
+import type { Check, Finding, PhaseContext, SessionFacts } from '../../pipeline/types.js';
 import { dnsSchema } from '../../platform/dns/config.js';
 import { createResolver } from '../../platform/dns/resolver.js';
 import type { Domain } from '../../smtp/address.js';
@@ -25,9 +25,9 @@ function check(config: Record<string, unknown> = {}, server = dns.server, timeou
 
 const session = (clientIp: string, localIp = '127.0.0.1') => ({ id: 's', clientIp, clientPort: 40000, localIp, localPort: 25 });
 
-async function heloOf(c: Check, name: string, clientIp = '127.0.0.5', localIp = '127.0.0.1'): Promise<Finding[]> {
+async function heloOf(c: Check, name: string, clientIp = '127.0.0.5', localIp = '127.0.0.1', facts: SessionFacts = {}): Promise<Finding[]> {
   const s = session(clientIp, localIp);
-  const ctx: PhaseContext = { session: s, facts: {}, tx: { authResults: [] }, isLocal };
+  const ctx: PhaseContext = { session: s, facts, tx: { authResults: [] }, isLocal };
   return (await c.open(s).helo?.(name, ctx, AbortSignal.timeout(10_000))) ?? [];
 }
 
@@ -91,6 +91,9 @@ describe('helo against dnsmasq', () => {
     // Not ours: a subdomain of our domain (a hard reject stays exact), and ourselves talking to ourselves.
     expect(await symbols('host.example.test')).toEqual(['HELO_NO_DNS']);
     expect(await symbols('mx.moat.test', '127.0.0.1', '127.0.0.1')).toEqual(['HELO_NO_DNS']);
+    // Nor a client the operator allowlisted (an internal host that says HELO with our domain).
+    const allowlisted = { allowlisted: { by: 'sender-lists', detail: 'client 127.0.0.5' } };
+    expect((await heloOf(check(), 'example.test', '127.0.0.5', '127.0.0.1', allowlisted)).map((f) => f.symbol)).toEqual(['HELO_NO_DNS']);
   });
 
   it('rejects HELO_OURS at HELO with 550 5.7.1; the others only score', async () => {

@@ -7,8 +7,9 @@
  * HELO_OURS is a hard reject by default (550 5.7.1). RFC 5321 §4.1.4 forbids refusing mail because
  * the name fails to match the client's address, so the mismatch findings only add score; a client
  * that calls itself by our own name is not a failed verification but an impersonation, which
- * Postfix sites reject as a rule. A connection from the listener's own address (a local probe) is
- * exempt from HELO_OURS. Subdomains of our domains are not "ours" (a hard reject stays exact).
+ * Postfix sites reject as a rule. A connection from the listener's own address (a local probe) and
+ * an allowlisted client (sender-lists, DNSWL) are exempt from HELO_OURS. Subdomains of our
+ * domains are not "ours" (a hard reject stays exact).
  * The runner has already set the `helo` fact; a new HELO replaces these findings.
  * Trusts: the resolver, the operator's hostname and domains. Fails: never throws; a DNS failure of
  * the name is HELO_DNS_ERROR, score 0 and transient, never a reject.
@@ -48,8 +49,9 @@ export function helo(config: HeloConfig, ports: HeloPorts): Check {
   async function check(name: string, session: SessionInfo, ctx: PhaseContext, signal: AbortSignal): Promise<Finding[]> {
     const h = classifyHelo(name);
     const local = plainIp(session.localIp);
-    // The listener's own address talking to itself may well call itself by our name.
-    const fromUs = local !== null && sameIp(session.clientIp, local);
+    // The listener's own address talking to itself may well call itself by our name, and so may a
+    // client the operator (or a DNSWL) allowlisted: an internal host that says HELO with our domain.
+    const fromUs = (local !== null && sameIp(session.clientIp, local)) || ctx.facts.allowlisted !== undefined;
     const ours = (detail: string): Finding[] => [{ symbol: 'HELO_OURS', detail }];
     switch (h.kind) {
       case 'invalid':

@@ -14,6 +14,25 @@ export interface ConnectionInfo {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  /** Set when a trusted proxy told the client's address (PROXY protocol): the proxy's own socket address. */
+  readonly proxiedBy?: string;
+}
+
+/**
+ * What connect() may ask of the greeting besides refusing: with `pregreetWaitMs` > 0 the engine
+ * sends the first line of a multi-line greeting ("220-host ESMTP"), watches the input for that long
+ * (or until the client talks), then asks greeted() whether to go on.
+ */
+export interface GreetingPlan {
+  readonly pregreetWaitMs: number;
+}
+
+/** What the client did before our greeting was complete. */
+export interface EarlyTalk {
+  /** The client sent octets before the final greeting line. */
+  readonly talkedFirst: boolean;
+  /** How many octets were waiting when the engine looked. */
+  readonly octets: number;
 }
 
 export interface TlsInfo {
@@ -54,8 +73,13 @@ export interface MessageSink {
 }
 
 export interface SessionHandler {
-  /** Before the greeting; a reply refuses the connection (554) or defers it (421). */
-  connect(): Promise<SmtpReply | null>;
+  /** Before the greeting; a reply refuses the connection (554) or defers it (421); a plan asks for a pregreet wait. */
+  connect(): Promise<SmtpReply | GreetingPlan | null>;
+  /**
+   * After a pregreet wait (only when connect() asked for one): a reply is sent and the session
+   * closed; null completes the greeting and early input is then read as commands.
+   */
+  greeted?(early: EarlyTalk): Promise<SmtpReply | null>;
   helo(name: string, extended: boolean): Promise<SmtpReply | null>;
   mailFrom(from: ReversePath, params: MailParams): Promise<SmtpReply | null>;
   /** A 2xx (or null) accepts the recipient; the engine records it in the transaction. */
@@ -69,7 +93,16 @@ export interface SessionHandler {
   close(reason: CloseReason): void;
 }
 
-export type CloseReason = 'quit' | 'client-closed' | 'timeout' | 'too-many-errors' | 'bare-newline' | 'refused' | 'shutdown' | 'error';
+export type CloseReason =
+  | 'quit'
+  | 'client-closed'
+  | 'timeout'
+  | 'too-many-errors'
+  | 'command-rate'
+  | 'bare-newline'
+  | 'refused'
+  | 'shutdown'
+  | 'error';
 
 export type ProtocolEvent =
   | { readonly kind: 'command'; readonly verb: string }

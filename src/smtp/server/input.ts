@@ -137,6 +137,29 @@ export class Input {
     }
   }
 
+  /** Resolves once at least one octet is buffered or the stream has ended (nothing is consumed). */
+  async waitReadable(signal: AbortSignal): Promise<void> {
+    while (this.buffered === 0 && !this.ended) await this.wait(signal);
+  }
+
+  /** The first octet buffered, without consuming it; undefined when nothing is buffered. */
+  peekOctet(): number | undefined {
+    return this.chunks[0]?.[0];
+  }
+
+  /** Reads exactly `n` octets (n small: they are copied into one buffer); null at EOF before that. */
+  async readExact(n: number, signal: AbortSignal): Promise<Buffer | null> {
+    const parts: Buffer[] = [];
+    let got = 0;
+    while (got < n) {
+      const part = await this.readSome(n - got, signal);
+      if (!part) return null;
+      parts.push(part);
+      got += part.length;
+    }
+    return Buffer.concat(parts, n);
+  }
+
   /** Puts octets back at the front (the part of a chunk read past the end of DATA). */
   unshift(rest: Buffer): void {
     this.chunks.unshift(rest);

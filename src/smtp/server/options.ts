@@ -8,10 +8,16 @@ export interface ServerLimits {
   readonly maxMessageSize: number;
   readonly maxHeaderSize: number;
   readonly maxRecipients: number;
-  /** Protocol errors (5xx to commands) before 421 and disconnect. */
+  /** Error replies (4xx/5xx) to commands since the last accepted message, before 421 and disconnect. */
   readonly maxErrors: number;
+  /** Tarpit: the reply after the n-th error waits min(maxDelayMs, delayMs × (n − afterErrors)). */
+  readonly tarpit: { readonly afterErrors: number; readonly delayMs: number; readonly maxDelayMs: number };
+  /** Commands per window per session, more and the session ends with 421; null: no limit. */
+  readonly commandRate: { readonly count: number; readonly perMs: number } | null;
   /** Deadline for one command line to arrive complete (not reset by trickled octets). */
   readonly commandTimeoutMs: number;
+  /** Deadline for the first octet of the next command (≤ commandTimeoutMs; both run from the same start). */
+  readonly idleTimeoutMs: number;
   /** Deadline for the whole DATA content / one BDAT chunk. */
   readonly dataTimeoutMs: number;
   /** Deadline for the whole session. */

@@ -1,7 +1,10 @@
 /**
  * One SMTP server session (RFC 5321 §4.1, §4.3.2 sequencing), as a sequential loop over typed commands:
  * read → parse → check sequence → ask the handler → reply. Trusts nothing from the socket; every
- * read has a deadline that trickled octets do not extend; every reply comes from reply.ts. A handler
+ * read has a deadline that trickled octets do not extend (idle, command, DATA, and the whole session,
+ * which also bounds the tarpit and a client that stops reading our replies); every reply comes from
+ * reply.ts. Errors slow the session down (tarpit) and too many end it, as does a command flood. On
+ * request the greeting is split for a pregreet test (RFC 5321 §4.2.1 multi-line reply). A handler
  * failure becomes 451 with a reference id; its message goes to `onInternalError`, never to the client.
  */
 import type { Socket } from 'node:net';
@@ -13,9 +16,10 @@ import { BodyDecoder, type BodyProblem } from '../body-decoder.js';
 import { Input } from './input.js';
 import type { CloseReason, ConnectionInfo, MessageSink, Recipient, SessionHandler, TlsInfo, Transaction } from './handler.js';
 import { COMMAND_LINE_LIMIT, ENVELOPE_LINE_LIMIT, TEXT_LINE_LIMIT, ehloKeywords, type ServerOptions } from './options.js';
+import { ReplyOutput } from './output.js';
+import { CommandRate, deadline, sleep, tarpitDelay } from './pacing.js';
 
 const READ_CHUNK = 64 * 1024;
-const OUTPUT_HIGH_WATER = 64 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 class SessionEnd extends Error {
@@ -34,15 +38,22 @@ interface OpenTransaction {
 
 export interface SessionHooks {
   onInternalError(reference: string, error: unknown): void;
+  /** A session limit ended the session (logged as session.limit). */
+  onLimit?(info: ConnectionInfo, limit: 'errors' | 'command-rate', reply: SmtpReply): void;
+  /** The STARTTLS handshake failed (reason: OpenSSL's words or an errno, never data). */
+  onTlsFailed?(info: ConnectionInfo, reason: string): void;
 }
 
 export class Session {
   private readonly input: Input;
-  private stream: Socket;
+  private readonly out: ReplyOutput;
   private helo: { name: string; extended: boolean } | null = null;
   private tx: OpenTransaction | null = null;
   private tlsInfo: TlsInfo | null = null;
   private errors = 0;
+  /** Tarpit before the next reply, set by an error reply. */
+  private delayNextMs = 0;
+  private readonly commandRate: CommandRate;
   private errorRefs = 0;
   private closed = false;
   private draining = false;
@@ -55,10 +66,13 @@ export class Session {
     private readonly handler: SessionHandler,
     private readonly options: ServerOptions,
     private readonly hooks: SessionHooks,
+    /** Input already attached to the socket (the listener read a PROXY header from it). */
+    input?: Input,
   ) {
-    this.stream = socket;
-    this.input = new Input(options.limits.pipelineBuffer);
-    this.input.attach(socket);
+    this.input = input ?? new Input(options.limits.pipelineBuffer);
+    this.out = new ReplyOutput(socket, () => this.input.pending, this.lifetime.signal);
+    if (!input) this.input.attach(socket);
+    this.commandRate = new CommandRate(options.limits.commandRate);
     socket.on('error', () => undefined); // reported as 'close'; never crash on ECONNRESET
   }
 
@@ -77,12 +91,13 @@ export class Session {
     const timer = setTimeout(() => this.lifetime.abort(new SessionEnd('timeout')), this.options.limits.sessionTimeoutMs);
     let reason: CloseReason = 'error';
     try {
-      const refusal = await this.call(() => this.handler.connect());
-      if (refusal) {
-        await this.send(refusal);
+      const opening = await this.call(() => this.handler.connect());
+      if (opening && 'code' in opening) {
+        await this.send(opening);
         throw new SessionEnd('refused');
       }
-      await this.send(R.greeting(this.options.hostname));
+      if (opening && opening.pregreetWaitMs > 0) await this.pregreet(opening.pregreetWaitMs);
+      else await this.send(R.greeting(this.options.hostname));
       for (;;) await this.step();
     } catch (e) {
       reason = await this.endWith(e);
@@ -102,36 +117,81 @@ export class Session {
       timeout: R.timedOut(this.options.hostname),
       shutdown: R.serviceUnavailable(this.options.hostname),
       'too-many-errors': R.tooManyErrors(),
+      'command-rate': R.commandRateExceeded(),
       'bare-newline': R.bareNewline(),
     };
     const reply = farewell[end.reason];
-    if (reply && !this.stream.destroyed) await this.send(reply).catch(() => undefined);
+    if (end.reason === 'too-many-errors' && reply) this.hooks.onLimit?.(this.info, 'errors', reply);
+    if (end.reason === 'command-rate' && reply) this.hooks.onLimit?.(this.info, 'command-rate', reply);
+    // Written without waiting for the client to read it: a client that stopped reading must not hold us.
+    if (reply) this.out.writeNow(formatFor(reply, this.helo?.extended === true));
     return end.reason;
+  }
+
+  /**
+   * Pregreet: "220-host ESMTP" now, the final line only after `waitMs` of silence (or the handler's
+   * leave). Early octets stay buffered (bounded) and are read as commands if the session goes on.
+   */
+  private async pregreet(waitMs: number): Promise<void> {
+    const greeting = R.greeting(this.options.hostname);
+    this.out.writeNow(R.formatReply(greeting, false, true));
+    const wait = deadline(waitMs, [this.lifetime.signal]);
+    try {
+      await this.input.waitReadable(wait.signal);
+    } catch (e) {
+      if (this.lifetime.signal.aborted) throw this.lifetime.signal.reason instanceof SessionEnd ? this.lifetime.signal.reason : e;
+    } finally {
+      wait.clear();
+    }
+    const octets = this.input.pending;
+    if (octets === 0 && this.input.closed) throw new SessionEnd('client-closed');
+    const greeted = this.handler.greeted?.bind(this.handler);
+    const verdict = greeted ? await this.call(() => greeted({ talkedFirst: octets > 0, octets })) : null;
+    if (verdict) {
+      await this.send(verdict);
+      throw new SessionEnd('refused');
+    }
+    await this.send(greeting);
   }
 
   private async step(): Promise<void> {
     if (this.draining && !this.tx) throw new SessionEnd('shutdown');
-    if (this.input.pending === 0) this.flush();
+    if (this.input.pending === 0) this.out.flush();
     this.idleRead = new AbortController();
-    const signal = AbortSignal.any([this.lifetime.signal, this.idleRead.signal, AbortSignal.timeout(this.options.limits.commandTimeoutMs)]);
+    const l = this.options.limits;
+    const parents = [this.lifetime.signal, this.idleRead.signal];
     let r;
+    const waits: { clear(): void }[] = [];
     try {
-      r = await this.input.readLine(ENVELOPE_LINE_LIMIT, signal);
+      if (this.delayNextMs > 0) {
+        // Tarpit: the reply to the next command waits; nothing more is read meanwhile.
+        this.out.flush();
+        const ms = this.delayNextMs;
+        this.delayNextMs = 0;
+        const tarpit = deadline(null, parents);
+        waits.push(tarpit);
+        await sleep(ms, tarpit.signal);
+      }
+      const command = deadline(l.commandTimeoutMs, parents);
+      waits.push(command);
+      // The idle deadline is for the first octet; the command deadline for the whole line.
+      if (l.idleTimeoutMs < l.commandTimeoutMs && this.input.pending === 0) {
+        const idle = deadline(l.idleTimeoutMs, [command.signal]);
+        waits.push(idle);
+        await this.input.waitReadable(idle.signal);
+      }
+      r = await this.input.readLine(ENVELOPE_LINE_LIMIT, command.signal);
     } catch (e) {
-      throw e instanceof SessionEnd ? e : signal.reason instanceof SessionEnd ? signal.reason : new SessionEnd('timeout');
+      const ended = parents.find((s) => s.aborted)?.reason as unknown;
+      throw e instanceof SessionEnd ? e : ended instanceof SessionEnd ? ended : new SessionEnd('timeout');
     } finally {
+      for (const w of waits) w.clear();
       this.idleRead = null;
     }
-    switch (r.kind) {
-      case 'eof':
-        throw new SessionEnd('client-closed');
-      case 'bare-newline':
-        throw new SessionEnd('bare-newline');
-      case 'too-long':
-        return this.fail(R.lineTooLong());
-      case 'line':
-        break;
-    }
+    if (r.kind === 'eof') throw new SessionEnd('client-closed');
+    if (r.kind === 'bare-newline') throw new SessionEnd('bare-newline');
+    if (!this.commandRate.take()) throw new SessionEnd('command-rate');
+    if (r.kind === 'too-long') return this.fail(R.lineTooLong());
     let text: string;
     try {
       text = utf8.decode(r.line);
@@ -226,10 +286,10 @@ export class Session {
     if ('code' in opened) return this.fail(opened);
     await this.send(R.startMailInput());
     const decoder = new BodyDecoder(this.bodyLimits(), true);
-    const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(this.options.limits.dataTimeoutMs)]);
+    const data = deadline(this.options.limits.dataTimeoutMs, [this.lifetime.signal]);
     try {
       for (;;) {
-        const chunk = await this.readData(READ_CHUNK, signal);
+        const chunk = await this.readData(READ_CHUNK, data.signal);
         const step = decoder.push(chunk);
         if (decoder.failure === 'bare-newline') throw new SessionEnd('bare-newline');
         if (step.out.length > 0) await opened.write(step.out);
@@ -242,6 +302,8 @@ export class Session {
       await opened.abort().catch(() => undefined);
       await this.resetTransaction();
       throw e;
+    } finally {
+      data.clear();
     }
     await this.finishMessage(opened, decoder);
   }
@@ -263,11 +325,11 @@ export class Session {
       tx.bdat = { sink, decoder: new BodyDecoder(this.bodyLimits(), false), failed: sink ? null : (opened as SmtpReply) };
     }
     const bdat = tx.bdat;
-    const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(this.options.limits.dataTimeoutMs)]);
+    const chunkDeadline = deadline(this.options.limits.dataTimeoutMs, [this.lifetime.signal]);
     let left = size;
     try {
       while (left > 0) {
-        const chunk = await this.readData(Math.min(left, READ_CHUNK), signal);
+        const chunk = await this.readData(Math.min(left, READ_CHUNK), chunkDeadline.signal);
         left -= chunk.length;
         const step = bdat.decoder.push(chunk);
         if (bdat.decoder.failure === 'bare-newline') throw new SessionEnd('bare-newline');
@@ -277,6 +339,8 @@ export class Session {
       await bdat.sink?.abort().catch(() => undefined);
       await this.resetTransaction();
       throw e;
+    } finally {
+      chunkDeadline.clear();
     }
     if (bdat.failed) return this.fail(bdat.failed);
     if (!last) {
@@ -302,8 +366,11 @@ export class Session {
       reply = await this.call(() => sink.finish({ size: decoder.size, eightBit: decoder.has8bit }));
     }
     await this.resetTransaction(false);
-    if (R.isPositive(reply)) await this.send(reply);
-    else await this.fail(reply);
+    if (R.isPositive(reply)) {
+      // As Postfix: errors count "without delivering mail"; an accepted message starts the count anew.
+      this.errors = 0;
+      await this.send(reply);
+    } else await this.fail(reply);
   }
 
   private async onStartTls(): Promise<void> {
@@ -312,29 +379,36 @@ export class Session {
     if (this.tlsInfo) return this.fail(R.tlsAlreadyActive());
     if (this.tx) return this.fail(R.badSequence());
     await this.send(R.readyForTls());
-    this.flush();
+    this.out.flush();
     // RFC 3207 §4.2 / CVE-2011-0411: anything pipelined after STARTTLS was sent in the clear and is dropped.
     this.input.discard();
     this.input.detach();
-    const plain = this.stream;
-    const secure = new TLSSocket(plain, { isServer: true, secureContext: context });
+    const plain = this.out.stream;
+    // No client certificate is asked for: senders are judged by policy, not by TLS client auth.
+    const secure = new TLSSocket(plain, { isServer: true, secureContext: context, requestCert: false, rejectUnauthorized: false });
     secure.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new SessionEnd('timeout')), this.options.limits.commandTimeoutMs);
+      let settled = false;
+      // A failed handshake ends this session only; the socket is gone, so no plaintext farewell follows.
+      const fail = (reason: string, end: SessionEnd): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(t);
+        this.hooks.onTlsFailed?.(this.info, reason);
+        secure.destroy();
+        plain.destroy();
+        reject(end);
+      };
+      const t = setTimeout(() => fail('handshake timeout', new SessionEnd('timeout')), this.options.limits.commandTimeoutMs);
       secure.once('secure', () => {
+        settled = true;
         clearTimeout(t);
         resolve();
       });
-      secure.once('error', () => {
-        clearTimeout(t);
-        reject(new SessionEnd('error'));
-      });
-      secure.once('close', () => {
-        clearTimeout(t);
-        reject(new SessionEnd('client-closed'));
-      });
+      secure.once('error', (e) => fail(tlsFailure(e), new SessionEnd('error')));
+      secure.once('close', () => fail('closed during the handshake', new SessionEnd('client-closed')));
     });
-    this.stream = secure;
+    this.out.stream = secure;
     this.input.attach(secure);
     this.tlsInfo = { protocol: secure.getProtocol() ?? 'unknown', cipher: secure.getCipher().name };
     // Everything learnt before the handshake is forgotten (RFC 3207 §4.2).
@@ -344,7 +418,7 @@ export class Session {
   }
 
   private async readData(max: number, signal: AbortSignal): Promise<Buffer> {
-    if (this.input.pending === 0) this.flush();
+    if (this.input.pending === 0) this.out.flush();
     let chunk: Buffer | null;
     try {
       chunk = await this.input.readSome(max, signal);
@@ -356,8 +430,12 @@ export class Session {
   }
 
   private async skipOctets(n: number): Promise<void> {
-    const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(this.options.limits.dataTimeoutMs)]);
-    for (let left = n; left > 0; ) left -= (await this.readData(Math.min(left, READ_CHUNK), signal)).length;
+    const d = deadline(this.options.limits.dataTimeoutMs, [this.lifetime.signal]);
+    try {
+      for (let left = n; left > 0; ) left -= (await this.readData(Math.min(left, READ_CHUNK), d.signal)).length;
+    } finally {
+      d.clear();
+    }
   }
 
   private bodyLimits() {
@@ -399,50 +477,23 @@ export class Session {
     return `${this.info.id}.${++this.errorRefs}`;
   }
 
-  /** Sends an error reply and counts it; too many and the session ends (421). */
+  /** Sends an error reply (4xx/5xx) and counts it: the next reply is tarpitted; too many and the session ends (421). */
   private async fail(reply: SmtpReply): Promise<void> {
     await this.send(reply);
-    if (R.isPermanent(reply) && ++this.errors >= this.options.limits.maxErrors) throw new SessionEnd('too-many-errors');
+    if (++this.errors >= this.options.limits.maxErrors) throw new SessionEnd('too-many-errors');
+    this.delayNextMs = tarpitDelay(this.errors, this.options.limits.tarpit);
   }
 
   private async send(reply: SmtpReply): Promise<void> {
-    const s = this.stream;
-    if (s.destroyed || !s.writable) throw new SessionEnd('client-closed');
-    const withStatus = this.helo?.extended === true;
-    // Replies to pipelined commands go out together when more input is already waiting (RFC 2920 §3.2).
-    if (this.input.pending > 0 && s.writableLength < OUTPUT_HIGH_WATER) {
-      if (!s.writableCorked) s.cork();
-    }
-    s.write(formatFor(reply, withStatus));
-    if (this.input.pending === 0 || s.writableLength >= OUTPUT_HIGH_WATER) this.flush();
-    if (s.writableLength >= OUTPUT_HIGH_WATER) {
-      // A client that pipelines without reading our replies waits here, not in our memory.
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          s.off('drain', done);
-          s.off('close', done);
-          resolve();
-        };
-        s.on('drain', done);
-        s.on('close', done);
-      });
-    }
-  }
-
-  /** Sends replies held back for a pipelined batch (before we wait on the client, always). */
-  private flush(): void {
-    while (this.stream.writableCorked) this.stream.uncork();
+    if (!this.out.usable) throw new SessionEnd('client-closed');
+    await this.out.write(formatFor(reply, this.helo?.extended === true));
   }
 
   private close(reason: CloseReason): void {
     if (this.closed) return;
     this.closed = true;
     this.input.detach();
-    const s = this.stream;
-    this.flush();
-    s.end();
-    // Give the final reply a moment to leave, then make sure the socket is gone.
-    setTimeout(() => s.destroy(), 2000).unref();
+    this.out.end();
     if (this.tx?.bdat?.sink) void this.tx.bdat.sink.abort().catch(() => undefined);
     this.handler.close(reason);
   }
@@ -450,6 +501,11 @@ export class Session {
 
 function formatFor(reply: SmtpReply, withStatus: boolean): string {
   return R.formatReply(reply, withStatus);
+}
+
+function tlsFailure(e: Error): string {
+  const x = e as Error & { reason?: unknown; code?: unknown };
+  return typeof x.reason === 'string' ? x.reason : typeof x.code === 'string' ? x.code : 'handshake failed';
 }
 
 function problemReply(p: BodyProblem): SmtpReply {
