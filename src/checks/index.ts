@@ -17,6 +17,12 @@ import { recipientsCheckSchema } from './recipients/config.js';
 import { recipientsCheck, type RecipientDomains } from './recipients/index.js';
 import type { RecipientProber } from './recipients/ports.js';
 import { pregreet, pregreetSchema } from './pregreet/index.js';
+import { dnsblSchema } from './dnsbl/config.js';
+import { dnsbl } from './dnsbl/index.js';
+import { rdnsSchema } from './rdns/config.js';
+import { rdns } from './rdns/index.js';
+import { heloSchema } from './helo/config.js';
+import { helo } from './helo/index.js';
 import { greylist, greylistSchema } from './greylist/index.js';
 import { rateLimit, rateLimitSchema } from './rate-limit/index.js';
 import { senderLists, senderListsSchema } from './sender-lists/index.js';
@@ -29,6 +35,9 @@ import { structureCheck, structureSchema } from '../scan/structure/index.js';
 export const checksSchema = z
   .object({
     pregreet: pregreetSchema,
+    dnsbl: dnsblSchema,
+    rdns: rdnsSchema,
+    helo: heloSchema,
     senderLists: senderListsSchema,
     spf: spfSchema,
     senderDomain: senderDomainSchema,
@@ -69,6 +78,10 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     ...entry(pregreet(config.pregreet, ports.state), config.pregreet),
     // Allow lists first: their facts let later checks skip.
     ...entry(senderLists(config.senderLists), config.senderLists),
+    // Connection reputation: the decisive DNSBL first (its DNSWL fact is read by later checks), then rDNS, HELO.
+    ...entry(dnsbl(config.dnsbl, ports), config.dnsbl),
+    ...entry(rdns(config.rdns, ports), config.rdns),
+    ...entry(helo(config.helo, ports), config.helo),
     // MAIL: SPF first (its fact feeds DMARC at end of data and greylisting), then the sender domain.
     ...entry(spfCheck(config.spf, ports), config.spf),
     ...entry(senderDomainCheck(config.senderDomain, ports), config.senderDomain),

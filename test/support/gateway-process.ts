@@ -15,11 +15,17 @@ export const ROOT = join(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
 
 /**
- * Checks that ask DNS about each sender are off in test gateways unless a test's `checks` turns them
+ * Checks that ask DNS about each client or sender are off in test gateways unless a test's `checks` turns them
  * on: the default test DNS (127.0.0.1:9) answers nothing, and their temperror findings would show in
  * every message's headers and symbols.
  */
-export const QUIET_CHECKS: Readonly<Record<string, unknown>> = { spf: { enabled: false }, senderDomain: { enabled: false }, auth: { enabled: false } };
+export const QUIET_CHECKS: Readonly<Record<string, unknown>> = {
+  spf: { enabled: false },
+  senderDomain: { enabled: false },
+  auth: { enabled: false },
+  rdns: { enabled: false },
+  helo: { enabled: false },
+};
 
 export interface GatewayProcess {
   readonly port: number;
