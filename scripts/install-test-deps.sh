@@ -19,6 +19,13 @@ REQUIREMENTS=(
   "libnet-ssleay-perl|/usr/bin/perl -MNet::SSLeay -e 1"
   "python3-aiosmtpd|/usr/bin/python3 -c 'import aiosmtpd'"
   "haproxy|test -x /usr/sbin/haproxy"
+  "clamav-daemon|test -x /usr/sbin/clamd"
+  "clamav|test -x /usr/bin/clamscan"
+  "clamav-testfiles|test -f /usr/share/clamav-testfiles/clam.exe"
+  "spamd|test -x /usr/sbin/spamd"
+  "spamassassin|test -x /usr/bin/spamassassin"
+  "spamc|test -x /usr/bin/spamc"
+  "rspamd|test -x /usr/bin/rspamd"
 )
 
 # As root, make sure apt will start no daemon (now and in any later install).

@@ -15,6 +15,10 @@ import { pregreet, pregreetSchema } from './pregreet/index.js';
 import { greylist, greylistSchema } from './greylist/index.js';
 import { rateLimit, rateLimitSchema } from './rate-limit/index.js';
 import { senderLists, senderListsSchema } from './sender-lists/index.js';
+import { scanChecks, type ScannerConfigs, type ScannerPorts } from '../scan/index.js';
+import { clamavCheckSchema } from '../scan/clamav/index.js';
+import { rspamdCheckSchema } from '../scan/rspamd/index.js';
+import { spamassassinCheckSchema } from '../scan/spamd/index.js';
 
 export const checksSchema = z
   .object({
@@ -22,6 +26,9 @@ export const checksSchema = z
     senderLists: senderListsSchema,
     greylist: greylistSchema,
     rateLimit: rateLimitSchema,
+    clamav: clamavCheckSchema,
+    rspamd: rspamdCheckSchema,
+    spamassassin: spamassassinCheckSchema,
   })
   .strict()
   .prefault({})
@@ -35,10 +42,15 @@ export interface CheckPorts {
   readonly state: StateStore;
   /** Our own name (banner, HELO checks). */
   readonly hostname: string;
+  /** Adapters for the external content scanners (clamd, spamd, rspamd). */
+  readonly scanners: ScannerPorts;
 }
 
-/** The configured checks in order; `all` also builds disabled ones (to know every symbol). */
-export function createChecks(config: ChecksConfig, ports: CheckPorts, all = false): CheckEntry[] {
+/**
+ * The configured checks in order; `all` also builds disabled ones (to know every symbol).
+ * `scanners` are the top-level scanner slices (clamav, spamassassin, rspamd): absent ones are not used.
+ */
+export function createChecks(config: ChecksConfig, ports: CheckPorts, all = false, scanners: ScannerConfigs = {}): CheckEntry[] {
   const entry = (check: Check, c: CheckCommon): CheckEntry[] => (c.enabled || all ? [{ check, observe: c.observe, failOpen: c.failOpen }] : []);
   return [
     { check: relayGuard(), observe: false, failOpen: false },
@@ -48,6 +60,8 @@ export function createChecks(config: ChecksConfig, ports: CheckPorts, all = fals
     // After recipient validation: a refused recipient makes no triplet and uses no rate.
     ...entry(greylist(config.greylist, ports), config.greylist),
     ...entry(rateLimit(config.rateLimit, ports), config.rateLimit),
+    // End of data: the external scanners (antivirus first).
+    ...scanChecks(config, scanners, ports.scanners, all),
   ];
 }
 
@@ -57,10 +71,15 @@ const INERT: CheckPorts = {
   clock: { now: () => 0, setTimer: () => ({ cancel: () => undefined }) },
   state: new Proxy({} as StateStore, { get: () => () => Promise.reject(new Error('validation only')) }),
   hostname: 'validation.invalid',
+  scanners: {
+    clamd: () => ({ scan: () => Promise.reject(new Error('validation only')) }),
+    spamd: () => ({ check: () => Promise.reject(new Error('validation only')) }),
+    rspamd: () => ({ check: () => Promise.reject(new Error('validation only')) }),
+  },
 };
 
 /** The checks a config would run, built without I/O, for validating the policy against their symbols. */
-export function checksForValidation(config: ChecksConfig): CheckEntry[] {
+export function checksForValidation(config: ChecksConfig, scanners: ScannerConfigs = {}): CheckEntry[] {
   // Disabled checks too: an operator may tune a symbol before turning its check on.
-  return createChecks(config, INERT, true);
+  return createChecks(config, INERT, true, scanners);
 }

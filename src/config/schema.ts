@@ -11,6 +11,9 @@ import { policySchema } from '../pipeline/config.js';
 import { checksSchema } from '../checks/index.js';
 import { quarantineSchema } from '../quarantine/config.js';
 import { dnsSchema } from '../platform/dns/config.js';
+import { clamavSchema } from '../scan/clamav/index.js';
+import { rspamdSchema } from '../scan/rspamd/index.js';
+import { spamassassinSchema } from '../scan/spamd/index.js';
 import { hostPort } from './address.js';
 import { duration } from './duration.js';
 
@@ -115,6 +118,9 @@ export const configSchema = z
     queue: queueSchema,
     delivery: deliverySchema,
     checks: checksSchema,
+    clamav: clamavSchema.optional(),
+    spamassassin: spamassassinSchema.optional(),
+    rspamd: rspamdSchema.optional(),
     policy: policySchema,
     quarantine: quarantineSchema,
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto').describe('Worker processes ("auto" = one per core)'),

@@ -146,11 +146,24 @@ export class InboundSession implements SessionHandler {
     const log = this.log.child({ queueId: id });
     const from = tx.from ? formatMailbox(tx.from) : '';
     const to = tx.recipients.map((r) => formatMailbox(r.mailbox));
+    const first = tx.recipients.length === 1 ? tx.recipients[0] : undefined;
+    const received = receivedHeader({
+      helo: tx.helo,
+      clientIp: this.conn.remoteAddress,
+      hostname: this.deps.hostname,
+      extended: tx.extended,
+      tls: tx.tls !== null,
+      utf8: tx.mailParams.smtputf8,
+      queueId: id,
+      singleRecipient: first ? formatMailbox(first.mailbox) : null,
+      date: new Date(receivedAt),
+    });
     let verdict: Explanation;
     let view;
     try {
       view = messageView(await writer.read(this.deps.scanLimit), info.size, () => writer.stream());
-      verdict = await this.pipeline.data(view, { from: tx.from, recipients: tx.recipients.map((r) => r.mailbox) }, AbortSignal.timeout(this.deps.scanTimeout));
+      const data = { from: tx.from, recipients: tx.recipients.map((r) => r.mailbox), queueId: id, received };
+      verdict = await this.pipeline.data(view, data, AbortSignal.timeout(this.deps.scanTimeout));
     } catch (e) {
       await writer.abort();
       const reply = R.temporaryFailure(`${this.conn.id}.${id}`);
@@ -170,18 +183,6 @@ export class InboundSession implements SessionHandler {
     const profile = this.pipeline.transactionProfile;
     const names = this.deps.headerNames;
     const { edits, extra } = contentEdits(view, this.deps.hostname, names, verdict.action === 'tag' ? profile.subjectTag : null);
-    const first = tx.recipients.length === 1 ? tx.recipients[0] : undefined;
-    const received = receivedHeader({
-      helo: tx.helo,
-      clientIp: this.conn.remoteAddress,
-      hostname: this.deps.hostname,
-      extended: tx.extended,
-      tls: tx.tls !== null,
-      utf8: tx.mailParams.smtputf8,
-      queueId: id,
-      singleRecipient: first ? formatMailbox(first.mailbox) : null,
-      date: new Date(receivedAt),
-    });
     const envelope: Envelope = {
       v: 2,
       id,
