@@ -177,7 +177,8 @@ export class InboundSession implements SessionHandler {
         verdict.action === 'reject' && !verdict.decidedBy
           ? this.deps.policy.softBounce ? R.softened(R.messageRejected(id)) : R.messageRejected(id)
           : decisionReply(this.deps.policy, verdict.action, verdict.decidedBy, 'data');
-      log.info(verdict.action === 'reject' ? 'message.rejected' : 'message.deferred', { ...fields, reply: R.replyToString(reply) });
+      const by = verdict.decidedBy ? { because: verdict.decidedBy.symbol, detail: verdict.decidedBy.detail } : {};
+      log.info(verdict.action === 'reject' ? 'message.rejected' : 'message.deferred', { ...fields, ...by, reply: R.replyToString(reply) });
       return reply;
     }
     const profile = this.pipeline.transactionProfile;
