@@ -9,16 +9,21 @@
 // Fails: no pong within the bound (default 150 s, for a cold hyperscan compile on a busy machine)
 // rejects with rspamd's output; a taken port is retried with a fresh one; stop() escalates to
 // SIGKILL by PID (process.ts).
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startProcess, type ManagedProcess } from './process.js';
 import type { ProcessRegistry } from './registry.js';
 import { startWithPortRetry } from './ports.js';
 import { makeScratchDir } from './tmp.js';
 import { waitUntil } from './wait.js';
 
-const REPO = join(import.meta.dirname, '..', '..');
+/** The checkout: the nearest directory above this file with a package.json (also when run from dist/). */
+function repoRoot(): string {
+  for (let d = import.meta.dirname; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, 'package.json'))) return d;
+  return process.cwd();
+}
 
 export interface RspamdOptions {
   /** "127.0.0.1:PORT" of the test's dnsmasq: rspamd's only resolver. */
@@ -75,7 +80,7 @@ async function writeConfig(etc: string, port: number, dnsServer: string, hsCache
 export async function startRspamd(o: RspamdOptions): Promise<RspamdHandle> {
   if (!/^127\.\d+\.\d+\.\d+:\d+$/.test(o.dnsServer)) throw new Error(`rspamd harness: dnsServer must be a loopback ip:port, got ${o.dnsServer}`);
   const dir = o.dir ?? (await makeScratchDir('moat-rspamd-'));
-  const hsCache = process.env['MOAT_RSPAMD_HS_CACHE'] ?? join(REPO, '.cache', 'rspamd-hs');
+  const hsCache = process.env['MOAT_RSPAMD_HS_CACHE'] ?? join(repoRoot(), '.cache', 'rspamd-hs');
   await mkdir(hsCache, { recursive: true });
   const vars = { db: join(dir, 'db'), run: join(dir, 'run'), log: join(dir, 'log') };
   for (const d of Object.values(vars)) await mkdir(d, { recursive: true });
