@@ -2,7 +2,8 @@
 # Install the system programs the tests start as real peers (Debian 12).
 # Idempotent and fast when everything is present: each probe below is checked first, and apt
 # runs only if one fails. It never starts a daemon: /usr/sbin/policy-rc.d (exit 101) stops
-# maintainer scripts from starting postfix on :25, dnsmasq on :53 and so on.
+# maintainer scripts from starting postfix on :25, dnsmasq on :53, slapd on :389 and so on (slapd's
+# own default database is left unused: the tests run private instances with `slapd -f`).
 # Not root and something missing: prints what is missing and exits 1.
 set -euo pipefail
 
@@ -19,6 +20,10 @@ REQUIREMENTS=(
   "libnet-ssleay-perl|/usr/bin/perl -MNet::SSLeay -e 1"
   "python3-aiosmtpd|/usr/bin/python3 -c 'import aiosmtpd'"
   "haproxy|test -x /usr/sbin/haproxy"
+  "testssl.sh|test -x /usr/bin/testssl"
+  "slapd|test -x /usr/sbin/slapd"
+  "ldap-utils|test -x /usr/bin/ldapadd"
+  "ldap-utils|test -x /usr/bin/ldapwhoami"
   "clamav-daemon|test -x /usr/sbin/clamd"
   "clamav|test -x /usr/bin/clamscan"
   "clamav-testfiles|test -f /usr/share/clamav-testfiles/clam.exe"

@@ -5,9 +5,9 @@
  * Config is swapped whole on reload; sessions already open keep the options they started with.
  */
 import { readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { createChecks } from './checks/index.js';
 import type { ScannerPorts } from './scan/index.js';
 import { parseSocketAddress } from './scan/options.js';
@@ -25,23 +25,29 @@ import { InboundSession } from './gateway/inbound.js';
 import { DsnNotifier } from './gateway/notifier.js';
 import { systemClock } from './platform/clock.js';
 import { createResolver, systemServers } from './platform/dns/index.js';
+import { LdapDirectory } from './platform/ldap.js';
 import type { Logger } from './platform/logger.js';
+import { ServerTlsContexts } from './platform/tls-context.js';
 import { Scheduler } from './queue/scheduler.js';
 import { Spool, type StoredMessage } from './queue/spool.js';
 import { RelayDeliverer } from './relay/deliverer.js';
 import { ConnectionPool } from './relay/pool.js';
+import type { Hop, TlsChoice } from './relay/routes.js';
+import { SmtpRecipientProber } from './relay/verify.js';
 import type { Domain } from './smtp/address.js';
-import { connect } from './smtp/client/index.js';
+import { connect, type SmtpConnection, type Timeouts } from './smtp/client/index.js';
 import { LocalGate, type AdmissionLimits, type ConnectionGate } from './smtp/server/admission.js';
 import { parseCidr, type Cidr } from './smtp/server/ip.js';
 import { SmtpListener, type ListenerSettings } from './smtp/server/listener.js';
 import type { ServerOptions } from './smtp/server/options.js';
 import type { ConnectionInfo } from './smtp/server/handler.js';
 import { replyToString } from './smtp/reply.js';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 
 export interface Worker {
   reload(config: Config): Promise<void>;
+  /** A connection the supervisor accepted on `address` (adopt mode). */
+  adopt(address: string, socket: Socket): void;
   control(req: ControlRequest): Promise<ControlAnswer>;
   stop(): Promise<void>;
 }
@@ -97,7 +103,7 @@ function listenerSettings(c: Config, address: string): ListenerSettings {
 }
 
 /** The external scanners' adapters; a config swap builds new ones (their slots are per pipeline). */
-function scannerPorts(): ScannerPorts {
+export function scannerPorts(): ScannerPorts {
   const target = (address: string): SocketTarget => parseSocketAddress(address) as SocketTarget; // validated by the schema
   return {
     clamd: (c) => new ClamdClient({ target: target(c.address), timeoutMs: c.timeout, maxSize: c.maxSize, maxConcurrent: c.maxConcurrent }),
@@ -109,14 +115,11 @@ function scannerPorts(): ScannerPorts {
 export interface WorkerPorts {
   /** Admission for the whole gateway (the supervisor over IPC); default: this process alone. */
   readonly gate?: ConnectionGate;
-}
-
-function tlsContexts(c: Config): Map<string, SecureContext> {
-  const out = new Map<string, SecureContext>();
-  for (const l of c.listen) {
-    if (l.tls) out.set(l.address, createSecureContext({ cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key), minVersion: 'TLSv1.2' }));
-  }
-  return out;
+  /**
+   * "bind" listens itself (a worker on its own, e.g. in tests); "adopt" binds nothing and serves the
+   * connections the supervisor hands over (it owns the listening sockets, cli/listen-sockets.ts).
+   */
+  readonly sockets?: 'bind' | 'adopt';
 }
 
 /** The state store's file: "sqlite:" alone means dataDir/state.db. */
@@ -137,38 +140,53 @@ async function ownedShards(spoolRoot: string, index: number, count: number): Pro
 export async function startWorker(initial: Config, index: number, count: number, logger: Logger, ports: WorkerPorts = {}): Promise<Worker> {
   let config = initial;
   const gate = ports.gate ?? new LocalGate(() => admissionLimits(config));
-  let contexts = tlsContexts(config);
+  const sockets = ports.sockets ?? 'bind';
   const clock = systemClock;
   const log = logger.child({ worker: index });
+  // STARTTLS contexts per listener, reloaded on SIGHUP and when the certificate files change.
+  const contexts = new ServerTlsContexts({ logger: log });
+  contexts.apply(config.listen, true);
   const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
   const spoolRoot = join(config.dataDir, 'spool');
 
+  // One way to open a connection to a LAN server, for delivery and for recipient probes.
+  const connectHop = (hop: Hop, tls: TlsChoice, signal: AbortSignal, timeouts: Partial<Timeouts>): Promise<SmtpConnection> =>
+    connect(
+      {
+        host: hop.host,
+        port: hop.port,
+        heloName: config.hostname,
+        tls: {
+          policy: tls.policy,
+          verify: tls.verify,
+          ...(tls.servername ? { servername: tls.servername } : {}),
+          ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
+        },
+        timeouts,
+      },
+      signal,
+    );
   const pool = new ConnectionPool({
     maxPerDestination: () => config.delivery.concurrencyPerDestination,
     idleMs: () => config.delivery.idleConnectionTime,
     connect: (hop, tls, signal) =>
-      connect(
-        {
-          host: hop.host,
-          port: hop.port,
-          heloName: config.hostname,
-          tls: {
-            policy: tls.policy,
-            verify: tls.verify,
-            ...(tls.servername ? { servername: tls.servername } : {}),
-            ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
-          },
-          timeouts: {
-            connect: config.delivery.connectTimeout,
-            greeting: config.delivery.connectTimeout,
-            command: config.delivery.commandTimeout,
-            dataBlock: config.delivery.commandTimeout,
-            dataEnd: config.delivery.dataTimeout,
-          },
-        },
-        signal,
-      ),
+      connectHop(hop, tls, signal, {
+        connect: config.delivery.connectTimeout,
+        greeting: config.delivery.connectTimeout,
+        command: config.delivery.commandTimeout,
+        dataBlock: config.delivery.commandTimeout,
+        dataEnd: config.delivery.dataTimeout,
+      }),
   });
+  const prober = new SmtpRecipientProber({
+    domains: () => config.domains,
+    connect: (hop, tls, signal) => {
+      const t = config.checks.recipients.verify.timeout;
+      return connectHop(hop, tls, signal, { connect: t, greeting: t, command: t });
+    },
+  });
+  const directory = new LdapDirectory();
+  const readText = (path: string): Promise<string> => readFile(path, 'utf8');
 
   const shards = new Map<number, Shard>();
   const makeShard = async (n: number): Promise<Shard> => {
@@ -238,7 +256,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   const state = new SqliteStateStore(statePath(config), clock);
   if (index === 0) state.startSweeping(60_000);
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, { resolver, clock, state, hostname: c.hostname, scanners: scannerPorts() }, false, c);
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts() }, false, c);
     return { checks, policy: createPolicy(checks, c.policy) };
   };
   let pipeline = pipelineFor(config);
@@ -262,7 +280,8 @@ export async function startWorker(initial: Config, index: number, count: number,
       onFailOpen: (check, phase, e) => log.warn('check.fail-open', { check, phase, error: e instanceof Error ? e.message : String(e) }),
     });
   // One listener per address, each with its own TLS context (STARTTLS only where a certificate is set).
-  const servers = new Map<string, { listener: SmtpListener; server: Server }>();
+  const servers = new Map<string, { listener: SmtpListener; server: Server | null }>();
+  let stopping = false;
   const listen = async (address: string): Promise<void> => {
     const listener = new SmtpListener({
       options: () => serverOptions(config, contexts.get(address) ?? null),
@@ -272,30 +291,39 @@ export async function startWorker(initial: Config, index: number, count: number,
       hooks: {
         onInternalError: (ref, e) => log.error('session.error', { ref, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
         onLimit: (info, limit, reply) => log.warn('session.limit', { session: info.id, client: info.remoteAddress, limit, reply: replyToString(reply) }),
+        onTlsFailed: (info, reason) => log.warn('session.tls-failed', { session: info.id, client: info.remoteAddress, reason }),
       },
       events: {
         limit: (client, limit, reply) => log.warn('session.limit', { client: client.address, port: client.port, limit, reply: replyToString(reply) }),
         refused: (peer, reason) => log.warn('session.refused', { peer: peer.address, port: peer.port, listener: address, reason }),
       },
     });
-    servers.set(address, { listener, server: await listener.listen(address) });
+    if (sockets === 'adopt') servers.set(address, { listener, server: null });
+    else servers.set(address, { listener, server: await listener.listen(address) });
   };
   for (const l of config.listen) await listen(l.address);
 
   return {
     async reload(next) {
-      const nextContexts = tlsContexts(next);
+      // Up to the first await this runs at once, so a connection for a new listener that arrives
+      // right behind the reload message finds its listener and its certificate.
       const nextPipeline = pipelineFor(next);
+      contexts.apply(next.listen, false);
       config = next;
-      contexts = nextContexts;
       pipeline = nextPipeline;
       const wanted = new Set(next.listen.map((l) => l.address));
-      for (const [address, s] of servers) {
-        if (wanted.has(address)) continue;
-        servers.delete(address);
-        await s.listener.close(next.shutdownGrace);
+      const added = next.listen.filter((l) => !servers.has(l.address)).map((l) => listen(l.address));
+      const removed = [...servers].filter(([address]) => !wanted.has(address));
+      for (const [address] of removed) servers.delete(address);
+      await Promise.all([...added, ...removed.map(([, s]) => s.listener.close(next.shutdownGrace))]);
+    },
+    adopt(address, socket) {
+      const s = servers.get(address);
+      if (!s || stopping) {
+        socket.destroy();
+        return;
       }
-      for (const l of next.listen) if (!servers.has(l.address)) await listen(l.address);
+      s.listener.adopt(socket);
     },
     async control(req) {
       const all = [...shards.entries()];
@@ -341,6 +369,8 @@ export async function startWorker(initial: Config, index: number, count: number,
     },
     async stop() {
       const grace = config.shutdownGrace;
+      stopping = true;
+      contexts.close();
       await Promise.all([...servers.values()].map((s) => s.listener.close(grace)));
       const stops = [...shards.values()].map((s) => s.scheduler.stop());
       const timeout = new Promise<void>((r) => setTimeout(r, Math.min(grace, 10_000)).unref());
@@ -348,6 +378,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       for (const s of shards.values()) s.scheduler.abortActive();
       await Promise.race([Promise.all(stops), new Promise<void>((r) => setTimeout(r, 3000).unref())]);
       await pool.closeAll();
+      await directory.close();
       await state.close();
       if (expiry) clearInterval(expiry);
     },

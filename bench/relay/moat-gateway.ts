@@ -39,6 +39,8 @@ export function moatBenchConfig(port: number, sinkPort: number, dataDir: string)
     limits: { maxConnectionsPerIp: 1000, maxConnectionsPerNet: 1000 },
     shutdownGrace: '10s',
     log: { level: 'info', format: 'json' },
+    // The bench runs as root on a throwaway machine; a production setup sets `user:` instead.
+    ...(process.getuid?.() === 0 ? { allowRoot: true } : {}),
   };
 }
 

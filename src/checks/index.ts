@@ -1,7 +1,8 @@
 /**
  * The one explicit list of checks (CONVENTIONS.md 2), in the order they run within each phase, and
- * their config slice under `checks:`. The relay guard always runs first and cannot be turned off.
- * Checks get their ports here and do no I/O until a session opens them.
+ * their config slice under `checks:`. The relay guard always runs first and cannot be turned off;
+ * recipient validation comes right after it. Checks get their ports here and do no I/O until a
+ * session opens them.
  */
 import { z } from 'zod';
 import type { CheckEntry } from '../pipeline/runner.js';
@@ -9,12 +10,21 @@ import type { Check } from '../pipeline/types.js';
 import type { CheckCommon } from './options.js';
 import type { Resolver } from '../platform/dns/index.js';
 import type { Clock } from '../platform/clock.js';
+import type { Directory } from '../platform/ldap.js';
 import type { StateStore } from '../store/state.js';
 import { relayGuard } from './relay-guard/index.js';
+import { recipientsCheckSchema } from './recipients/config.js';
+import { recipientsCheck, type RecipientDomains } from './recipients/index.js';
+import type { RecipientProber } from './recipients/ports.js';
 import { pregreet, pregreetSchema } from './pregreet/index.js';
 import { greylist, greylistSchema } from './greylist/index.js';
 import { rateLimit, rateLimitSchema } from './rate-limit/index.js';
 import { senderLists, senderListsSchema } from './sender-lists/index.js';
+
+import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js';
+import { spfCheck, spfSchema } from './spf/index.js';
+import { authCheck, authSchema } from '../scan/auth/index.js';
+import { structureCheck, structureSchema } from '../scan/structure/index.js';
 import { scanChecks, type ScannerConfigs, type ScannerPorts } from '../scan/index.js';
 import { clamavCheckSchema } from '../scan/clamav/index.js';
 import { rspamdCheckSchema } from '../scan/rspamd/index.js';
@@ -24,8 +34,13 @@ export const checksSchema = z
   .object({
     pregreet: pregreetSchema,
     senderLists: senderListsSchema,
+    spf: spfSchema,
+    senderDomain: senderDomainSchema,
+    recipients: recipientsCheckSchema,
     greylist: greylistSchema,
     rateLimit: rateLimitSchema,
+    auth: authSchema,
+    structure: structureSchema,
     clamav: clamavCheckSchema,
     rspamd: rspamdCheckSchema,
     spamassassin: spamassassinCheckSchema,
@@ -42,44 +57,66 @@ export interface CheckPorts {
   readonly state: StateStore;
   /** Our own name (banner, HELO checks). */
   readonly hostname: string;
+  /** LDAP lookups (recipient validation). */
+  readonly directory: Directory;
+  /** Asks a domain's LAN server whether it takes an address (recipient verification). */
+  readonly prober: RecipientProber;
+  /** Reads an operator's text file (static recipient lists). */
+  readonly readText: (path: string) => Promise<string>;
   /** Adapters for the external content scanners (clamd, spamd, rspamd). */
   readonly scanners: ScannerPorts;
 }
+
+/** What checks need to know of `domains` besides the names: each domain's recipient validation. */
+export type CheckDomains = RecipientDomains;
 
 /**
  * The configured checks in order; `all` also builds disabled ones (to know every symbol).
  * `scanners` are the top-level scanner slices (clamav, spamassassin, rspamd): absent ones are not used.
  */
-export function createChecks(config: ChecksConfig, ports: CheckPorts, all = false, scanners: ScannerConfigs = {}): CheckEntry[] {
+export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false, scanners: ScannerConfigs = {}): CheckEntry[] {
   const entry = (check: Check, c: CheckCommon): CheckEntry[] => (c.enabled || all ? [{ check, observe: c.observe, failOpen: c.failOpen }] : []);
   return [
     { check: relayGuard(), observe: false, failOpen: false },
     ...entry(pregreet(config.pregreet, ports.state), config.pregreet),
     // Allow lists first: their facts let later checks skip.
     ...entry(senderLists(config.senderLists), config.senderLists),
+    // MAIL: SPF first (its fact feeds DMARC at end of data and greylisting), then the sender domain.
+    ...entry(spfCheck(config.spf, ports), config.spf),
+    ...entry(senderDomainCheck(config.senderDomain, ports), config.senderDomain),
+    ...entry(recipientsCheck(config.recipients, domains, ports), config.recipients),
     // After recipient validation: a refused recipient makes no triplet and uses no rate.
     ...entry(greylist(config.greylist, ports), config.greylist),
     ...entry(rateLimit(config.rateLimit, ports), config.rateLimit),
-    // End of data: the external scanners (antivirus first).
+    // End of data: DKIM, ARC, DMARC (reads the spf fact).
+    ...entry(authCheck(config.auth, ports), config.auth),
+    // Content stage, cheapest first.
+    ...entry(structureCheck(ports.clock), config.structure),
+    // Then the external scanners (antivirus first).
     ...scanChecks(config, scanners, ports.scanners, all),
   ];
 }
 
+const refuse = (): Promise<never> => Promise.reject(new Error('validation only'));
+
 /** Ports that refuse every use: checks do no I/O when built, so config validation can build them. */
-const INERT: CheckPorts = {
-  resolver: new Proxy({} as Resolver, { get: () => () => Promise.reject(new Error('validation only')) }),
+export const INERT: CheckPorts = {
+  resolver: new Proxy({} as Resolver, { get: () => refuse }),
   clock: { now: () => 0, setTimer: () => ({ cancel: () => undefined }) },
-  state: new Proxy({} as StateStore, { get: () => () => Promise.reject(new Error('validation only')) }),
+  state: new Proxy({} as StateStore, { get: () => refuse }),
   hostname: 'validation.invalid',
+  directory: { exists: refuse, close: () => Promise.resolve() },
+  prober: { probe: refuse },
+  readText: refuse,
   scanners: {
-    clamd: () => ({ scan: () => Promise.reject(new Error('validation only')) }),
-    spamd: () => ({ check: () => Promise.reject(new Error('validation only')) }),
-    rspamd: () => ({ check: () => Promise.reject(new Error('validation only')) }),
+    clamd: () => ({ scan: refuse }),
+    spamd: () => ({ check: refuse }),
+    rspamd: () => ({ check: refuse }),
   },
 };
 
 /** The checks a config would run, built without I/O, for validating the policy against their symbols. */
-export function checksForValidation(config: ChecksConfig, scanners: ScannerConfigs = {}): CheckEntry[] {
+export function checksForValidation(config: ChecksConfig, domains: CheckDomains, scanners: ScannerConfigs = {}): CheckEntry[] {
   // Disabled checks too: an operator may tune a symbol before turning its check on.
-  return createChecks(config, INERT, true, scanners);
+  return createChecks(config, domains, INERT, true, scanners);
 }

@@ -8,10 +8,12 @@ import { Command } from 'commander';
 import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../platform/logger.js';
+import { StartupError } from './privileges.js';
 import { checksForValidation } from '../checks/index.js';
 import { createPolicy } from '../pipeline/runner.js';
 import { queueCommand } from './queue-command.js';
 import { quarantineCommand } from './quarantine-command.js';
+import { scanCommand } from './scan-command.js';
 import { runSupervisor } from './supervisor.js';
 import { runWorkerProcess } from './worker-process.js';
 
@@ -33,7 +35,14 @@ function cli(): Command {
     .action(async (o: { config: string }) => {
       const config = await load(o.config);
       const logger = createLogger({ level: config.log.level, format: config.log.format });
-      process.exit(await runSupervisor(o.config, config, logger));
+      try {
+        process.exit(await runSupervisor(o.config, config, logger));
+      } catch (e) {
+        if (!(e instanceof StartupError)) throw e;
+        logger.error('gateway.start-refused', { error: e.message });
+        process.stderr.write(`moat: ${e.message}\n`);
+        process.exit(1);
+      }
     });
   program
     .command('check-config')
@@ -54,7 +63,7 @@ function cli(): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { config: string; json?: boolean }) => {
       const config = await load(o.config);
-      const policy = createPolicy(checksForValidation(config.checks, config), config.policy);
+      const policy = createPolicy(checksForValidation(config.checks, config.domains, config), config.policy);
       const rows = policy.allSymbols().map((s) => {
         const { score, action } = policy.defaultProfile.score({ symbol: s.name }, s);
         return { name: s.name, score, action, description: s.description };
@@ -62,6 +71,13 @@ function cli(): Command {
       if (o.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
       else for (const r of rows) process.stdout.write(`${r.name.padEnd(32)} ${String(r.score).padStart(7)}  ${(r.action ?? '').padEnd(10)} ${r.description}\n`);
     });
+  program
+    .command('scan')
+    .description('offline verdict of message files, directories, Maildirs and mbox files through the configured content checks')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .option('--json', 'one JSON object per message and line')
+    .argument('<path...>', 'message files, directories, Maildirs or mbox files')
+    .action(async (paths: string[], o: { config: string; json?: boolean }) => process.exit(await scanCommand(await load(o.config), o.config, paths, { json: o.json === true })));
   const queue = program.command('queue').description('inspect and act on the delivery queue (live or offline)');
   const withConfig = (c: Command): Command => c.requiredOption('-c, --config <file>', 'configuration file (YAML)').option('--json', 'machine-readable output');
   withConfig(queue.command('list').description('list queued messages')).action(async (o: { config: string; json?: boolean }) =>

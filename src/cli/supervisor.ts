@@ -1,14 +1,18 @@
 /**
- * The supervisor (DESIGN.md §4): forks one worker per core with node:cluster, restarts a worker that
- * dies (it resumes its own spool shard), and never parses mail itself. SIGTERM: workers stop accepting,
- * finish their transactions within the grace period, exit; then we exit 0. SIGHUP: the config file is
- * read and checked again; a bad one is refused with its errors logged and the old one kept.
+ * The supervisor (DESIGN.md §4): binds the SMTP listeners (listen-sockets.ts), drops root if it was
+ * started as root (privileges.ts), forks one worker per core with node:cluster and hands each
+ * accepted connection to a worker; restarts a worker that dies (it resumes its own spool shard); it
+ * never reads mail itself. SIGTERM: stop accepting, workers finish their transactions within the
+ * grace period and exit; then we exit 0. SIGHUP: the config file is read and checked again (schema,
+ * certificates, new listeners bound); a bad one is refused with its errors logged and the old one kept.
  * It also serves the control socket for `moat queue …`, and keeps the gateway-wide connection count
  * the workers ask for a slot in (admission-ipc.ts).
  */
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { constants as fsc } from 'node:fs';
+import { access, chmod, mkdir, rm } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { formatConfigErrors, loadConfig } from '../config/load.js';
@@ -17,9 +21,13 @@ import { isControlRequest, mergeAnswers, type ControlAnswer, type ControlRequest
 import type { Logger } from '../platform/logger.js';
 import { admissionLimits } from '../main.js';
 import { AdmissionService, isAdmissionRequest, type AdmissionAnswer, type AdmissionRequest } from './admission-ipc.js';
+import { loadServerTls } from '../platform/tls-context.js';
+import { ListenSockets, type ConnectionMessage } from './listen-sockets.js';
+import { dropPrivileges, prepareDataDir, privilegePlan, resolveAccount, StartupError } from './privileges.js';
 
 export type ToWorker =
   | { readonly type: 'reload'; readonly config: Config }
+  | ConnectionMessage
   | { readonly type: 'shutdown' }
   | { readonly type: 'control'; readonly seq: number; readonly req: ControlRequest }
   | AdmissionAnswer;
@@ -38,11 +46,48 @@ export function controlSocketPath(c: Config): string {
   return join(c.dataDir, 'control.sock');
 }
 
+/** Keys read only at start: a reload that changes them is refused. */
+const START_ONLY = ['user', 'group', 'allowRoot', 'dataDir', 'workers'] as const;
+
+/** Binds the listeners and, started as root, becomes the configured user; StartupError otherwise. */
+async function takeOff(configFile: string, config: Config, sockets: ListenSockets, logger: Logger): Promise<boolean> {
+  const plan = privilegePlan(config, process.geteuid?.() ?? -1, () => userInfo().username);
+  const account = plan.kind === 'drop' ? await resolveAccount(plan.user, plan.group) : null;
+  if (account) await prepareDataDir(config.dataDir, account);
+  for (const l of config.listen) await sockets.bind(l.address).catch((e: unknown) => Promise.reject(new StartupError(`listen: ${(e as Error).message}`)));
+  if (account) {
+    dropPrivileges(account);
+    logger.info('gateway.privileges', { user: account.user, uid: account.uid, gid: account.gid, groups: process.getgroups?.() ?? [] });
+  } else if (plan.kind === 'root') {
+    logger.warn('gateway.privileges', { user: 'root', uid: 0, allowRoot: true });
+  } else if (plan.kind === 'as-is' && plan.mismatch) {
+    logger.warn('gateway.privileges', { uid: process.geteuid?.(), warning: plan.mismatch });
+  }
+  // From here on as the user Moat runs as: what it must read for reloads and workers, it can.
+  await access(configFile, fsc.R_OK).catch(() => Promise.reject(new StartupError(`${configFile}: not readable by uid ${String(process.geteuid?.())}; workers and reloads read it`)));
+  const tls = tlsErrors(config);
+  if (tls.length > 0) throw new StartupError(tls.join('\n'));
+  const spool = join(config.dataDir, 'spool');
+  await mkdir(spool, { recursive: true, mode: 0o700 }).catch((e: NodeJS.ErrnoException) =>
+    Promise.reject(new StartupError(`dataDir: cannot create ${spool} as uid ${String(process.geteuid?.())}: ${e.code ?? e.message}`)),
+  );
+  return account !== null;
+}
+
 export async function runSupervisor(configFile: string, initial: Config, logger: Logger): Promise<number> {
   let config = initial;
   const count = workerCount(config);
-  await mkdir(join(config.dataDir, 'spool'), { recursive: true, mode: 0o700 });
   const workers = new Map<number, ClusterWorker>();
+  const ready = new Set<ClusterWorker>();
+  let droppedRoot = false;
+  const sockets = new ListenSockets({ ready: () => [...ready], logger, droppedRoot: () => droppedRoot });
+  try {
+    droppedRoot = await takeOff(configFile, config, sockets, logger);
+  } catch (e) {
+    sockets.closeAll();
+    throw e;
+  }
+  for (const a of sockets.addresses) sockets.activate(a);
   let stopping = false;
   let seq = 0;
   const pending = new Map<number, (a: ControlAnswer) => void>();
@@ -59,11 +104,16 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
         });
         return;
       }
-      if (m.type === 'ready' && ++readyCount === count) logger.info('gateway.start', { workers: count, listen: config.listen.map((l) => l.address), pid: process.pid });
+      if (m.type === 'ready') {
+        ready.add(w);
+        sockets.flush();
+        if (++readyCount === count) logger.info('gateway.start', { workers: count, listen: config.listen.map((l) => l.address), pid: process.pid });
+      }
       if (m.type === 'control') pending.get(m.seq)?.(m.answer);
       if (m.type === 'fatal') logger.error('worker.exit', { worker: index, error: m.error });
     });
     w.on('exit', (code, signal) => {
+      ready.delete(w);
       if (workers.get(index) === w) workers.delete(index);
       admission.workerGone(w.id);
       if (stopping) return;
@@ -100,6 +150,8 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
       if (stopping) return;
       stopping = true;
       logger.info('gateway.stop', { signal: 'SIGTERM' });
+      sockets.closeAll();
+      ready.clear();
       for (const w of workers.values()) w.send({ type: 'shutdown' } satisfies ToWorker);
       const hard = setTimeout(() => {
         for (const w of workers.values()) w.process.kill('SIGKILL');
@@ -115,16 +167,46 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
     process.on('SIGTERM', shutdown);
     process.on('SIGINT', shutdown);
     process.on('SIGHUP', () => {
-      void loadConfig(configFile).then((r) => {
-        if (!r.ok) {
-          logger.error('gateway.reload-refused', { errors: formatConfigErrors(r.errors).split('\n') });
-          return;
+      void loadConfig(configFile).then(async (r) => {
+        if (!r.ok) return logger.error('gateway.reload-refused', { errors: formatConfigErrors(r.errors).split('\n') });
+        const next = r.config;
+        const fixed = START_ONLY.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(config[k])).map((k) => `${k}: read at start only; restart Moat to change it`);
+        const errors = [...fixed, ...tlsErrors(next)];
+        const added: string[] = [];
+        for (const [i, l] of next.listen.entries()) {
+          if (errors.length > 0 || sockets.has(l.address)) continue;
+          try {
+            await sockets.bind(l.address);
+            added.push(l.address);
+          } catch (e) {
+            errors.push(`listen[${i}].address: ${(e as Error).message}`);
+          }
         }
-        config = r.config;
+        if (errors.length > 0 || stopping) {
+          for (const a of added) sockets.close(a);
+          return logger.error('gateway.reload-refused', { errors });
+        }
+        config = next;
         for (const w of workers.values()) w.send({ type: 'reload', config } satisfies ToWorker);
+        // Workers learn new listeners from the reload message, which IPC delivers before any connection.
+        for (const a of added) sockets.activate(a);
+        for (const a of sockets.addresses) if (!config.listen.some((l) => l.address === a)) sockets.close(a);
         logger.info('gateway.reload', { listen: config.listen.map((l) => l.address), domains: Object.keys(config.domains) });
       });
     });
+  });
+}
+
+/** Every listener's certificate and key, read and matched now: a bad pair refuses the config. */
+export function tlsErrors(c: Config): string[] {
+  return c.listen.flatMap((l, i) => {
+    if (!l.tls) return [];
+    try {
+      loadServerTls(l.tls);
+      return [];
+    } catch (e) {
+      return [`listen[${i}].tls: ${e instanceof Error ? e.message : String(e)}`];
+    }
   });
 }
 

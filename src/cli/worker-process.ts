@@ -1,8 +1,9 @@
 /**
  * A worker process: loads the config the supervisor named, starts the worker (main.ts) and obeys the
- * supervisor's messages (reload, shutdown, queue control). An uncaught error ends the process; the
- * supervisor restarts it and the spool shard is resumed from disk.
+ * supervisor's messages (reload, shutdown, queue control, and the connections it accepted). An
+ * uncaught error ends the process; the supervisor restarts it and the spool shard is resumed from disk.
  */
+import { Socket } from 'node:net';
 import { formatConfigErrors, loadConfig } from '../config/load.js';
 import { startWorker } from '../main.js';
 import { createLogger } from '../platform/logger.js';
@@ -31,13 +32,17 @@ export async function runWorkerProcess(): Promise<void> {
   });
   let worker;
   try {
-    worker = await startWorker(config, index, count, logger, { gate });
+    worker = await startWorker(config, index, count, logger, { gate, sockets: 'adopt' });
   } catch (e) {
     send({ type: 'fatal', error: e instanceof Error ? e.message : String(e) });
     process.exit(1);
   }
   const w = worker;
-  process.on('message', (m: ToWorker) => {
+  process.on('message', (m: ToWorker, handle: unknown) => {
+    if (m.type === 'connection') {
+      if (handle instanceof Socket) w.adopt(m.address, handle);
+      return;
+    }
     if (m.type === 'reload') void w.reload(m.config).catch((e: unknown) => logger.error('gateway.reload-refused', { error: String(e) }));
     if (m.type === 'shutdown') {
       logger.info('gateway.stop', { worker: index, draining: true });

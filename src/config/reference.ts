@@ -15,6 +15,7 @@ interface JsonSchema {
   items?: JsonSchema;
   additionalProperties?: JsonSchema | boolean;
   anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
   const?: unknown;
   minimum?: number;
   maximum?: number;
@@ -34,6 +35,7 @@ function typeOf(s: JsonSchema): string {
     const kinds = s.anyOf.map(typeOf);
     return kinds.includes('number') && kinds.includes('string') && kinds.length === 2 ? 'duration' : kinds.join(' \\| ');
   }
+  if (s.oneOf) return s.oneOf.every((o) => o.type === 'object') ? 'object' : s.oneOf.map(typeOf).join(' \\| ');
   if (s.const !== undefined) return JSON.stringify(s.const);
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
   if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object') return 'map';
@@ -49,6 +51,11 @@ function walk(s: JsonSchema, path: string, required: boolean, rows: Row[]): void
   }
   if (s.type === 'object' && typeof s.additionalProperties === 'object') walk(s.additionalProperties, `${path}.<name>`, true, rows);
   if (s.type === 'array' && s.items?.type === 'object') walk(s.items, `${path}[]`, true, rows);
+  // A list of variants told apart by their "type" key (a discriminated union): one block per variant.
+  for (const v of s.type === 'array' ? (s.items?.oneOf ?? []) : []) {
+    const tag = v.properties?.['type']?.const;
+    if (typeof tag === 'string') walk(v, `${path}[type=${tag}]`, true, rows);
+  }
 }
 
 export function configReference(): string {

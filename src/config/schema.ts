@@ -7,6 +7,7 @@ import { parseDomain } from '../smtp/address.js';
 import { parseCidr } from '../smtp/server/ip.js';
 import { deliverySchema, domainSchema } from '../relay/config.js';
 import { queueSchema } from '../queue/config.js';
+import { serverTlsSchema } from '../platform/tls-config.js';
 import { policySchema } from '../pipeline/config.js';
 import { checksSchema } from '../checks/index.js';
 import { quarantineSchema } from '../quarantine/config.js';
@@ -20,14 +21,7 @@ import { duration } from './duration.js';
 const listenerSchema = z
   .object({
     address: hostPort('Address to listen on, "ip:port"; IPv6 as "[::]:25"'),
-    tls: z
-      .object({
-        cert: z.string().describe('PEM certificate chain file'),
-        key: z.string().describe('PEM private key file'),
-      })
-      .strict()
-      .optional()
-      .describe('Enables STARTTLS on this listener'),
+    tls: serverTlsSchema.optional().describe('Enables STARTTLS on this listener'),
     proxyProtocol: z
       .boolean()
       .default(false)
@@ -108,6 +102,9 @@ export const configSchema = z
       .refine((d) => Object.keys(d).length > 0, { message: 'at least one domain is required: Moat accepts mail only for these' })
       .describe('The only domains Moat accepts mail for, and their LAN servers'),
     dataDir: z.string().min(1).describe('Spool and embedded stores'),
+    user: z.string().min(1).optional().describe('Started as root: the user to switch to once the listeners are bound (e.g. "moat"); owns dataDir'),
+    group: z.string().min(1).optional().describe('Group to switch to with `user`; default: the user\'s own group'),
+    allowRoot: z.boolean().default(false).describe('Run as root when started as root without `user` (only where root is not the host\'s root, e.g. a user-namespaced container)'),
     state: z
       .string()
       .regex(/^sqlite:/, 'expected "sqlite:" or "sqlite:/path/to/state.db"')

@@ -8,7 +8,8 @@
  */
 import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
-import { messageView } from '../pipeline/message.js';
+import { messageView, type MimeParse } from '../pipeline/message.js';
+import { limitsForScan, mimeParser } from '../scan/mime/index.js';
 import type { Explanation, Policy, ScoredFinding } from '../pipeline/policy.js';
 import { decisionReply } from '../pipeline/replies.js';
 import { PipelineSession, type CheckEntry, type PhaseOutcome } from '../pipeline/runner.js';
@@ -59,6 +60,8 @@ export class InboundSession implements SessionHandler {
   private tls: TlsInfo | null = null;
   private messages = 0;
   private pendingConnect: Promise<PhaseOutcome> | null = null;
+  /** One bounded MIME parse per message, shared by every content check (view.mime()). */
+  private readonly parseMime: MimeParse;
 
   constructor(
     private readonly conn: ConnectionInfo,
@@ -69,6 +72,7 @@ export class InboundSession implements SessionHandler {
       { id: conn.id, clientIp: conn.remoteAddress, clientPort: conn.remotePort, localIp: conn.localAddress, localPort: conn.localPort },
     );
     this.log = deps.logger.child({ session: conn.id, client: conn.remoteAddress });
+    this.parseMime = mimeParser(limitsForScan(deps.scanLimit));
   }
 
   private deadline(): AbortSignal {
@@ -161,7 +165,7 @@ export class InboundSession implements SessionHandler {
     let verdict: Explanation;
     let view;
     try {
-      view = messageView(await writer.read(this.deps.scanLimit), info.size, () => writer.stream());
+      view = messageView(await writer.read(this.deps.scanLimit), info.size, () => writer.stream(), this.parseMime);
       const data = { from: tx.from, recipients: tx.recipients.map((r) => r.mailbox), queueId: id, received };
       verdict = await this.pipeline.data(view, data, AbortSignal.timeout(this.deps.scanTimeout));
     } catch (e) {

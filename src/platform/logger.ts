@@ -7,7 +7,8 @@ import { pino, type Logger as PinoLogger } from 'pino';
 
 export type LogEvent =
   | 'gateway.start' | 'gateway.stop' | 'gateway.reload' | 'gateway.reload-refused' | 'worker.exit'
-  | 'session.open' | 'session.close' | 'session.error' | 'session.limit' | 'session.refused'
+  | 'session.open' | 'session.close' | 'session.error' | 'session.limit' | 'session.refused' | 'session.tls-failed'
+  | 'tls.loaded' | 'tls.reloaded' | 'tls.reload-failed' | 'gateway.privileges' | 'gateway.start-refused'
   | 'message.accepted' | 'message.rejected' | 'message.deferred' | 'message.quarantined'
   | 'delivery.sent' | 'delivery.deferred' | 'delivery.bounced' | 'delivery.error'
   | 'queue.loaded' | 'queue.corrupt' | 'queue.deleted' | 'dsn.queued'

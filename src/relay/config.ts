@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { hostPort } from '../config/address.js';
 import { duration } from '../config/duration.js';
+import { recipientsDomainSchema } from '../checks/recipients/config.js';
 
 export const tlsPolicy = z
   .object({
@@ -17,6 +18,7 @@ export const domainSchema = z
   .object({
     relay: z.array(hostPort('LAN server, "ip:port"')).min(1).describe('LAN mail servers for this domain, tried in order'),
     tls: tlsPolicy.describe('STARTTLS policy toward the LAN servers'),
+    recipients: recipientsDomainSchema.optional(),
   })
   .strict();
 

@@ -32,6 +32,11 @@ function hostPort(s: string): { host: string; port: number } {
   return { host: m?.[1] ?? s, port: Number(m?.[2] ?? 25) };
 }
 
+/** The LAN servers of one of our domains, in the configured order. */
+export function lanHops(own: DomainConfig): Hop[] {
+  return own.relay.map((r) => ({ ...hostPort(r), name: r }));
+}
+
 export async function routeFor(
   domain: string,
   domains: Readonly<Record<string, DomainConfig>>,
@@ -40,7 +45,7 @@ export async function routeFor(
 ): Promise<Route> {
   const own = domains[domain];
   if (own) {
-    return { kind: 'hops', hops: own.relay.map((r) => ({ ...hostPort(r), name: r })), tls: own.tls };
+    return { kind: 'hops', hops: lanHops(own), tls: own.tls };
   }
   const opportunistic: TlsChoice = { policy: 'opportunistic', verify: false };
   if (domain.startsWith('[')) {

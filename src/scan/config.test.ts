@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createChecks, type CheckPorts } from '../checks/index.js';
+import { createChecks, INERT, type CheckPorts } from '../checks/index.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { parseSocketAddress } from './options.js';
@@ -21,10 +21,7 @@ function config(extra: Record<string, unknown>): Config {
 function ports(made: string[]): CheckPorts {
   const refuse = (): Promise<never> => Promise.reject(new Error('not in this test'));
   return {
-    resolver: new Proxy({} as CheckPorts['resolver'], { get: () => refuse }),
-    state: new Proxy({} as CheckPorts['state'], { get: () => refuse }),
-    clock: { now: () => 0, setTimer: () => ({ cancel: () => undefined }) },
-    hostname: 'mx.example.test',
+    ...INERT,
     scanners: {
       clamd: (c) => (made.push(`clamd ${c.address}`), { scan: refuse }),
       spamd: (c) => (made.push(`spamd ${c.address}`), { check: refuse }),
@@ -36,7 +33,7 @@ function ports(made: string[]): CheckPorts {
 const SCANNERS = new Set(['clamav', 'rspamd', 'spamd']);
 /** The scanner checks createChecks builds, in their order. */
 const names = (c: Config, made: string[] = []): string[] =>
-  createChecks(c.checks, ports(made), false, c)
+  createChecks(c.checks, c.domains, ports(made), false, c)
     .map((e) => e.check.name)
     .filter((n) => SCANNERS.has(n));
 

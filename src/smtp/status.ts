@@ -41,6 +41,7 @@ export const ENHANCED_STATUS = {
   'X.7.1': 'Delivery not authorized, message refused',
   'X.7.10': 'Encryption Needed',
   'X.7.11': 'Encryption required for requested authentication mechanism',
+  'X.7.23': 'SPF validation failed',
 } as const;
 
 export type KnownDetail = keyof typeof ENHANCED_STATUS extends `X.${infer D}` ? D : never;

@@ -22,6 +22,7 @@ export interface DnsZone {
   readonly addresses?: readonly { readonly name: string; readonly address: string }[];
   /** Explicit PTR records: by IP (reversed for you) or by full in-addr.arpa name. */
   readonly ptr?: readonly { readonly ip?: string; readonly name?: string; readonly target: string }[];
+  /** exchange "." is a null MX (RFC 7505: "MX 0 ."). */
   readonly mx?: readonly { readonly domain: string; readonly exchange: string; readonly preference: number }[];
   /** TXT; a string longer than 255 bytes is split into 255-byte character-strings. */
   readonly txt?: readonly { readonly name: string; readonly text: string | readonly string[] }[];
@@ -53,6 +54,8 @@ const MAX_CONF_LINE = 1024;
 
 export interface DnsmasqOptions {
   readonly port?: number;
+  /** A loopback IPv4 address to listen on (default 127.0.0.1); with port 53 it can serve a resolv.conf. */
+  readonly address?: string;
   /** Log every query to the process output (to prove nothing is forwarded). */
   readonly logQueries?: boolean;
   readonly dir?: string;
@@ -61,7 +64,7 @@ export interface DnsmasqOptions {
 }
 
 export interface DnsmasqHandle {
-  readonly host: '127.0.0.1';
+  readonly host: string;
   readonly port: number;
   /** "127.0.0.1:PORT", as for Resolver.setServers. */
   readonly server: string;
@@ -147,7 +150,7 @@ export function renderDnsmasqConf(zone: DnsZone): string {
     if (!Number.isInteger(m.preference) || m.preference < 0 || m.preference > 65535) {
       throw new Error(`dnsmasq zone: bad MX preference ${m.preference}`);
     }
-    lines.push(`mx-host=${checkName(m.domain)},${checkName(m.exchange)},${m.preference}`);
+    lines.push(`mx-host=${checkName(m.domain)},${m.exchange === '.' ? '.' : checkName(m.exchange)},${m.preference}`);
   }
   for (const t of zone.txt ?? []) {
     const chunks = typeof t.text === 'string' ? splitTxt(t.text) : t.text.flatMap((s) => splitTxt(s));
@@ -175,12 +178,14 @@ function isNotReady(err: unknown): boolean {
   return !(code === 'ENOTFOUND' || code === 'ENODATA' || code === 'EREFUSED');
 }
 
-/** Starts dnsmasq on 127.0.0.1 with the given zone; resolves once it answers a real query. */
+/** Starts dnsmasq on 127.0.0.1 (or opts.address) with the given zone; resolves once it answers a real query. */
 export async function startDnsmasq(zone: DnsZone, opts: DnsmasqOptions = {}): Promise<DnsmasqHandle> {
   const dir = opts.dir ?? (await makeScratchDir('moat-dns-'));
   const confPath = join(dir, 'zone.conf');
   await writeFile(confPath, renderDnsmasqConf(zone));
   const asRoot = process.getuid?.() === 0;
+  const host = opts.address ?? '127.0.0.1';
+  if (isIP(host) !== 4 || !host.startsWith('127.')) throw new Error(`dnsmasq: ${host} is not a loopback IPv4 address`);
 
   return startWithPortRetry(
     async (port) => {
@@ -188,7 +193,7 @@ export async function startDnsmasq(zone: DnsZone, opts: DnsmasqOptions = {}): Pr
         '--keep-in-foreground',
         `--conf-file=${confPath}`,
         `--port=${port}`,
-        '--listen-address=127.0.0.1',
+        `--listen-address=${host}`,
         '--bind-interfaces',
         '--pid-file=',
         '--log-facility=-',
@@ -200,7 +205,7 @@ export async function startDnsmasq(zone: DnsZone, opts: DnsmasqOptions = {}): Pr
         logFile: join(dir, 'dnsmasq.log'),
         ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
       });
-      const server = `127.0.0.1:${port}`;
+      const server = `${host}:${port}`;
       const resolver = (): dns.Resolver => {
         const r = new dns.Resolver({ timeout: 1000, tries: 1 });
         r.setServers([server]);
@@ -226,7 +231,7 @@ export async function startDnsmasq(zone: DnsZone, opts: DnsmasqOptions = {}): Pr
         throw err;
       }
       return {
-        host: '127.0.0.1',
+        host,
         port,
         server,
         confPath,

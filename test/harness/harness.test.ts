@@ -14,7 +14,12 @@ import {
   startPostfixLan,
   startPostfixRelay,
   startProcess,
+  startSlapd,
   startSmtpSink,
+  runCommand,
+  SLAPD_SERVICE_DN,
+  SLAPD_SERVICE_PASSWORD,
+  SLAPD_SUFFIX,
   stopAll,
   removeAllScratchDirs,
   renderDnsmasqConf,
@@ -281,5 +286,24 @@ describe.skipIf(!isRoot)('Postfix relay-only gateway', () => {
     expect(pf.process.running).toBe(false);
     expect(await tcpOpen(pf.port)).toBe(false);
     expect(await readFile(pf.logPath, 'utf8')).toMatch(/relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+/);
+  });
+});
+
+describe('slapd', () => {
+  const search = (url: string, filter: string, password = SLAPD_SERVICE_PASSWORD): ReturnType<typeof runCommand> =>
+    runCommand('/usr/bin/ldapsearch', ['-LLL', '-x', '-H', url, '-D', SLAPD_SERVICE_DN, '-w', password, '-b', SLAPD_SUFFIX, filter, 'dn'], { timeoutMs: 10_000 });
+
+  it('serves seeded users to the service account, AD-style proxyAddresses case-insensitively, and nothing to a wrong password', async () => {
+    const ldap = await startSlapd({ users: [{ id: 'bob', mail: 'bob@example.test', aliases: ['robert@example.test'] }, { id: 'carol', proxyAddresses: ['SMTP:carol@example.test', 'smtp:c.smith@example.test'] }] });
+    expect((await search(ldap.url, '(mail=bob@example.test)')).stdout).toMatch(/^dn: uid=bob,ou=people,dc=example,dc=test$/m);
+    expect((await search(ldap.url, '(mailLocalAddress=robert@example.test)')).stdout).toMatch(/uid=bob/);
+    expect((await search(ldap.url, '(proxyAddresses=smtp:C.Smith@EXAMPLE.test)')).stdout).toMatch(/uid=carol/);
+    expect((await search(ldap.url, '(mail=nobody@example.test)')).stdout.trim()).toBe('');
+    const wrong = await search(ldap.url, '(mail=bob@example.test)', 'wrong');
+    expect(wrong.code).toBe(49);
+    expect(ldap.binds(SLAPD_SERVICE_DN)).toBeGreaterThanOrEqual(5);
+    await ldap.stop();
+    expect(ldap.process.running).toBe(false);
+    expect(await tcpOpen(ldap.port)).toBe(false);
   });
 });

@@ -70,3 +70,19 @@ export async function startWithPortRetry<T>(
   }
   throw last;
 }
+
+/** A free TCP port below 1024 on `host` (binding it needs root or CAP_NET_BIND_SERVICE). */
+export async function freePrivilegedPort(host = '127.0.0.1', avoid: readonly number[] = []): Promise<number> {
+  const start = 600 + Math.floor(Math.random() * 300);
+  for (let i = 0; i < 400; i++) {
+    const port = 600 + ((start - 600 + i) % 400);
+    if (avoid.includes(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen({ port, host, exclusive: true }, () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port below 1024 on ${host}`);
+}

@@ -39,6 +39,8 @@ export interface StartOptions {
   readonly logFile?: string;
   /** Kill the child if the thread that started it dies (setpriv --pdeathsig KILL). Default true. */
   readonly dieWithParent?: boolean;
+  /** Keep a pipe to the child's stdin (see write()); default: stdin is /dev/null. */
+  readonly stdin?: boolean;
   readonly registry?: ProcessRegistry;
 }
 
@@ -83,7 +85,7 @@ export class ManagedProcess implements Stoppable {
     this.#child = spawn(file, argv, {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: false,
     });
     this.exited = new Promise<ExitInfo>((resolve) => {
@@ -102,6 +104,7 @@ export class ManagedProcess implements Stoppable {
       });
     });
     this.pid = this.#child.pid ?? -1;
+    this.#child.stdin?.on('error', () => undefined); // a child that exits early must not crash the test
     killOnDeath(this.pid);
     this.#pipe('stdout');
     this.#pipe('stderr');
@@ -135,6 +138,14 @@ export class ManagedProcess implements Stoppable {
       }
     }
     for (const l of this.#listeners) l(line);
+  }
+
+  /** Writes to the child's stdin (started with `stdin: true`); false when there is no pipe. */
+  write(data: string): boolean {
+    const s = this.#child.stdin;
+    if (s === null || s.destroyed) return false;
+    s.write(data);
+    return true;
   }
 
   /** Exit status, or undefined while running. */

@@ -14,6 +14,13 @@ import { startProcess, type ManagedProcess } from '../harness/process.js';
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
 
+/**
+ * Checks that ask DNS about each sender are off in test gateways unless a test's `checks` turns them
+ * on: the default test DNS (127.0.0.1:9) answers nothing, and their temperror findings would show in
+ * every message's headers and symbols.
+ */
+export const QUIET_CHECKS: Readonly<Record<string, unknown>> = { spf: { enabled: false }, senderDomain: { enabled: false }, auth: { enabled: false } };
+
 export interface GatewayProcess {
   readonly port: number;
   readonly configFile: string;
@@ -36,6 +43,8 @@ export interface GatewayOptions {
   readonly port?: number;
   /** STARTTLS on the listener with this certificate. */
   readonly listenTls?: { readonly cert: string; readonly key: string };
+  /** Another copy of bin.js (e.g. one an unprivileged user can read, app-copy.ts). */
+  readonly bin?: string;
 }
 
 /** The PIDs of a process and all its descendants (Linux /proc). */
@@ -65,11 +74,15 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     delivery: { idleConnectionTime: '1s' },
     shutdownGrace: '5s',
     log: { level: 'debug', format: 'json' },
+    // Tests run as root; the privilege drop itself is tested in privileges.test.ts.
+    ...(process.getuid?.() === 0 ? { allowRoot: true } : {}),
     ...o.config,
+    checks: { ...QUIET_CHECKS, ...(o.config?.['checks'] as Record<string, unknown> | undefined) },
   };
   await writeFile(configFile, stringify(config));
-  const proc = startProcess(process.execPath, [BIN, 'start', '--config', configFile], { name: 'moat', cwd: o.dir, keepLines: 200_000 });
-  await proc.waitForLine(/"event":"gateway.start"/, 20_000).catch((e: unknown) => {
+  const proc = startProcess(process.execPath, [o.bin ?? BIN, 'start', '--config', configFile], { name: 'moat', cwd: o.dir, keepLines: 200_000 });
+  // Generous: three Node processes load the whole program on two shared cores.
+  await proc.waitForLine(/"event":"gateway.start"/, 90_000).catch((e: unknown) => {
     throw new Error(`gateway did not start: ${String(e)}\n${proc.tail(40)}`);
   });
   const events = (): Record<string, unknown>[] =>

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../harness/ports.js';
 import { startInProcess, type InProcessGateway } from '../support/in-process.js';
 import { SmtpTalk } from '../support/smtp-talk.js';
 
@@ -75,7 +76,15 @@ async function run(file: string, port: number): Promise<void> {
 describe('SMTP transcripts', () => {
   let gw: InProcessGateway;
   beforeAll(async () => {
-    gw = await startInProcess({ limits: { maxRecipients: 3, maxMessageSize: 20000, maxErrors: 50, tarpit: { delay: 0 } } });
+    const port = await freePort();
+    gw = await startInProcess({
+      limits: { maxRecipients: 3, maxMessageSize: 20000, maxErrors: 50, tarpit: { delay: 0 } },
+      domains: {
+        'example.test': { relay: [`127.0.0.1:${port}`] },
+        // A domain with recipient validation, for 12-recipients.smtp.
+        'static.test': { relay: [`127.0.0.1:${port}`], recipients: { sources: [{ type: 'static', addresses: ['known@static.test'] }] } },
+      },
+    });
   });
   afterAll(async () => {
     await gw.stop();

@@ -14,7 +14,7 @@ import type { Capabilities } from './capabilities.js';
 import { checkPreconditions, validateEnvelope, type Envelope, type PreconditionFailure } from './envelope.js';
 import { SmtpClientError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
-import { runTransaction, type TransactionResult } from './transaction.js';
+import { runProbe, runTransaction, type ProbeResult, type TransactionResult } from './transaction.js';
 import type { Transport } from './transport.js';
 
 export type SendResult = TransactionResult | PreconditionFailure;
@@ -68,6 +68,24 @@ export class SmtpConnection {
         // The result stands even if this RSET fails; the connection is then merely not reusable.
         await this.#rset(signal).catch(() => undefined);
       }
+      return run.result;
+    });
+  }
+
+  /**
+   * Asks whether the server would take mail for `to` from `from` ('' for the null sender): MAIL and
+   * RCPT, then RSET — never DATA (recipient verification, as Postfix's reject_unverified_recipient).
+   * A requirement the server cannot meet (SMTPUTF8 for a UTF-8 address) comes back as a
+   * PreconditionFailure before anything is sent. Throws SmtpClientError like `send`.
+   */
+  async verifyRecipient(from: string, to: string, signal: AbortSignal): Promise<ProbeResult | PreconditionFailure> {
+    const envelope: Envelope = { from, size: 0, body8bit: false, needsSmtpUtf8: false, ret: null, envid: null, recipients: [{ address: to, notify: null, orcpt: null }] };
+    validateEnvelope(envelope);
+    const pre = checkPreconditions(envelope, this.capabilities);
+    if (pre) return pre;
+    return this.#run(signal, async () => {
+      const run = await runProbe(this.#t, this.capabilities, this.#options.timeouts, envelope, signal);
+      if (run.open && this.#t.fatal === null) await this.#rset(signal).catch(() => undefined);
       return run.result;
     });
   }

@@ -10,7 +10,7 @@ export { connect } from './connect.js';
 export { SmtpConnection, recipientOutcomes, type SendResult, type SessionInfo } from './connection.js';
 export type { Capabilities } from './capabilities.js';
 export type { Envelope, Recipient, PreconditionFailure, PreconditionReason } from './envelope.js';
-export type { TransactionResult } from './transaction.js';
+export type { ProbeResult, TransactionResult } from './transaction.js';
 export { SmtpClientError, isSmtpClientError, type SmtpClientErrorCode } from './errors.js';
 export { DEFAULT_TIMEOUTS, type ConnectOptions, type Timeouts, type TlsOptions, type TlsPolicy } from './options.js';
 export { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-reader.js';

@@ -90,6 +90,27 @@ export async function runTransaction(
   return { result: { kind: 'transaction', mail, recipients, data: await sendBody(t, timeouts, body, signal) }, open: false };
 }
 
+export interface ProbeResult {
+  readonly kind: 'probe';
+  readonly mail: SmtpReply;
+  /** null when MAIL was refused (RCPT was not sent). */
+  readonly rcpt: SmtpReply | null;
+}
+
+/**
+ * Recipient verification (what Postfix's verify(8) does): MAIL, and RCPT when MAIL was accepted, in
+ * lock-step — never DATA, so nothing is delivered. The caller RSETs (RFC 5321 §4.1.1.5) when
+ * `open` says the transaction is still open.
+ */
+export async function runProbe(t: Transport, caps: Capabilities, timeouts: Timeouts, env: Envelope, signal: AbortSignal): Promise<{ result: ProbeResult; open: boolean }> {
+  const rcpt = env.recipients[0];
+  if (!rcpt || env.recipients.length !== 1) throw new SmtpClientError('INVALID_ARGUMENT', 'a probe has exactly one recipient', { transient: false });
+  const mail = expect(await t.command(mailCommand(env, caps), timeouts.command, signal), 'MAIL', mailOrRcpt);
+  if (!is2xx(mail)) return { result: { kind: 'probe', mail, rcpt: null }, open: false };
+  const reply = expect(await t.command(rcptCommand(rcpt, caps), timeouts.command, signal), 'RCPT', mailOrRcpt);
+  return { result: { kind: 'probe', mail, rcpt: reply }, open: true };
+}
+
 /** Streams the body with backpressure (each write waits for 'drain', §4.5.3.2.5) and reads the final reply. */
 async function sendBody(
   t: Transport,

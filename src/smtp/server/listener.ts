@@ -123,6 +123,11 @@ export class SmtpListener {
     await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 1000))]);
   }
 
+  /** Serves a connection accepted elsewhere (the supervisor owns the listening sockets and hands them over). */
+  adopt(socket: Socket): void {
+    this.accept(socket);
+  }
+
   private accept(socket: Socket): void {
     socket.on('error', () => undefined);
     this.opening.add(socket);

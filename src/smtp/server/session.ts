@@ -40,6 +40,8 @@ export interface SessionHooks {
   onInternalError(reference: string, error: unknown): void;
   /** A session limit ended the session (logged as session.limit). */
   onLimit?(info: ConnectionInfo, limit: 'errors' | 'command-rate', reply: SmtpReply): void;
+  /** The STARTTLS handshake failed (reason: OpenSSL's words or an errno, never data). */
+  onTlsFailed?(info: ConnectionInfo, reason: string): void;
 }
 
 export class Session {
@@ -382,22 +384,29 @@ export class Session {
     this.input.discard();
     this.input.detach();
     const plain = this.out.stream;
-    const secure = new TLSSocket(plain, { isServer: true, secureContext: context });
+    // No client certificate is asked for: senders are judged by policy, not by TLS client auth.
+    const secure = new TLSSocket(plain, { isServer: true, secureContext: context, requestCert: false, rejectUnauthorized: false });
     secure.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new SessionEnd('timeout')), this.options.limits.commandTimeoutMs);
+      let settled = false;
+      // A failed handshake ends this session only; the socket is gone, so no plaintext farewell follows.
+      const fail = (reason: string, end: SessionEnd): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(t);
+        this.hooks.onTlsFailed?.(this.info, reason);
+        secure.destroy();
+        plain.destroy();
+        reject(end);
+      };
+      const t = setTimeout(() => fail('handshake timeout', new SessionEnd('timeout')), this.options.limits.commandTimeoutMs);
       secure.once('secure', () => {
+        settled = true;
         clearTimeout(t);
         resolve();
       });
-      secure.once('error', () => {
-        clearTimeout(t);
-        reject(new SessionEnd('error'));
-      });
-      secure.once('close', () => {
-        clearTimeout(t);
-        reject(new SessionEnd('client-closed'));
-      });
+      secure.once('error', (e) => fail(tlsFailure(e), new SessionEnd('error')));
+      secure.once('close', () => fail('closed during the handshake', new SessionEnd('client-closed')));
     });
     this.out.stream = secure;
     this.input.attach(secure);
@@ -492,6 +501,11 @@ export class Session {
 
 function formatFor(reply: SmtpReply, withStatus: boolean): string {
   return R.formatReply(reply, withStatus);
+}
+
+function tlsFailure(e: Error): string {
+  const x = e as Error & { reason?: unknown; code?: unknown };
+  return typeof x.reason === 'string' ? x.reason : typeof x.code === 'string' ? x.code : 'handshake failed';
 }
 
 function problemReply(p: BodyProblem): SmtpReply {
