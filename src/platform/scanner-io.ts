@@ -53,14 +53,21 @@ export class Slots {
     if (signal.aborted) throw new ScannerError('SCANNER_TIMEOUT', this.scanner, 'deadline passed before the scan started');
     if (this.active >= this.limit) {
       await new Promise<void>((resolve, reject) => {
+        const late = (): ScannerError => new ScannerError('SCANNER_TIMEOUT', this.scanner, `deadline passed waiting for one of ${this.limit} scan slots`);
         const go = (): void => {
           signal.removeEventListener('abort', abort);
-          resolve();
+          if (!signal.aborted) {
+            resolve();
+            return;
+          }
+          // Its deadline passed just as the slot came free: the slot goes on to the next waiter.
+          this.handOn();
+          reject(late());
         };
         const abort = (): void => {
           const i = this.waiting.indexOf(go);
           if (i >= 0) this.waiting.splice(i, 1);
-          reject(new ScannerError('SCANNER_TIMEOUT', this.scanner, `deadline passed waiting for one of ${this.limit} scan slots`));
+          reject(late());
         };
         this.waiting.push(go);
         signal.addEventListener('abort', abort, { once: true });
@@ -72,11 +79,15 @@ export class Slots {
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiting.shift();
-      // The slot passes straight to the next waiter; `active` stays the same.
-      if (next) next();
-      else this.active--;
+      this.handOn();
     };
+  }
+
+  /** A slot came free: it passes straight to the next waiter (`active` stays the same), or is freed. */
+  private handOn(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
   }
 
   /** Scans running now (for tests and metrics). */
