@@ -65,7 +65,7 @@ function cli(): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { config: string; json?: boolean }) => {
       const config = await load(o.config);
-      const policy = createPolicy(checksForValidation(config.checks, config.domains), config.policy);
+      const policy = createPolicy(checksForValidation(config.checks, config.domains, config), config.policy);
       const rows = policy.allSymbols().map((s) => {
         const { score, action } = policy.defaultProfile.score({ symbol: s.name }, s);
         return { name: s.name, score, action, description: s.description };

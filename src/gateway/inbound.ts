@@ -168,6 +168,18 @@ export class InboundSession implements SessionHandler {
     const log = this.log.child({ queueId: id });
     const from = tx.from ? formatMailbox(tx.from) : '';
     const to = tx.recipients.map((r) => formatMailbox(r.mailbox));
+    const first = tx.recipients.length === 1 ? tx.recipients[0] : undefined;
+    const received = receivedHeader({
+      helo: tx.helo,
+      clientIp: this.conn.remoteAddress,
+      hostname: this.deps.hostname,
+      extended: tx.extended,
+      tls: tx.tls !== null,
+      utf8: tx.mailParams.smtputf8,
+      queueId: id,
+      singleRecipient: first ? formatMailbox(first.mailbox) : null,
+      date: new Date(receivedAt),
+    });
     let verdict: Explanation;
     let view;
     let scanMs: number;
@@ -175,7 +187,8 @@ export class InboundSession implements SessionHandler {
       view = messageView(await writer.read(this.deps.scanLimit), info.size, () => writer.stream(), this.parseMime);
       this.trail.content(info.size, view);
       const started = performance.now();
-      verdict = await this.pipeline.data(view, { from: tx.from, recipients: tx.recipients.map((r) => r.mailbox) }, AbortSignal.timeout(this.deps.scanTimeout));
+      const data = { from: tx.from, recipients: tx.recipients.map((r) => r.mailbox), queueId: id, received };
+      verdict = await this.pipeline.data(view, data, AbortSignal.timeout(this.deps.scanTimeout));
       scanMs = performance.now() - started;
     } catch (e) {
       await writer.abort();
@@ -191,25 +204,14 @@ export class InboundSession implements SessionHandler {
         verdict.action === 'reject' && !verdict.decidedBy
           ? this.deps.policy.softBounce ? R.softened(R.messageRejected(id)) : R.messageRejected(id)
           : decisionReply(this.deps.policy, verdict.action, verdict.decidedBy, 'data');
-      log.info(verdict.action === 'reject' ? 'message.rejected' : 'message.deferred', { ...fields, reply: R.replyToString(reply) });
+      const by = verdict.decidedBy ? { because: verdict.decidedBy.symbol, detail: verdict.decidedBy.detail } : {};
+      log.info(verdict.action === 'reject' ? 'message.rejected' : 'message.deferred', { ...fields, ...by, reply: R.replyToString(reply) });
       this.trail.finished(reply, verdict, null, scanMs);
       return reply;
     }
     const profile = this.pipeline.transactionProfile;
     const names = this.deps.headerNames;
     const { edits, extra } = contentEdits(view, this.deps.hostname, names, verdict.action === 'tag' ? profile.subjectTag : null);
-    const first = tx.recipients.length === 1 ? tx.recipients[0] : undefined;
-    const received = receivedHeader({
-      helo: tx.helo,
-      clientIp: this.conn.remoteAddress,
-      hostname: this.deps.hostname,
-      extended: tx.extended,
-      tls: tx.tls !== null,
-      utf8: tx.mailParams.smtputf8,
-      queueId: id,
-      singleRecipient: first ? formatMailbox(first.mailbox) : null,
-      date: new Date(receivedAt),
-    });
     const envelope: Envelope = {
       v: 2,
       id,
