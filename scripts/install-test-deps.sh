@@ -21,6 +21,7 @@ REQUIREMENTS=(
   "python3-aiosmtpd|/usr/bin/python3 -c 'import aiosmtpd'"
   "haproxy|test -x /usr/sbin/haproxy"
   "testssl.sh|test -x /usr/bin/testssl"
+  "nmap|test -x /usr/bin/nmap"
   "slapd|test -x /usr/sbin/slapd"
   "ldap-utils|test -x /usr/bin/ldapadd"
   "ldap-utils|test -x /usr/bin/ldapwhoami"
