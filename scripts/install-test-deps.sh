@@ -24,6 +24,8 @@ REQUIREMENTS=(
   "slapd|test -x /usr/sbin/slapd"
   "ldap-utils|test -x /usr/bin/ldapadd"
   "ldap-utils|test -x /usr/bin/ldapwhoami"
+  "libmail-dkim-perl|/usr/bin/perl -MMail::DKIM::Verifier -e 1"
+  "libnet-dns-perl|/usr/bin/perl -MNet::DNS -e 1"
 )
 
 # As root, make sure apt will start no daemon (now and in any later install).

@@ -18,7 +18,7 @@ import { recipientsCheck, type RecipientDomains } from './recipients/index.js';
 import type { RecipientProber } from './recipients/ports.js';
 import { pregreet, pregreetSchema } from './pregreet/index.js';
 import { greylist, greylistSchema } from './greylist/index.js';
-import { rateLimit, rateLimitSchema } from './rate-limit/index.js';
+import { OUTBOUND_RATE_LIMIT, rateLimit, rateLimitSchema, type RateLimitConfig } from './rate-limit/index.js';
 import { senderLists, senderListsSchema } from './sender-lists/index.js';
 
 export const checksSchema = z
@@ -52,8 +52,8 @@ export interface CheckPorts {
 /** What checks need to know of `domains` besides the names: each domain's recipient validation. */
 export type CheckDomains = RecipientDomains;
 
-/** The configured checks in order; `all` also builds disabled ones (to know every symbol). */
-export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false): CheckEntry[] {
+/** The configured checks in order; `all` also builds disabled ones (to know every symbol); `outbound`: outbound.rateLimit. */
+export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false, outbound?: { readonly rateLimit: RateLimitConfig }): CheckEntry[] {
   const entry = (check: Check, c: CheckCommon): CheckEntry[] => (c.enabled || all ? [{ check, observe: c.observe, failOpen: c.failOpen }] : []);
   return [
     { check: relayGuard(), observe: false, failOpen: false },
@@ -64,6 +64,7 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     // After recipient validation: a refused recipient makes no triplet and uses no rate.
     ...entry(greylist(config.greylist, ports), config.greylist),
     ...entry(rateLimit(config.rateLimit, ports), config.rateLimit),
+    ...(outbound ? entry(rateLimit(outbound.rateLimit, ports, OUTBOUND_RATE_LIMIT), outbound.rateLimit) : []),
   ];
 }
 
@@ -81,7 +82,7 @@ const INERT: CheckPorts = {
 };
 
 /** The checks a config would run, built without I/O, for validating the policy against their symbols. */
-export function checksForValidation(config: ChecksConfig, domains: CheckDomains): CheckEntry[] {
+export function checksForValidation(config: ChecksConfig, domains: CheckDomains, outbound?: { readonly rateLimit: RateLimitConfig }): CheckEntry[] {
   // Disabled checks too: an operator may tune a symbol before turning its check on.
-  return createChecks(config, domains, INERT, true);
+  return createChecks(config, domains, INERT, true, outbound);
 }

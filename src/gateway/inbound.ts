@@ -16,14 +16,33 @@ import type { Phase } from '../pipeline/types.js';
 import type { Spool, SpoolWriter, StoredMessage } from '../queue/spool.js';
 import { SpoolFull, SpoolError } from '../queue/spool.js';
 import { newQueueId } from '../queue/queue-id.js';
-import type { Envelope } from '../queue/record.js';
+import type { ContentEdit, Envelope } from '../queue/record.js';
+import type { OutboundContentInput } from '../outbound/content.js';
+import type { PasswordChecker } from '../outbound/passwords.js';
 import { formatMailbox, type Domain, type Mailbox, type ReversePath } from '../smtp/address.js';
 import type { MailParams, RcptParams } from '../smtp/params.js';
 import * as R from '../smtp/reply.js';
 import type { SmtpReply } from '../smtp/reply.js';
-import type { CloseReason, ConnectionInfo, ContentInfo, EarlyTalk, GreetingPlan, MessageSink, SessionHandler, TlsInfo, Transaction } from '../smtp/server/handler.js';
+import type { AuthCredentials, AuthMechanism, CloseReason, ConnectionInfo, ContentInfo, EarlyTalk, GreetingPlan, MessageSink, SessionHandler, TlsInfo, Transaction } from '../smtp/server/handler.js';
 import { authResultsField, contentEdits, verdictFields, type VerdictHeaderNames } from './added-headers.js';
 import { receivedHeader } from './received.js';
+
+/**
+ * The outbound relay as the handler sees it (src/outbound, wired in main.ts): who may relay, how
+ * AUTH credentials are checked, and what an outbound message gets before it is spooled.
+ */
+export interface OutboundPort {
+  /** The client may relay without AUTH (outbound.trustedNetworks). */
+  trusted(ip: string): boolean;
+  /** Checks SMTP AUTH credentials; null: no credential store configured. */
+  readonly passwords: PasswordChecker | null;
+  /** This listener is for submission: MAIL needs AUTH (or a trusted client), else 530 5.7.0. */
+  readonly requireAuth: boolean;
+  /** The header lines and edits of an outbound message (reduced trace, LAN Received: dropped, DKIM). */
+  prepare(input: OutboundContentInput): Promise<{ readonly prepend: string; readonly edits: ContentEdit[] }>;
+  /** An outbound message was spooled: remember whom the organization writes to. */
+  learn(recipients: readonly Mailbox[]): void;
+}
 
 /** Where quarantined messages go (src/quarantine); the writer's content becomes a quarantine record. */
 export interface QuarantinePort {
@@ -47,6 +66,7 @@ export interface InboundDeps {
   readonly headerNames: VerdictHeaderNames;
   readonly accepted: (m: StoredMessage) => void;
   readonly onFailOpen?: (check: string, phase: Phase, error: unknown) => void;
+  readonly outbound?: OutboundPort;
 }
 
 function symbolsOf(findings: readonly ScoredFinding[]): string[] {
@@ -90,6 +110,7 @@ export class InboundSession implements SessionHandler {
       local: `${this.conn.localAddress}:${this.conn.localPort}`,
       ...(this.conn.proxiedBy ? { proxiedBy: this.conn.proxiedBy } : {}),
     });
+    if (this.deps.outbound?.trusted(this.conn.remoteAddress)) this.pipeline.facts.outbound = { by: 'network', account: null };
     const wait = await this.pipeline.greetWait(this.deadline());
     const checks = this.pipeline.connect(this.deadline());
     if (wait <= 0) return this.answer(await checks, 'connect');
@@ -110,8 +131,27 @@ export class InboundSession implements SessionHandler {
     return this.answer(await this.pipeline.helo(name, this.deadline()), 'helo', { helo: name });
   }
 
+  /** SMTP AUTH (RFC 4954): the password is checked by the outbound port and never logged. */
+  async authenticate(mechanism: AuthMechanism, c: AuthCredentials): Promise<SmtpReply> {
+    const passwords = this.deps.outbound?.passwords ?? null;
+    // RFC 4616 §2: acting as another identity (authzid) is not offered.
+    const verdict = !passwords ? { kind: 'unavailable' as const, reason: 'no credential store' } : c.authzid !== '' && c.authzid !== c.username ? { kind: 'invalid' as const } : await passwords.verify(c.username, c.password);
+    const reply = verdict.kind === 'ok' ? R.authSucceeded() : verdict.kind === 'invalid' ? R.authFailed() : R.authTemporaryFailure();
+    const fields = { mechanism, user: c.username, reply: R.replyToString(reply), ...(verdict.kind === 'unavailable' ? { why: verdict.reason } : {}) };
+    if (verdict.kind === 'ok') {
+      this.pipeline.facts.outbound = { by: 'auth', account: c.username };
+      this.log.info('session.auth', fields);
+    } else this.log.warn('session.auth-failed', fields);
+    return reply;
+  }
+
   async mailFrom(from: ReversePath, params: MailParams): Promise<SmtpReply | null> {
     const sender = from ? formatMailbox(from) : '';
+    if (this.deps.outbound?.requireAuth && !this.pipeline.facts.outbound) {
+      const reply = R.authRequired();
+      this.log.info('message.rejected', { phase: 'mailFrom', from: sender, reply: R.replyToString(reply), why: 'submission listener without AUTH' });
+      return reply;
+    }
     const free = await this.deps.spool.freeSpace(this.deps.clock.now()).catch(() => 0);
     if (free < (params.size ?? 0) + this.deps.spoolReserve) {
       this.log.warn('message.deferred', { from: sender, reply: '452 4.3.1', why: 'spool space low', free });
@@ -169,9 +209,10 @@ export class InboundSession implements SessionHandler {
     }
     const profile = this.pipeline.transactionProfile;
     const names = this.deps.headerNames;
-    const { edits, extra } = contentEdits(view, this.deps.hostname, names, verdict.action === 'tag' ? profile.subjectTag : null);
+    const outbound = this.pipeline.facts.outbound;
+    const own = contentEdits(view, this.deps.hostname, names, verdict.action === 'tag' && !outbound ? profile.subjectTag : null);
     const first = tx.recipients.length === 1 ? tx.recipients[0] : undefined;
-    const received = receivedHeader({
+    const trace = {
       helo: tx.helo,
       clientIp: this.conn.remoteAddress,
       hostname: this.deps.hostname,
@@ -181,7 +222,23 @@ export class InboundSession implements SessionHandler {
       queueId: id,
       singleRecipient: first ? formatMailbox(first.mailbox) : null,
       date: new Date(receivedAt),
-    });
+    };
+    let prepend: string;
+    let edits: ContentEdit[];
+    if (outbound && this.deps.outbound) {
+      // Outbound: no verdict fields toward the internet; our trace without the LAN; DKIM over the final form.
+      try {
+        ({ prepend, edits } = await this.deps.outbound.prepare({ view, trace, authenticated: outbound.by === 'auth', edits: own.edits, content: () => writer.stream() }));
+      } catch (e) {
+        await writer.abort();
+        const reply = R.temporaryFailure(`${this.conn.id}.${id}`);
+        log.error('message.deferred', { ...fields, reply: R.replyToString(reply), error: e instanceof Error ? e.message : String(e) });
+        return reply;
+      }
+    } else {
+      prepend = receivedHeader(trace) + authResultsField(this.deps.hostname, this.pipeline.transactionFacts.authResults) + verdictFields(names, verdict) + own.extra;
+      edits = own.edits;
+    }
     const envelope: Envelope = {
       v: 2,
       id,
@@ -193,8 +250,9 @@ export class InboundSession implements SessionHandler {
       envid: tx.mailParams.envid,
       client: { ip: this.conn.remoteAddress, helo: tx.helo, tls: tx.tls !== null },
       recipients: tx.recipients.map((r) => ({ address: formatMailbox(r.mailbox), domain: r.mailbox.domain, notify: r.params.notify, orcpt: r.params.orcpt })),
-      prepend: received + authResultsField(this.deps.hostname, this.pipeline.transactionFacts.authResults) + verdictFields(names, verdict) + extra,
+      prepend,
       edits,
+      ...(outbound ? { outbound: { account: outbound.account } } : {}),
       verdict: { action: verdict.action, score: verdict.score, symbols: verdict.findings.filter((f) => !f.observed).map((f) => ({ name: f.symbol, score: f.score })) },
     };
     try {
@@ -203,13 +261,16 @@ export class InboundSession implements SessionHandler {
         this.messages++;
         const reply = R.queued(id);
         log.info('message.quarantined', { ...fields, reply: R.replyToString(reply) });
+        // Spam leaving the organization means a compromised account or host: tell the admin.
+        if (outbound) log.warn('outbound.alert', { ...fields, account: outbound.account, client: this.conn.remoteAddress, why: 'outbound message quarantined' });
         return reply;
       }
       const stored = await writer.finish(envelope, info.eightBit);
       this.messages++;
       const reply = R.queued(id);
-      log.info('message.accepted', { ...fields, reply: R.replyToString(reply) });
+      log.info('message.accepted', { ...fields, reply: R.replyToString(reply), ...(outbound ? { outbound: true, account: outbound.account } : {}) });
       this.deps.accepted(stored);
+      if (outbound) this.deps.outbound?.learn(tx.recipients.map((r) => r.mailbox));
       return reply;
     } catch (e) {
       const reply = e instanceof SpoolFull ? R.insufficientStorage() : R.temporaryFailure(`${this.conn.id}.${id}`);

@@ -8,7 +8,7 @@
 import type { Mailbox, ReversePath } from '../smtp/address.js';
 import type { MailParams } from '../smtp/params.js';
 import type { MessageView } from './message.js';
-import type { PolicyConfig } from './config.js';
+import type { PolicyConfig, Thresholds } from './config.js';
 import { Policy, type Explanation, type Profile, type ScoredFinding } from './policy.js';
 import type { Check, CheckRun, DataContext, EarlyTalkInfo, Finding, Phase, PhaseContext, SessionFacts, SessionInfo, SymbolDef, TransactionFacts } from './types.js';
 
@@ -167,7 +167,8 @@ export class PipelineSession {
    * 'other-profile' (the caller answers 452 4.5.3 so the client sends it in a new transaction).
    */
   async rcptTo(to: Mailbox, from: ReversePath, signal: AbortSignal): Promise<PhaseOutcome | { readonly kind: 'other-profile' }> {
-    const profile = this.deps.policy.profileFor(to);
+    // Outbound mail is judged by the outbound profile, whatever the recipient (src/outbound).
+    const profile = this.facts.outbound ? this.deps.policy.outboundProfile : this.deps.policy.profileFor(to);
     if (this.profile && this.profile.id !== profile.id) return { kind: 'other-profile' };
     const o = await this.run('rcptTo', (r, c, s) => r.rcptTo?.(to, { ...c, from }, s), signal, profile);
     if (o.kind === 'continue') {
@@ -196,6 +197,6 @@ export class PipelineSession {
 }
 
 /** The policy over the configured checks' symbols (and their TEMPFAIL symbols). */
-export function createPolicy(checks: readonly CheckEntry[], config: PolicyConfig): Policy {
-  return new Policy(config, checks.flatMap((e) => [...e.check.symbols, tempfailDef(e.check.name)]));
+export function createPolicy(checks: readonly CheckEntry[], config: PolicyConfig, outbound: { readonly [K in keyof Thresholds]?: Thresholds[K] | undefined } = {}): Policy {
+  return new Policy(config, checks.flatMap((e) => [...e.check.symbols, tempfailDef(e.check.name)]), outbound);
 }

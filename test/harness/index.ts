@@ -16,3 +16,4 @@ export * from './smtplib.js';
 export * from './swaks.js';
 export * from './tmp.js';
 export * from './wait.js';
+export * from './mail-dkim.js';
