@@ -99,6 +99,8 @@ describe('outbound relay', () => {
           trustedNetworks: [`${LAN_CLIENT}/32`],
           smtpPort: mxPort,
           auth: { passwordFile: passwords },
+          // Per account for AUTH submitters; the LAN server itself is not limited here.
+          rateLimit: { messagesPerClient: { count: 2, per: '1h' }, internalNetworks: [`${LAN_CLIENT}/32`] },
           dkim: { 'example.test': { selector: 'sel', keyFile: join(dir, 'rsa.key') }, 'ed.example.test': { selector: 'ed', keyFile: join(dir, 'ed.key') } },
         },
       },
@@ -232,5 +234,16 @@ describe('outbound relay', () => {
     expect(queued(known.replies), known.replies.join('\n')).toBe(true);
     const stranger = await swaks({ port: ports.plain, from: 'mallory@far.test', to: 'bob@example.test', localAddress: '127.0.0.31' });
     expect(stranger.replies).toContain('451 4.7.1 Greylisted, please try again later');
+  });
+
+  it('limits an account\'s outbound messages (outbound.rateLimit, the account as the client)', async () => {
+    // alice@example.test sent two messages above (submission, implicit TLS): the third is over the limit.
+    const r = await swaks({ port: ports.submission, from: 'alice@example.test', to: 'henry@far.test', tls: true, extraArgs: ['--auth', 'PLAIN', '--auth-user', 'alice@example.test', '--auth-password', 'correct horse'] });
+    expect(r.replies).toContain('450 4.7.1 Too much mail from this client, try again later');
+    const e = await gw.waitForEvent('message.deferred', (x) => x['because'] === 'OUTBOUND_RATE_LIMIT_CLIENT_MESSAGES');
+    expect(String(e['detail'])).toMatch(/^account:alice@example\.test/);
+    // The LAN server (internalNetworks of outbound.rateLimit) is not limited.
+    const lanMail = await swaks({ port: ports.plain, from: 'alice@example.test', to: 'henry@far.test', localAddress: LAN_CLIENT });
+    expect(queued(lanMail.replies)).toBe(true);
   });
 });
