@@ -35,7 +35,7 @@ import type { Domain, Mailbox } from './smtp/address.js';
 import { AUTH_MECHANISMS } from './smtp/server/sasl.js';
 import { DkimSigner } from './outbound/dkim.js';
 import { OutboundContent } from './outbound/content.js';
-import { PasswordFile } from './outbound/passwords.js';
+import { passwordCheckers } from './outbound/checkers.js';
 import { outboundPort } from './outbound/port.js';
 import { connect, type SmtpConnection, type Timeouts } from './smtp/client/index.js';
 import { LocalGate, type AdmissionLimits, type ConnectionGate } from './smtp/server/admission.js';
@@ -66,7 +66,7 @@ async function* once(b: Buffer): AsyncIterable<Buffer> {
 function serverOptions(c: Config, tls: SecureContext | null, address: string): ServerOptions {
   const l = c.limits;
   const listener = c.listen.find((x) => x.address === address);
-  const submitters = listener !== undefined && (listener.submission || listener.implicitTls) && c.outbound.auth.passwordFile !== undefined;
+  const submitters = listener !== undefined && (listener.submission || listener.implicitTls) && (c.outbound.auth.passwordFile !== undefined || c.outbound.auth.ldap !== undefined);
   return {
     hostname: c.hostname,
     tls,
@@ -276,7 +276,7 @@ export async function startWorker(initial: Config, index: number, count: number,
     const signer = Object.keys(o.dkim).length > 0 ? new DkimSigner(o.dkim, readText) : null;
     const outbound = {
       config: o,
-      passwords: o.auth.passwordFile !== undefined ? new PasswordFile(o.auth.passwordFile, readText) : null,
+      passwords: passwordCheckers(o, readText),
       content: new OutboundContent({ hideInternalReceived: o.hideInternalReceived, trustedNetworks: o.trustedNetworks, signer }),
       state,
       clock,

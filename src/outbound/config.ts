@@ -10,6 +10,7 @@ import { duration } from '../config/duration.js';
 import { rateLimitSchema } from '../checks/rate-limit/index.js';
 import { networkList } from '../checks/match/networks.js';
 import { tlsPolicy } from '../relay/config.js';
+import { parseLdapUrl } from '../checks/recipients/config.js';
 import { thresholdsSchema } from '../pipeline/config.js';
 
 const domainKey = z.string().regex(/^(?:\*|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)$/, 'a lower-case domain name, or "*" for every outbound domain');
@@ -49,6 +50,29 @@ export const outboundSchema = z
           .min(1)
           .optional()
           .describe('File of "user:$scrypt$ln=14,r=8,p=1$SALT$HASH" lines (`moat passwd USER` makes one); read on first use and after SIGHUP'),
+        ldap: z
+          .object({
+            url: z
+              .string()
+              .refine((u) => parseLdapUrl(u) !== null, { message: 'expected "ldap://IP[:port]" or "ldaps://IP[:port]" (an IP address: names are not resolved)' })
+              .describe('Directory server to bind against; prefer ldaps:// (the password travels in the bind)'),
+            userDn: z
+              .string()
+              .refine((t) => t.includes('%u'), { message: 'must contain %u (the AUTH username)' })
+              .describe('DN to bind as, %u = the username escaped per RFC 4514, e.g. "uid=%u,ou=people,dc=example,dc=com"; Active Directory takes "%u" alone with a user@domain UPN'),
+            timeout: duration('Deadline for connecting and binding; past it AUTH answers 454 4.7.0').prefault('5s'),
+            tls: z
+              .object({
+                verify: z.boolean().default(true).describe('Verify the ldaps:// server certificate'),
+                ca: z.string().optional().describe('PEM file of the CA that signed the directory server certificate'),
+                servername: z.string().optional().describe('Name expected in the certificate; default: the IP address of the URL'),
+              })
+              .strict()
+              .prefault({}),
+          })
+          .strict()
+          .optional()
+          .describe('Check AUTH credentials by an LDAP simple bind (after the password file, when both are set)'),
       })
       .strict()
       .prefault({})
