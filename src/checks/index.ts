@@ -17,17 +17,35 @@ import { recipientsCheckSchema } from './recipients/config.js';
 import { recipientsCheck, type RecipientDomains } from './recipients/index.js';
 import type { RecipientProber } from './recipients/ports.js';
 import { pregreet, pregreetSchema } from './pregreet/index.js';
+import { dnsblSchema } from './dnsbl/config.js';
+import { dnsbl } from './dnsbl/index.js';
+import { rdnsSchema } from './rdns/config.js';
+import { rdns } from './rdns/index.js';
+import { heloSchema } from './helo/config.js';
+import { helo } from './helo/index.js';
 import { greylist, greylistSchema } from './greylist/index.js';
 import { OUTBOUND_RATE_LIMIT, rateLimit, rateLimitSchema, type RateLimitConfig } from './rate-limit/index.js';
 import { senderLists, senderListsSchema } from './sender-lists/index.js';
 
+import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js';
+import { spfCheck, spfSchema } from './spf/index.js';
+import { authCheck, authSchema } from '../scan/auth/index.js';
+import { structureCheck, structureSchema } from '../scan/structure/index.js';
+
 export const checksSchema = z
   .object({
     pregreet: pregreetSchema,
+    dnsbl: dnsblSchema,
+    rdns: rdnsSchema,
+    helo: heloSchema,
     senderLists: senderListsSchema,
+    spf: spfSchema,
+    senderDomain: senderDomainSchema,
     recipients: recipientsCheckSchema,
     greylist: greylistSchema,
     rateLimit: rateLimitSchema,
+    auth: authSchema,
+    structure: structureSchema,
   })
   .strict()
   .prefault({})
@@ -60,18 +78,29 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     ...entry(pregreet(config.pregreet, ports.state), config.pregreet),
     // Allow lists first: their facts let later checks skip.
     ...entry(senderLists(config.senderLists), config.senderLists),
+    // Connection reputation: the decisive DNSBL first (its DNSWL fact is read by later checks), then rDNS, HELO.
+    ...entry(dnsbl(config.dnsbl, ports), config.dnsbl),
+    ...entry(rdns(config.rdns, ports), config.rdns),
+    ...entry(helo(config.helo, ports), config.helo),
+    // MAIL: SPF first (its fact feeds DMARC at end of data and greylisting), then the sender domain.
+    ...entry(spfCheck(config.spf, ports), config.spf),
+    ...entry(senderDomainCheck(config.senderDomain, ports), config.senderDomain),
     ...entry(recipientsCheck(config.recipients, domains, ports), config.recipients),
     // After recipient validation: a refused recipient makes no triplet and uses no rate.
     ...entry(greylist(config.greylist, ports), config.greylist),
     ...entry(rateLimit(config.rateLimit, ports), config.rateLimit),
     ...(outbound ? entry(rateLimit(outbound.rateLimit, ports, OUTBOUND_RATE_LIMIT), outbound.rateLimit) : []),
+    // End of data: DKIM, ARC, DMARC (reads the spf fact).
+    ...entry(authCheck(config.auth, ports), config.auth),
+    // Content stage, cheapest first.
+    ...entry(structureCheck(ports.clock), config.structure),
   ];
 }
 
 const refuse = (): Promise<never> => Promise.reject(new Error('validation only'));
 
 /** Ports that refuse every use: checks do no I/O when built, so config validation can build them. */
-const INERT: CheckPorts = {
+export const INERT: CheckPorts = {
   resolver: new Proxy({} as Resolver, { get: () => refuse }),
   clock: { now: () => 0, setTimer: () => ({ cancel: () => undefined }) },
   state: new Proxy({} as StateStore, { get: () => refuse }),

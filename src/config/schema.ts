@@ -11,6 +11,7 @@ import { serverTlsSchema } from '../platform/tls-config.js';
 import { policySchema } from '../pipeline/config.js';
 import { checksSchema } from '../checks/index.js';
 import { quarantineSchema } from '../quarantine/config.js';
+import { messageLogSchema } from '../store/config.js';
 import { dnsSchema } from '../platform/dns/config.js';
 import { outboundSchema } from '../outbound/config.js';
 import { hostPort } from './address.js';
@@ -117,6 +118,11 @@ export const configSchema = z
       .regex(/^sqlite:/, 'expected "sqlite:" or "sqlite:/path/to/state.db"')
       .default('sqlite:')
       .describe('Learned state (greylist, rate limits, pregreet passes, recipient cache): "sqlite:" = dataDir/state.db, or "sqlite:PATH"'),
+    store: z
+      .string()
+      .regex(/^sqlite:/, 'expected "sqlite:" or "sqlite:/path/to/store.db"')
+      .default('sqlite:')
+      .describe('Message store (the message log): "sqlite:" = dataDir/store.db, or "sqlite:PATH"'),
     dns: dnsSchema,
     limits: limitsSchema,
     queue: queueSchema,
@@ -125,6 +131,7 @@ export const configSchema = z
     policy: policySchema,
     quarantine: quarantineSchema,
     outbound: outboundSchema,
+    messageLog: messageLogSchema,
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto').describe('Worker processes ("auto" = one per core)'),
     shutdownGrace: duration('On SIGTERM, how long open transactions may take to finish').prefault('30s'),
     log: z
@@ -135,7 +142,9 @@ export const configSchema = z
       .strict()
       .prefault({}),
     admin: z
-      .object({ listen: hostPort('Address of the admin console and /metrics; validated now, served once the console lands (nothing listens yet)').default('127.0.0.1:8025') })
+      .object({
+        listen: hostPort('Address of the admin HTTP listener (GET /metrics, GET /healthz; the console later). Loopback by default: any other address is served only when written here').default('127.0.0.1:8025'),
+      })
       .strict()
       .prefault({}),
   })

@@ -8,7 +8,8 @@
  */
 import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
-import { messageView } from '../pipeline/message.js';
+import { messageView, type MimeParse } from '../pipeline/message.js';
+import { limitsForScan, mimeParser } from '../scan/mime/index.js';
 import type { Explanation, Policy, ScoredFinding } from '../pipeline/policy.js';
 import { decisionReply } from '../pipeline/replies.js';
 import { PipelineSession, type CheckEntry, type PhaseOutcome } from '../pipeline/runner.js';
@@ -25,6 +26,7 @@ import * as R from '../smtp/reply.js';
 import type { SmtpReply } from '../smtp/reply.js';
 import type { AuthCredentials, AuthMechanism, CloseReason, ConnectionInfo, ContentInfo, EarlyTalk, GreetingPlan, MessageSink, SessionHandler, TlsInfo, Transaction } from '../smtp/server/handler.js';
 import { authResultsField, contentEdits, verdictFields, type VerdictHeaderNames } from './added-headers.js';
+import { TransactionTrail, type TransactionJournal } from './journal.js';
 import { receivedHeader } from './received.js';
 
 /**
@@ -38,6 +40,8 @@ export interface OutboundPort {
   readonly passwords: PasswordChecker | null;
   /** This listener is for submission: MAIL needs AUTH (or a trusted client), else 530 5.7.0. */
   readonly requireAuth: boolean;
+  /** A submission or implicit-TLS listener: the pipeline skips outbound.skipChecks from the start. */
+  readonly submissionListener: boolean;
   /** The header lines and edits of an outbound message (reduced trace, LAN Received: dropped, DKIM). */
   prepare(input: OutboundContentInput): Promise<{ readonly prepend: string; readonly edits: ContentEdit[] }>;
   /** An outbound message was spooled: remember whom the organization writes to. */
@@ -65,8 +69,11 @@ export interface InboundDeps {
   readonly scanLimit: number;
   readonly headerNames: VerdictHeaderNames;
   readonly accepted: (m: StoredMessage) => void;
+  /** Told the outcome of every transaction (the message log, the metrics). */
+  readonly journal: TransactionJournal;
   readonly onFailOpen?: (check: string, phase: Phase, error: unknown) => void;
   readonly outbound?: OutboundPort;
+  readonly outboundSkips?: ReadonlySet<string>;
 }
 
 function symbolsOf(findings: readonly ScoredFinding[]): string[] {
@@ -76,19 +83,24 @@ function symbolsOf(findings: readonly ScoredFinding[]): string[] {
 export class InboundSession implements SessionHandler {
   private readonly pipeline: PipelineSession;
   private readonly log: Logger;
+  private readonly trail: TransactionTrail;
   private tls: TlsInfo | null = null;
   private messages = 0;
   private pendingConnect: Promise<PhaseOutcome> | null = null;
+  /** One bounded MIME parse per message, shared by every content check (view.mime()). */
+  private readonly parseMime: MimeParse;
 
   constructor(
     private readonly conn: ConnectionInfo,
     private readonly deps: InboundDeps,
   ) {
     this.pipeline = new PipelineSession(
-      { checks: deps.checks, policy: deps.policy, isLocal: deps.isLocal, ...(deps.onFailOpen ? { onFailOpen: deps.onFailOpen } : {}) },
+      { checks: deps.checks, policy: deps.policy, isLocal: deps.isLocal, ...(deps.onFailOpen ? { onFailOpen: deps.onFailOpen } : {}), ...(deps.outboundSkips ? { outboundSkips: deps.outboundSkips } : {}) },
       { id: conn.id, clientIp: conn.remoteAddress, clientPort: conn.remotePort, localIp: conn.localAddress, localPort: conn.localPort },
     );
     this.log = deps.logger.child({ session: conn.id, client: conn.remoteAddress });
+    this.parseMime = mimeParser(limitsForScan(deps.scanLimit));
+    this.trail = new TransactionTrail(conn, deps.journal, deps.clock, this.pipeline.facts);
   }
 
   private deadline(): AbortSignal {
@@ -97,8 +109,12 @@ export class InboundSession implements SessionHandler {
 
   /** A phase outcome as the engine's reply (null: go on), logged when it refuses. */
   private answer(o: PhaseOutcome, phase: Phase, fields: Record<string, unknown> = {}): SmtpReply | null {
-    if (o.kind === 'continue') return null;
+    if (o.kind === 'continue') {
+      this.trail.outcome(phase, o, null, this.pipeline.transactionProfile);
+      return null;
+    }
     const reply = decisionReply(this.deps.policy, o.kind, o.because, phase);
+    this.trail.outcome(phase, o, reply, this.pipeline.transactionProfile);
     const event = o.kind === 'reject' ? 'message.rejected' : 'message.deferred';
     this.log.info(event, { phase, ...fields, reply: R.replyToString(reply), because: o.because.symbol, detail: o.because.detail, symbols: symbolsOf(o.findings) });
     return reply;
@@ -111,6 +127,7 @@ export class InboundSession implements SessionHandler {
       ...(this.conn.proxiedBy ? { proxiedBy: this.conn.proxiedBy } : {}),
     });
     if (this.deps.outbound?.trusted(this.conn.remoteAddress)) this.pipeline.facts.outbound = { by: 'network', account: null };
+    if (this.deps.outbound?.submissionListener) this.pipeline.facts.submission = true;
     const wait = await this.pipeline.greetWait(this.deadline());
     const checks = this.pipeline.connect(this.deadline());
     if (wait <= 0) return this.answer(await checks, 'connect');
@@ -128,6 +145,7 @@ export class InboundSession implements SessionHandler {
   }
 
   async helo(name: string): Promise<SmtpReply | null> {
+    this.trail.heloName(name);
     return this.answer(await this.pipeline.helo(name, this.deadline()), 'helo', { helo: name });
   }
 
@@ -147,25 +165,30 @@ export class InboundSession implements SessionHandler {
 
   async mailFrom(from: ReversePath, params: MailParams): Promise<SmtpReply | null> {
     const sender = from ? formatMailbox(from) : '';
+    this.trail.mail(sender);
     if (this.deps.outbound?.requireAuth && !this.pipeline.facts.outbound) {
       const reply = R.authRequired();
       this.log.info('message.rejected', { phase: 'mailFrom', from: sender, reply: R.replyToString(reply), why: 'submission listener without AUTH' });
+      this.trail.refused('mailFrom', reply, 'submission listener without AUTH');
       return reply;
     }
     const free = await this.deps.spool.freeSpace(this.deps.clock.now()).catch(() => 0);
     if (free < (params.size ?? 0) + this.deps.spoolReserve) {
       this.log.warn('message.deferred', { from: sender, reply: '452 4.3.1', why: 'spool space low', free });
+      this.trail.refused('mailFrom', R.insufficientStorage(), 'spool space low');
       return R.insufficientStorage();
     }
     return this.answer(await this.pipeline.mailFrom(from, params, this.deadline()), 'mailFrom', { from: sender });
   }
 
   async rcptTo(to: Mailbox, _params: RcptParams, tx: Transaction): Promise<SmtpReply | null> {
+    this.trail.rcpt(formatMailbox(to));
     const o = await this.pipeline.rcptTo(to, tx.from, this.deadline());
     const fields = { from: tx.from ? formatMailbox(tx.from) : '', to: formatMailbox(to) };
     if (o.kind === 'other-profile') {
       const reply = R.otherPolicyRecipient();
       this.log.info('message.deferred', { phase: 'rcptTo', ...fields, reply: R.replyToString(reply), why: 'recipient has another policy profile' });
+      this.trail.refused('rcptTo', reply, 'recipient has another policy profile');
       return reply;
     }
     return this.answer(o, 'rcptTo', fields);
@@ -175,10 +198,14 @@ export class InboundSession implements SessionHandler {
     const now = this.deps.clock.now();
     const id = newQueueId(now);
     const writer = this.deps.spool.createWriter(id);
+    this.trail.data(id);
     return {
       write: (chunks) => writer.write(chunks),
       finish: (info: ContentInfo) => this.finish(id, now, tx, writer, info),
-      abort: () => writer.abort(),
+      abort: (refusal) => {
+        this.trail.aborted(refusal);
+        return writer.abort();
+      },
     };
   }
 
@@ -188,13 +215,18 @@ export class InboundSession implements SessionHandler {
     const to = tx.recipients.map((r) => formatMailbox(r.mailbox));
     let verdict: Explanation;
     let view;
+    let scanMs: number;
     try {
-      view = messageView(await writer.read(this.deps.scanLimit), info.size, () => writer.stream());
+      view = messageView(await writer.read(this.deps.scanLimit), info.size, () => writer.stream(), this.parseMime);
+      this.trail.content(info.size, view);
+      const started = performance.now();
       verdict = await this.pipeline.data(view, { from: tx.from, recipients: tx.recipients.map((r) => r.mailbox) }, AbortSignal.timeout(this.deps.scanTimeout));
+      scanMs = performance.now() - started;
     } catch (e) {
       await writer.abort();
       const reply = R.temporaryFailure(`${this.conn.id}.${id}`);
       log.error('message.deferred', { from, to, reply: R.replyToString(reply), error: e instanceof Error ? e.message : String(e) });
+      this.trail.finished(reply, null, `scan failed: ${e instanceof Error ? e.message : String(e)}`, null);
       return reply;
     }
     const fields = { from, to, size: info.size, score: verdict.score, action: verdict.action, reason: verdict.reason, symbols: symbolsOf(verdict.findings) };
@@ -205,6 +237,7 @@ export class InboundSession implements SessionHandler {
           ? this.deps.policy.softBounce ? R.softened(R.messageRejected(id)) : R.messageRejected(id)
           : decisionReply(this.deps.policy, verdict.action, verdict.decidedBy, 'data');
       log.info(verdict.action === 'reject' ? 'message.rejected' : 'message.deferred', { ...fields, reply: R.replyToString(reply) });
+      this.trail.finished(reply, verdict, null, scanMs);
       return reply;
     }
     const profile = this.pipeline.transactionProfile;
@@ -263,32 +296,38 @@ export class InboundSession implements SessionHandler {
         log.info('message.quarantined', { ...fields, reply: R.replyToString(reply) });
         // Spam leaving the organization means a compromised account or host: tell the admin.
         if (outbound) log.warn('outbound.alert', { ...fields, account: outbound.account, client: this.conn.remoteAddress, why: 'outbound message quarantined' });
+        this.trail.finished(reply, verdict, null, scanMs);
         return reply;
       }
       const stored = await writer.finish(envelope, info.eightBit);
       this.messages++;
       const reply = R.queued(id);
       log.info('message.accepted', { ...fields, reply: R.replyToString(reply), ...(outbound ? { outbound: true, account: outbound.account } : {}) });
+      this.trail.finished(reply, verdict, null, scanMs);
       this.deps.accepted(stored);
       if (outbound) this.deps.outbound?.learn(tx.recipients.map((r) => r.mailbox));
       return reply;
     } catch (e) {
       const reply = e instanceof SpoolFull ? R.insufficientStorage() : R.temporaryFailure(`${this.conn.id}.${id}`);
       log.error('message.deferred', { ...fields, reply: R.replyToString(reply), error: e instanceof SpoolError ? e.code : String(e) });
+      this.trail.finished(reply, verdict, `spool: ${e instanceof SpoolError ? e.code : 'write failed'}`, scanMs);
       return reply;
     }
   }
 
   reset(): void {
+    this.trail.reset();
     this.pipeline.reset();
   }
 
   tlsStarted(info: TlsInfo): void {
     this.tls = info;
+    this.trail.tlsStarted(info);
     this.log.debug('session.open', { tls: info.protocol, cipher: info.cipher });
   }
 
   close(reason: CloseReason): void {
+    this.trail.close();
     this.log.info('session.close', { reason, messages: this.messages, tls: this.tls?.protocol ?? null });
   }
 }

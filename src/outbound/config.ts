@@ -108,6 +108,10 @@ export const outboundSchema = z
       .prefault({})
       .describe('Score thresholds for outbound mail (unset: the inbound ones); a quarantined outbound message also logs outbound.alert'),
     rateLimit: rateLimitSchema.describe('Rate limits for outbound sessions; "client" is the authenticated account, or the client network'),
+    skipChecks: z
+      .array(z.string().regex(/^[a-z][a-z0-9-]*$/, 'a check name, e.g. "dnsbl"'))
+      .default(['pregreet', 'dnsbl', 'rdns', 'helo', 'spf', 'sender-domain', 'auth', 'greylist'])
+      .describe('Checks not run for outbound sessions and on submission/implicit-TLS listeners (reputation and sender authentication judge the internet\'s mail, not the organization\'s; DMARC would refuse our own mail before it is signed)'),
     rememberRecipients: duration('How long an address the organization wrote to is remembered (greylisting skips it as a sender); 0: not at all').prefault('180d'),
   })
   .strict()

@@ -32,13 +32,14 @@ export interface OutboundPortDeps {
   readonly isLocal: (m: Mailbox) => boolean;
 }
 
-export function outboundPort(d: OutboundPortDeps, listener: { readonly submission: boolean }): OutboundPort {
+export function outboundPort(d: OutboundPortDeps, listener: { readonly submission: boolean; readonly implicitTls: boolean }): OutboundPort {
   const trusted = new NetworkList(d.config.trustedNetworks);
   const ttl = d.config.rememberRecipients;
   return {
     trusted: (ip) => trusted.contains(ip),
     passwords: d.passwords,
     requireAuth: listener.submission,
+    submissionListener: listener.submission || listener.implicitTls,
     prepare: (input) => d.content.prepare(input),
     learn(recipients) {
       if (ttl <= 0) return;

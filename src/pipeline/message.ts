@@ -1,10 +1,13 @@
 /**
  * The message as end-of-data checks see it: the octets received (up to the scan limit), the header
  * fields parsed once (RFC 5322 §2.2: unfolded, with their position in the content so that edits can
- * address them), and a stream of the whole content for scanners that want every octet (antivirus).
+ * address them), the MIME parse (src/scan/mime) made once on first use and shared by every check,
+ * and a stream of the whole content for scanners that want every octet (antivirus).
  * Trusts nothing: a line in the header section that is neither a field nor a continuation ends the
  * header section there, as Postfix's cleanup does, and is noted.
  */
+import { mimeParser, type MimeInput, type ParsedMime } from '../scan/mime/index.js';
+
 export interface HeaderField {
   /** The field name as written. */
   readonly name: string;
@@ -32,7 +35,13 @@ export interface MessageView {
   headersNamed(name: string): HeaderField[];
   /** Every octet of the message, for scanners that stream (clamd). */
   stream(): AsyncIterable<Buffer>;
+  /** The MIME parse of `raw`, made on the first call and shared by every later one (never rejects). */
+  mime(): Promise<ParsedMime>;
 }
+
+/** The parse a view uses: the gateway passes one bounded by the configured scan limit. */
+export type MimeParse = (view: MimeInput) => Promise<ParsedMime>;
+const defaultParse: MimeParse = mimeParser();
 
 const CR = 13;
 const LF = 10;
@@ -97,7 +106,7 @@ export function parseHeader(raw: Buffer): ParsedHeader {
   return { headers, bodyOffset: raw.length, malformed: true };
 }
 
-export function messageView(raw: Buffer, size: number, stream: () => AsyncIterable<Buffer>): MessageView {
+export function messageView(raw: Buffer, size: number, stream: () => AsyncIterable<Buffer>, parse: MimeParse = defaultParse): MessageView {
   const parsed = parseHeader(raw);
   const byKey = new Map<string, HeaderField[]>();
   for (const h of parsed.headers) {
@@ -105,7 +114,8 @@ export function messageView(raw: Buffer, size: number, stream: () => AsyncIterab
     if (list) list.push(h);
     else byKey.set(h.key, [h]);
   }
-  return {
+  let mimeOnce: Promise<ParsedMime> | null = null;
+  const view: MessageView = {
     size,
     raw,
     truncated: raw.length < size,
@@ -116,5 +126,7 @@ export function messageView(raw: Buffer, size: number, stream: () => AsyncIterab
     header: (name) => byKey.get(name.toLowerCase())?.[0],
     headersNamed: (name) => byKey.get(name.toLowerCase()) ?? [],
     stream,
+    mime: () => (mimeOnce ??= parse({ raw: view.raw, truncated: view.truncated, headers: view.headers, malformedHeader: view.malformedHeader })),
   };
+  return view;
 }

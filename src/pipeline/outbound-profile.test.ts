@@ -60,4 +60,22 @@ describe('outbound sessions', () => {
     const v = await out.pipeline.data(view, { from: mailbox('alice@example.test'), recipients: [mailbox('bob@far.test')] }, signal());
     expect([v.profile, v.score, v.action]).toEqual(['outbound', 6, 'quarantine']);
   });
+
+  it('skips the checks of outbound.skipChecks for outbound sessions and on submission listeners, and only there', async () => {
+    const listed: Check = {
+      name: 'dnsbl',
+      symbols: [{ name: 'LISTED', description: 'listed', score: 0, action: 'reject' }],
+      open: () => ({ connect: () => Promise.resolve([{ symbol: 'LISTED' }]) }),
+    };
+    const checks: CheckEntry[] = [{ check: listed, observe: false, failOpen: false }];
+    const policy = createPolicy(checks, policySchema.parse({}));
+    const make = () => new PipelineSession({ checks, policy, isLocal, outboundSkips: new Set(['dnsbl']) }, session);
+    expect((await make().connect(signal())).kind).toBe('reject');
+    const lan = make();
+    lan.facts.outbound = { by: 'network', account: null };
+    expect((await lan.connect(signal())).kind).toBe('continue');
+    const submission = make();
+    submission.facts.submission = true;
+    expect((await submission.connect(signal())).kind).toBe('continue');
+  });
 });

@@ -26,6 +26,12 @@ export interface PipelineDeps {
   readonly isLocal: PhaseContext['isLocal'];
   /** Called for every failure of a fail-open check, so that its use is always logged. */
   readonly onFailOpen?: (check: string, phase: Phase, error: unknown) => void;
+  /**
+   * Checks not run for outbound sessions and on submission listeners (outbound.skipChecks): the
+   * reputation, sender-authentication and greylisting of the internet's mail say nothing about the
+   * organization's own (a DMARC check would even refuse it before our DKIM signature exists).
+   */
+  readonly outboundSkips?: ReadonlySet<string>;
 }
 
 export type PhaseOutcome =
@@ -94,6 +100,7 @@ export class PipelineSession {
     const ctx = this.context();
     for (const { entry, run } of this.runs) {
       const name = entry.check.name;
+      if ((this.facts.outbound || this.facts.submission) && this.deps.outboundSkips?.has(name)) continue;
       if (signal.aborted) {
         found.push(p.scoreFinding({ symbol: tempfailSymbol(name), detail: `${phase}: deadline passed`, transient: true }, name, phase, entry.observe, profile));
         break;
@@ -129,6 +136,7 @@ export class PipelineSession {
     let wait = 0;
     for (const { entry, run } of this.runs) {
       if (!run.greetWait || entry.observe) continue;
+      if ((this.facts.outbound || this.facts.submission) && this.deps.outboundSkips?.has(entry.check.name)) continue;
       try {
         wait = Math.max(wait, await run.greetWait(this.context(), signal));
       } catch (e) {

@@ -66,6 +66,8 @@ export interface SessionFacts {
    * account). The relay guard lets such a session reach any domain; checks may judge it differently.
    */
   outbound?: { readonly by: 'network' | 'auth'; readonly account: string | null };
+  /** The inbound handler: the connection came to a submission or implicit-TLS listener (clients there are submitters, not MTAs). */
+  submission?: boolean;
 }
 
 export interface TransactionFacts {
@@ -73,7 +75,10 @@ export interface TransactionFacts {
   spf?: { readonly result: SpfResult; readonly domain: string; readonly explanation?: string };
   /** sender-lists (MAIL FROM allow list): like the session's `allowlisted`, for this transaction only. */
   allowlisted?: { readonly by: string; readonly detail: string };
-  /** Method results for our Authentication-Results: header (RFC 8601), e.g. "spf=pass smtp.mailfrom=a.example". */
+  /**
+   * Method results for our Authentication-Results: header (RFC 8601), e.g. "spf=pass smtp.mailfrom=a.example",
+   * formatted by pipeline/auth-results.ts. Writers: spf (at MAIL), auth (dkim, dmarc, arc at end of data).
+   */
   readonly authResults: string[];
 }
 

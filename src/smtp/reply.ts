@@ -128,6 +128,14 @@ export const nonAsciiNeedsSmtpUtf8 = (): SmtpReply =>
   reply(553, '6.7', 'Non-ASCII address requires the SMTPUTF8 parameter (RFC 6531)');
 export const nulInContent = (): SmtpReply => reply(554, '6.0', 'Message contains NUL characters');
 export const noValidRecipients = (): SmtpReply => reply(554, '5.1', 'Error: no valid recipients');
+/** Postfix's reject_unknown_sender_domain: no MX and no A/AAAA (RFC 5321 §5.1), or a null MX (RFC 7505). */
+export const senderDomainNotFound = (): SmtpReply => reply(550, '1.8', 'Sender address rejected: Domain not found');
+/** RFC 7372 §3.2: SPF "fail" for the sender (or HELO) domain; `domain` only when it is a validated name. */
+export const spfRejected = (domain?: string): SmtpReply =>
+  reply(550, '7.23', domain ? `SPF validation failed: ${clean(domain)} does not authorize this host to send its mail` : 'SPF validation failed');
+/** RFC 7489 §6.6.4 (X.7.1): the RFC5322.From domain's DMARC policy is p=reject and the message failed it. */
+export const dmarcRejected = (domain?: string): SmtpReply =>
+  reply(550, '7.1', domain ? `Message rejected: it fails the DMARC policy of ${clean(domain)}` : 'Message rejected: it fails the DMARC policy of its From: domain');
 
 /**
  * Wire form. RFC 2034 §3: enhanced codes go on every reply but the greeting and the EHLO/HELO

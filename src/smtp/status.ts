@@ -42,6 +42,7 @@ export const ENHANCED_STATUS = {
   'X.7.8': 'Authentication credentials invalid',
   'X.7.10': 'Encryption Needed',
   'X.7.11': 'Encryption required for requested authentication mechanism',
+  'X.7.23': 'SPF validation failed',
 } as const;
 
 export type KnownDetail = keyof typeof ENHANCED_STATUS extends `X.${infer D}` ? D : never;

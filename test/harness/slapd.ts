@@ -14,7 +14,7 @@
 // Fails: start rejects with slapd's output; stop() SIGTERMs by PID (then SIGKILL after a bound).
 // freeze()/thaw() stop and continue the process (SIGSTOP/SIGCONT) to play a hung server.
 import { existsSync } from 'node:fs';
-import { chown, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { chown, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand, startProcess } from './process.js';
 import type { ManagedProcess } from './process.js';
@@ -80,7 +80,8 @@ export interface SlapdHandle {
   /** Bind operations so far ("BIND dn=" lines), optionally for one DN. */
   binds(dn?: string): number;
   /** SIGSTOP: the server keeps its port but answers nothing. */
-  freeze(): void;
+  /** SIGSTOP, resolved once every thread of slapd is stopped (so no request in flight is still answered). */
+  freeze(): Promise<void>;
   thaw(): void;
   stop(): Promise<void>;
 }
@@ -215,8 +216,17 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<SlapdHandle> 
     connections: () => count(/ ACCEPT from IP=127\.0\.0\.1:/),
     // slapd logs a bind twice ("method=128", then "mech=SIMPLE" when it succeeded): count the first.
     binds: (dn) => count(new RegExp(` BIND dn="${dn === undefined ? '[^"]*' : escape(dn)}" method=`, 'i')),
-    freeze: () => {
+    freeze: async () => {
       proc.signal('SIGSTOP');
+      // The stop reaches each thread when it is next scheduled: wait until /proc says all are stopped.
+      await waitUntil(
+        async () => {
+          const tasks = await readdir(`/proc/${proc.pid}/task`).catch(() => [] as string[]);
+          const states = await Promise.all(tasks.map((t) => readFile(`/proc/${proc.pid}/task/${t}/stat`, 'utf8').then((x) => /\) (\S)/.exec(x)?.[1]).catch(() => 'T')));
+          return states.length > 0 && states.every((st) => st === 'T' || st === 't');
+        },
+        { timeoutMs: 5000, intervalMs: 10, what: 'slapd stopped' },
+      );
     },
     thaw: () => {
       proc.signal('SIGCONT');

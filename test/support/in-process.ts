@@ -11,6 +11,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { startWorker, type Worker } from '../../src/main.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { freePort } from '../harness/ports.js';
+import { QUIET_CHECKS } from './gateway-process.js';
 
 export interface InProcessGateway {
   readonly port: number;
@@ -31,6 +32,7 @@ export async function startInProcess(overrides: Record<string, unknown> = {}, re
     dns: { servers: ['127.0.0.1:9'], timeout: '1s' },
     log: { level: 'debug', format: 'json' },
     ...overrides,
+    checks: { ...QUIET_CHECKS, ...(overrides['checks'] as Record<string, unknown> | undefined) },
   };
   const r = validateConfig(raw);
   if (!r.ok) throw new Error(JSON.stringify(r.errors));

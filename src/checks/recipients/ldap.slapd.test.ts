@@ -130,7 +130,7 @@ describe('LDAP source against slapd', () => {
     const d = newDirectory();
     const c = check(d, { url: ldap.url, timeout: '1s' });
     expect(await rcptFindings(c, 'bob@example.test')).toEqual([]);
-    ldap.freeze();
+    await ldap.freeze();
     try {
       const t0 = performance.now();
       const f = await rcptFindings(c, 'bob@example.test');

@@ -1,0 +1,77 @@
+/**
+ * One message through the pipeline's data phase, offline (`moat scan`): a MessageView built from
+ * the file (cut at policy.scanLimit, parsed with the same bounded MIME parse as the gateway), the
+ * configured content checks with the real DNS resolver on `dns.servers` and the state store when
+ * dataDir has one, and the policy's verdict. The envelope is unknown (null sender, no recipients),
+ * the session a local one, so the envelope-stage checks have nothing to run. A check that fails
+ * shows up as its TEMPFAIL symbol, as in the gateway.
+ */
+import { existsSync } from 'node:fs';
+import { INERT, createChecks } from '../checks/index.js';
+import type { Config } from '../config/schema.js';
+import { statePath } from '../main.js';
+import { messageView } from '../pipeline/message.js';
+import type { Explanation } from '../pipeline/policy.js';
+import { createPolicy, PipelineSession } from '../pipeline/runner.js';
+import { systemClock } from '../platform/clock.js';
+import { createResolver, systemServers } from '../platform/dns/index.js';
+import { limitsForScan, mimeParser } from '../scan/mime/index.js';
+import { SqliteStateStore } from '../store/sqlite/state.js';
+import { StoreError, type StateStore } from '../store/state.js';
+
+export interface ScanResult {
+  readonly file: string;
+  readonly score: number;
+  readonly action: Explanation['action'];
+  readonly reason: string;
+  readonly thresholds: Explanation['thresholds'];
+  readonly symbols: readonly { readonly name: string; readonly score: number; readonly description: string; readonly detail: string; readonly observed: boolean }[];
+}
+
+export interface Scanner {
+  scan(file: string, raw: Buffer): Promise<ScanResult>;
+  close(): Promise<void>;
+}
+
+/** No state store in dataDir: checks that need one fail (their TEMPFAIL symbol), as when it is down. */
+const NO_STATE: StateStore = {
+  get: () => Promise.reject(new StoreError('no state store in dataDir')),
+  set: () => Promise.reject(new StoreError('no state store in dataDir')),
+  setIfAbsent: () => Promise.reject(new StoreError('no state store in dataDir')),
+  delete: () => Promise.reject(new StoreError('no state store in dataDir')),
+  increment: () => Promise.reject(new StoreError('no state store in dataDir')),
+  close: () => Promise.resolve(),
+};
+
+const LOCAL_SESSION = { id: 'scan', clientIp: '127.0.0.1', clientPort: 0, localIp: '127.0.0.1', localPort: 0 };
+
+export function createScanner(config: Config): Scanner {
+  const clock = systemClock;
+  const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
+  const file = statePath(config);
+  const state = existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE;
+  // Only content checks run offline: the envelope stage's LDAP/LAN probes get the refusing ports.
+  const checks = createChecks(config.checks, config.domains, { ...INERT, resolver, clock, state, hostname: config.hostname });
+  const policy = createPolicy(checks, config.policy);
+  const parse = mimeParser(limitsForScan(config.policy.scanLimit));
+  const isLocal = (d: string): boolean => Object.hasOwn(config.domains, d);
+  return {
+    async scan(name, raw) {
+      const limit = config.policy.scanLimit;
+      const view = messageView(raw.length > limit ? raw.subarray(0, limit) : raw, raw.length, async function* () {
+        yield raw;
+      }, parse);
+      const session = new PipelineSession({ checks, policy, isLocal }, LOCAL_SESSION);
+      const v = await session.data(view, { from: null, recipients: [] }, AbortSignal.timeout(config.policy.scanTimeout));
+      return {
+        file: name,
+        score: v.score,
+        action: v.action,
+        reason: v.reason,
+        thresholds: v.thresholds,
+        symbols: v.findings.map((f) => ({ name: f.symbol, score: f.score, description: f.description, detail: f.detail, observed: f.observed })),
+      };
+    },
+    close: () => state.close(),
+  };
+}
