@@ -24,6 +24,13 @@ REQUIREMENTS=(
   "slapd|test -x /usr/sbin/slapd"
   "ldap-utils|test -x /usr/bin/ldapadd"
   "ldap-utils|test -x /usr/bin/ldapwhoami"
+  "clamav-daemon|test -x /usr/sbin/clamd"
+  "clamav|test -x /usr/bin/clamscan"
+  "clamav-testfiles|test -f /usr/share/clamav-testfiles/clam.exe"
+  "spamd|test -x /usr/sbin/spamd"
+  "spamassassin|test -x /usr/bin/spamassassin"
+  "spamc|test -x /usr/bin/spamc"
+  "rspamd|test -x /usr/bin/rspamd"
   "libmail-dkim-perl|/usr/bin/perl -MMail::DKIM::Verifier -e 1"
   "libnet-dns-perl|/usr/bin/perl -MNet::DNS -e 1"
 )

@@ -9,6 +9,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rootCertificates, type SecureContext } from 'node:tls';
 import { createChecks } from './checks/index.js';
+import type { ScannerPorts } from './scan/index.js';
+import { parseSocketAddress } from './scan/options.js';
+import { ClamdClient } from './platform/clamd.js';
+import { RspamdClient } from './platform/rspamd.js';
+import { SpamdClient } from './platform/spamd.js';
+import type { SocketTarget } from './platform/scanner-io.js';
 import { createPolicy } from './pipeline/runner.js';
 import { outgoingContent } from './queue/outgoing.js';
 import { QuarantineStore } from './quarantine/store.js';
@@ -111,6 +117,16 @@ function listenerSettings(c: Config, address: string): ListenerSettings {
     proxyProtocol: l?.proxyProtocol ?? false,
     trustedProxies: (l?.trustedProxies ?? []).map(parseCidr).filter((x): x is Cidr => x !== null),
     proxyTimeoutMs: l?.proxyTimeout ?? 0, // a listener no longer in the config is closing: no PROXY header is read
+  };
+}
+
+/** The external scanners' adapters; a config swap builds new ones (their slots are per pipeline). */
+export function scannerPorts(): ScannerPorts {
+  const target = (address: string): SocketTarget => parseSocketAddress(address) as SocketTarget; // validated by the schema
+  return {
+    clamd: (c) => new ClamdClient({ target: target(c.address), timeoutMs: c.timeout, maxSize: c.maxSize, maxConcurrent: c.maxConcurrent }),
+    spamd: (c) => new SpamdClient({ target: target(c.address), timeoutMs: c.timeout, maxConcurrent: c.maxConcurrent, ...(c.user ? { user: c.user } : {}) }),
+    rspamd: (c) => new RspamdClient({ url: new URL(c.url), timeoutMs: c.timeout, maxConcurrent: c.maxConcurrent }),
   };
 }
 
@@ -300,7 +316,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   const state = new SqliteStateStore(statePath(config), clock);
   if (index === 0) state.startSweeping(60_000);
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText }, false, c.outbound);
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts() }, false, c, c.outbound);
     const o = c.outbound;
     const signer = Object.keys(o.dkim).length > 0 ? new DkimSigner(o.dkim, readText) : null;
     const outbound = {

@@ -66,7 +66,7 @@ function cli(): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { config: string; json?: boolean }) => {
       const config = await load(o.config);
-      const policy = createPolicy(checksForValidation(config.checks, config.domains, config.outbound), config.policy, config.outbound.policy);
+      const policy = createPolicy(checksForValidation(config.checks, config.domains, config, config.outbound), config.policy, config.outbound.policy);
       const rows = policy.allSymbols().map((s) => {
         const { score, action } = policy.defaultProfile.score({ symbol: s.name }, s);
         return { name: s.name, score, action, description: s.description };

@@ -40,7 +40,7 @@ export function validateConfig(raw: unknown): LoadResult {
   if (!r.success) return { ok: false, errors: r.error.issues.map(toError) };
   // The policy names symbols that only the configured checks know; checks refuse entries the schema cannot judge.
   try {
-    const checks = checksForValidation(r.data.checks, r.data.domains, r.data.outbound);
+    const checks = checksForValidation(r.data.checks, r.data.domains, r.data, r.data.outbound);
     createPolicy(checks, r.data.policy, r.data.outbound.policy);
     const names = new Set(checks.map((c) => c.check.name));
     const unknown = r.data.outbound.skipChecks.findIndex((n) => !names.has(n));

@@ -14,6 +14,9 @@ import { quarantineSchema } from '../quarantine/config.js';
 import { messageLogSchema } from '../store/config.js';
 import { dnsSchema } from '../platform/dns/config.js';
 import { outboundSchema } from '../outbound/config.js';
+import { clamavSchema } from '../scan/clamav/index.js';
+import { rspamdSchema } from '../scan/rspamd/index.js';
+import { spamassassinSchema } from '../scan/spamd/index.js';
 import { hostPort } from './address.js';
 import { duration } from './duration.js';
 
@@ -128,6 +131,9 @@ export const configSchema = z
     queue: queueSchema,
     delivery: deliverySchema,
     checks: checksSchema,
+    clamav: clamavSchema.optional(),
+    spamassassin: spamassassinSchema.optional(),
+    rspamd: rspamdSchema.optional(),
     policy: policySchema,
     quarantine: quarantineSchema,
     outbound: outboundSchema,

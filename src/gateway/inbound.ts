@@ -213,6 +213,19 @@ export class InboundSession implements SessionHandler {
     const log = this.log.child({ queueId: id });
     const from = tx.from ? formatMailbox(tx.from) : '';
     const to = tx.recipients.map((r) => formatMailbox(r.mailbox));
+    const first = tx.recipients.length === 1 ? tx.recipients[0] : undefined;
+    const trace = {
+      helo: tx.helo,
+      clientIp: this.conn.remoteAddress,
+      hostname: this.deps.hostname,
+      extended: tx.extended,
+      tls: tx.tls !== null,
+      utf8: tx.mailParams.smtputf8,
+      queueId: id,
+      singleRecipient: first ? formatMailbox(first.mailbox) : null,
+      date: new Date(receivedAt),
+    };
+    const received = receivedHeader(trace);
     let verdict: Explanation;
     let view;
     let scanMs: number;
@@ -220,7 +233,8 @@ export class InboundSession implements SessionHandler {
       view = messageView(await writer.read(this.deps.scanLimit), info.size, () => writer.stream(), this.parseMime);
       this.trail.content(info.size, view);
       const started = performance.now();
-      verdict = await this.pipeline.data(view, { from: tx.from, recipients: tx.recipients.map((r) => r.mailbox) }, AbortSignal.timeout(this.deps.scanTimeout));
+      const data = { from: tx.from, recipients: tx.recipients.map((r) => r.mailbox), queueId: id, received };
+      verdict = await this.pipeline.data(view, data, AbortSignal.timeout(this.deps.scanTimeout));
       scanMs = performance.now() - started;
     } catch (e) {
       await writer.abort();
@@ -236,7 +250,8 @@ export class InboundSession implements SessionHandler {
         verdict.action === 'reject' && !verdict.decidedBy
           ? this.deps.policy.softBounce ? R.softened(R.messageRejected(id)) : R.messageRejected(id)
           : decisionReply(this.deps.policy, verdict.action, verdict.decidedBy, 'data');
-      log.info(verdict.action === 'reject' ? 'message.rejected' : 'message.deferred', { ...fields, reply: R.replyToString(reply) });
+      const by = verdict.decidedBy ? { because: verdict.decidedBy.symbol, detail: verdict.decidedBy.detail } : {};
+      log.info(verdict.action === 'reject' ? 'message.rejected' : 'message.deferred', { ...fields, ...by, reply: R.replyToString(reply) });
       this.trail.finished(reply, verdict, null, scanMs);
       return reply;
     }
@@ -244,18 +259,6 @@ export class InboundSession implements SessionHandler {
     const names = this.deps.headerNames;
     const outbound = this.pipeline.facts.outbound;
     const own = contentEdits(view, this.deps.hostname, names, verdict.action === 'tag' && !outbound ? profile.subjectTag : null);
-    const first = tx.recipients.length === 1 ? tx.recipients[0] : undefined;
-    const trace = {
-      helo: tx.helo,
-      clientIp: this.conn.remoteAddress,
-      hostname: this.deps.hostname,
-      extended: tx.extended,
-      tls: tx.tls !== null,
-      utf8: tx.mailParams.smtputf8,
-      queueId: id,
-      singleRecipient: first ? formatMailbox(first.mailbox) : null,
-      date: new Date(receivedAt),
-    };
     let prepend: string;
     let edits: ContentEdit[];
     if (outbound && this.deps.outbound) {
@@ -269,7 +272,7 @@ export class InboundSession implements SessionHandler {
         return reply;
       }
     } else {
-      prepend = receivedHeader(trace) + authResultsField(this.deps.hostname, this.pipeline.transactionFacts.authResults) + verdictFields(names, verdict) + own.extra;
+      prepend = received + authResultsField(this.deps.hostname, this.pipeline.transactionFacts.authResults) + verdictFields(names, verdict) + own.extra;
       edits = own.edits;
     }
     const envelope: Envelope = {
