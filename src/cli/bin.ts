@@ -17,6 +17,7 @@ import { quarantineCommand } from './quarantine-command.js';
 import { scanCommand } from './scan-command.js';
 import { explainCommand, logCommand } from './explain-command.js';
 import { parseDuration } from '../config/duration.js';
+import { nodeName } from '../main.js';
 import { runSupervisor } from './supervisor.js';
 import { runWorkerProcess } from './worker-process.js';
 
@@ -37,7 +38,7 @@ function cli(): Command {
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .action(async (o: { config: string }) => {
       const config = await load(o.config);
-      const logger = createLogger({ level: config.log.level, format: config.log.format });
+      const logger = createLogger({ level: config.log.level, format: config.log.format }).child({ node: nodeName(config) });
       try {
         process.exit(await runSupervisor(o.config, config, logger));
       } catch (e) {
