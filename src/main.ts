@@ -18,7 +18,8 @@ import { SpamdClient } from './platform/spamd.js';
 import type { SocketTarget } from './platform/scanner-io.js';
 import { createPolicy } from './pipeline/runner.js';
 import { outgoingContent } from './queue/outgoing.js';
-import { QuarantineStore } from './quarantine/store.js';
+import { QuarantineStore, type Quarantine } from './quarantine/store.js';
+import { PostgresQuarantine } from './quarantine/postgres.js';
 import { SqliteStateStore } from './store/sqlite/state.js';
 import { RedisStateStore } from './store/redis/state.js';
 import type { StateStore } from './store/state.js';
@@ -182,6 +183,18 @@ export function openMessageLog(c: Config, options: { readonly?: boolean } = {}):
   return new PostgresMessageLog({ url: c.store, node: nodeName(c), poolSize: c.postgres.poolSize, statementTimeoutMs: c.postgres.statementTimeout });
 }
 
+/** The quarantine the config names: the directory under dataDir with SQLite, PostgreSQL with postgres://. */
+export function openQuarantine(c: Config): Quarantine {
+  if (storePath(c) !== null) return new QuarantineStore(join(c.dataDir, 'quarantine'));
+  return new PostgresQuarantine({
+    url: c.store,
+    node: nodeName(c),
+    poolSize: c.postgres.poolSize,
+    statementTimeoutMs: c.postgres.statementTimeout,
+    stagingDir: join(c.dataDir, 'quarantine-staging'),
+  });
+}
+
 /** Shard directories this worker must deliver: its own, and any s ≥ count with s % count == index. */
 async function ownedShards(spoolRoot: string, index: number, count: number): Promise<number[]> {
   const found = (await readdir(spoolRoot).catch(() => [] as string[]))
@@ -332,8 +345,10 @@ export async function startWorker(initial: Config, index: number, count: number,
   const own = shards.get(index) as Shard;
 
   const isLocal = (d: Domain): boolean => Object.hasOwn(config.domains, d);
-  const quarantine = new QuarantineStore(join(config.dataDir, 'quarantine'));
-  await quarantine.init();
+  const quarantine = openQuarantine(config);
+  // PostgreSQL down at start: the gateway starts anyway; quarantining answers 451 until it is back.
+  if (quarantine instanceof QuarantineStore) await quarantine.init();
+  else await quarantine.init().catch((e: unknown) => log.error('quarantine.error', { during: 'open', error: e instanceof Error ? e.message : String(e) }));
   // One worker expires the quarantine, hourly and at start.
   const expireQuarantine = (): void => {
     void quarantine
@@ -488,6 +503,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       await pool.closeAll();
       await directory.close();
       await state.close();
+      await quarantine.close();
       await tracking.close();
       if (expiry) clearInterval(expiry);
     },

@@ -42,6 +42,8 @@ describe('two gateway nodes sharing Redis and PostgreSQL', () => {
           state: `redis://127.0.0.1:${redis.port}/0`,
           redis: { keyPrefix: 'moat-test:', commandTimeout: '500ms' },
           store,
+          // Everything for this address is quarantined (score 0 is above its quarantine threshold).
+          policy: { overrides: { 'jail@example.test': { actions: { quarantine: -100 } } } },
           checks: {
             greylist: { enabled: true, delay: `${DELAY_MS}ms`, retryWindow: '1h', lifetime: '1d', failOpen: false },
             rateLimit: { messagesPerClient: { count: LIMIT, per: '1h' } },
@@ -104,6 +106,36 @@ describe('two gateway nodes sharing Redis and PostgreSQL', () => {
     expect(over.mail).toEqual([450, '4.7.1 Too much mail from this client, try again later']);
     const overB = await smtplibSend({ port: b.port, source: client, from: '', to: ['postmaster@example.test'] });
     expect(overB.mail).toEqual([450, '4.7.1 Too much mail from this client, try again later']);
+  });
+
+  it('a message quarantined on node A is listed and released from node B, which delivers it', async () => {
+    // Greylisted first (a new triplet), as any client's queue would, retried until accepted.
+    const r = await waitUntil(
+      async () => {
+        const x = await smtplibSend({ port: a.port, source: '127.0.0.23', from: '', to: ['jail@example.test'], data: 'Subject: jailed-on-a\r\n\r\nbody kept in PostgreSQL\r\n' });
+        return x.data?.[0] === 250 ? x : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 300, what: 'node A to accept the message for jail@' },
+    );
+    expect(r.data?.[1]).toMatch(/^2\.0\.0 Ok: queued as /);
+    const q = await a.waitForEvent('message.quarantined', (e) => e['to'] === 'jail@example.test' || JSON.stringify(e['to']).includes('jail@'));
+    const id = String(q['queueId']);
+    expect(q['node']).toBe('node-a');
+    const list = await b.cli('quarantine', 'list');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(id);
+    const show = await b.cli('quarantine', 'show', id);
+    expect(show.stdout).toContain('Subject: jailed-on-a');
+    const rel = await b.cli('quarantine', 'release', id);
+    expect(rel).toMatchObject({ code: 0 });
+    expect(rel.stdout).toContain(`${id}: released`);
+    expect(await b.waitForEvent('quarantine.released', (e) => e['queueId'] === id)).toMatchObject({ node: 'node-b' });
+    const got = await waitUntil(async () => (await lan.messages()).find((m) => m.data.includes('jailed-on-a')), { timeoutMs: 20_000, what: 'the released message at the LAN server' });
+    expect(got.data).toContain('body kept in PostgreSQL');
+    expect(await b.waitForEvent('delivery.sent', (e) => e['queueId'] === id)).toMatchObject({ node: 'node-b' });
+    // Gone from the shared quarantine: node A cannot release it a second time.
+    expect((await a.cli('quarantine', 'release', id)).code).not.toBe(0);
+    expect((await a.cli('quarantine', 'list')).stdout).not.toContain(id);
   });
 
   it('defers every session while Redis is down, loses nothing, and recovers when Redis is back', async () => {
