@@ -107,6 +107,22 @@ export class PostgresQuarantine implements Quarantine {
     }
   }
 
+  /** Stores a record from the directory quarantine (`moat store migrate`); false when it is damaged or already here. */
+  async import(record: Buffer, node: string): Promise<boolean> {
+    const m = parsed(record);
+    if (!m) return false;
+    const e = m.envelope;
+    const r = await this.q('INSERT INTO quarantine (id, node, received_at, size, envelope, record) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING', [
+      checkId(e.id),
+      node,
+      e.receivedAt,
+      m.contentLength,
+      JSON.stringify(e),
+      record,
+    ]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
   async list(): Promise<QuarantineItem[]> {
     const r = await this.q<{ envelope: Envelope; size: string }>('SELECT envelope, size FROM quarantine ORDER BY received_at DESC, id', []);
     return r.rows.map((row) => ({ envelope: row.envelope, size: Number(row.size) }));
