@@ -359,6 +359,11 @@ export async function startWorker(initial: Config, index: number, count: number,
   const expiry = index === 0 ? setInterval(expireQuarantine, 3_600_000).unref() : null;
   if (index === 0) expireQuarantine();
   const state = openStateStore(config, clock, index === 0);
+  // A shared Redis: wait (bounded) for the first connection, so the first sessions do not meet a
+  // store still connecting; unreachable, the worker starts anyway and its checks fail by policy.
+  if (state instanceof RedisStateStore) {
+    await state.ready(config.redis.connectTimeout).catch((e: unknown) => log.error('state.unavailable', { error: e instanceof Error ? e.message : String(e) }));
+  }
   const pipelineFor = (c: Config) => {
     const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts() }, false, c, c.outbound);
     const o = c.outbound;
