@@ -91,6 +91,11 @@ describe('two gateway nodes sharing Redis and PostgreSQL', () => {
       { timeoutMs: 20_000, what: "both nodes' entries in node B's moat log" },
     );
     expect(log.stdout).toContain('defer');
+    // Each node names itself in its metrics.
+    for (const [gw, name] of [[a, 'node-a'], [b, 'node-b']] as const) {
+      const text = await (await fetch(`http://127.0.0.1:${gw.adminPort}/metrics`)).text();
+      expect(text).toContain(`moat_node_info{node="${name}"} 1`);
+    }
   });
 
   it('counts a client\'s message rate over both nodes', async () => {
