@@ -18,7 +18,7 @@ import type pg from 'pg';
 import { DirectorySync, writeFileDurably } from '../platform/durable.js';
 import { parseRecord, RECORD_MAGIC, type Envelope } from '../queue/record.js';
 import type { Spool, SpoolWriter, StoredMessage } from '../queue/spool.js';
-import { createPool, describeUrl } from '../store/postgres/message-log.js';
+import { createPool, describeUrl } from '../store/postgres/pool.js';
 import { migrate, type Migrations } from '../store/postgres/migrate.js';
 import { ID_RE, type Quarantine, type QuarantineItem } from './store.js';
 

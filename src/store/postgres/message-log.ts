@@ -8,7 +8,7 @@
  * parameter, never spliced into SQL. Fails with MessageLogError (transient): the buffer counts and
  * drops, mail never waits for this store. The URL's password is never put into an error.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import {
   decodeCursor,
   encodeCursor,
@@ -26,6 +26,7 @@ import {
   type TransactionEntry,
 } from '../message-log.js';
 import { migrate, type Migrations } from './migrate.js';
+import { createPool, describeUrl } from './pool.js';
 
 export const MESSAGE_LOG_MIGRATIONS: Migrations = {
   component: 'message-log',
@@ -98,19 +99,6 @@ function likeEscape(s: string): string {
 
 function initialState(action: LoggedAction): MessageState | null {
   return action === 'accept' || action === 'tag' ? 'queued' : action === 'quarantine' ? 'quarantined' : null;
-}
-
-/** A pg pool whose errors (idle clients losing their server) never crash the process. */
-export function createPool(url: string, size: number, statementTimeoutMs: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: size, statement_timeout: statementTimeoutMs, connectionTimeoutMillis: Math.min(statementTimeoutMs, 5000), idleTimeoutMillis: 30_000 });
-  pool.on('error', () => undefined);
-  return pool;
-}
-
-/** "postgres HOST:PORT/DB", for errors: never the password. */
-export function describeUrl(url: string): string {
-  const u = new URL(url);
-  return `postgres ${u.hostname}:${u.port || '5432'}${u.pathname}`;
 }
 
 export class PostgresMessageLog implements MessageLogStore {
