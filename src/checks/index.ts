@@ -25,6 +25,7 @@ import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js'
 import { spfCheck, spfSchema } from './spf/index.js';
 import { authCheck, authSchema } from '../scan/auth/index.js';
 import { structureCheck, structureSchema } from '../scan/structure/index.js';
+import { urlsCheck, urlsSchema } from '../scan/urls/index.js';
 
 export const checksSchema = z
   .object({
@@ -37,6 +38,7 @@ export const checksSchema = z
     rateLimit: rateLimitSchema,
     auth: authSchema,
     structure: structureSchema,
+    urls: urlsSchema,
   })
   .strict()
   .prefault({})
@@ -80,6 +82,7 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     ...entry(authCheck(config.auth, ports), config.auth),
     // Content stage, cheapest first.
     ...entry(structureCheck(ports.clock), config.structure),
+    ...entry(urlsCheck(config.urls, ports), config.urls),
   ];
 }
 
