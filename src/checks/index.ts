@@ -26,6 +26,7 @@ import { spfCheck, spfSchema } from './spf/index.js';
 import { authCheck, authSchema } from '../scan/auth/index.js';
 import { structureCheck, structureSchema } from '../scan/structure/index.js';
 import { urlsCheck, urlsSchema } from '../scan/urls/index.js';
+import { attachmentsCheck, attachmentsSchema } from '../scan/attachments/index.js';
 
 export const checksSchema = z
   .object({
@@ -39,6 +40,7 @@ export const checksSchema = z
     auth: authSchema,
     structure: structureSchema,
     urls: urlsSchema,
+    attachments: attachmentsSchema,
   })
   .strict()
   .prefault({})
@@ -82,6 +84,7 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     ...entry(authCheck(config.auth, ports), config.auth),
     // Content stage, cheapest first.
     ...entry(structureCheck(ports.clock), config.structure),
+    ...entry(attachmentsCheck(config.attachments), config.attachments),
     ...entry(urlsCheck(config.urls, ports), config.urls),
   ];
 }
