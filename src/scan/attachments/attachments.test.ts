@@ -194,8 +194,9 @@ describe('the action for blocked attachments', () => {
   });
 
   it('validates the block lists', () => {
-    expect(attachmentsSchema.parse({ block: { extensions: ['.EXE', 'scr'] } }).block.extensions).toEqual(['exe', 'scr']);
-    const r = attachmentsSchema.safeParse({ block: { types: ['no spaces'] } });
-    expect(r.error?.issues[0]?.path).toEqual(['block', 'types', 0]);
+    expect(attachmentsSchema.parse({ block: { extensions: ['exe', 'scr'] } }).block.extensions).toEqual(['exe', 'scr']);
+    const r = attachmentsSchema.safeParse({ block: { types: ['zip', '.EXE'] } });
+    expect(r.error?.issues[0]?.path).toEqual(['block', 'types', 1]);
+    expect(r.error?.issues[0]?.message).toBe('expected a type name in lower case without the dot, e.g. "exe"');
   });
 });

@@ -6,11 +6,7 @@ import { z } from 'zod';
 import { checkCommon } from '../../checks/options.js';
 import { DEFAULT_BLOCKED_EXTENSIONS, DEFAULT_BLOCKED_TYPES } from './names.js';
 
-const token = (what: string) =>
-  z
-    .string()
-    .transform((s) => s.toLowerCase().replace(/^\./, ''))
-    .pipe(z.string().regex(/^[a-z0-9_-]{1,20}$/, { message: `expected ${what}, e.g. "exe"` }));
+const token = (what: string) => z.string().regex(/^[a-z0-9_-]{1,20}$/, { message: `expected ${what} in lower case without the dot, e.g. "exe"` });
 
 export const attachmentsSchema = z
   .object({

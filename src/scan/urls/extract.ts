@@ -62,7 +62,7 @@ export interface UrlSet {
 
 export const DEFAULT_SHORTENERS: readonly string[] = [
   'bit.ly', 'bitly.com', 't.co', 'tinyurl.com', 'goo.gl', 'ow.ly', 'is.gd', 'v.gd', 'buff.ly', 'rebrand.ly', 'cutt.ly', 'rb.gy', 'shorturl.at',
-  'tiny.cc', 'tr.im', 'bl.ink', 'soo.gd', 's.id', 'shorte.st', 'adf.ly', 'lnkd.in', 'fb.me', 'youtu.be', 'qrco.de', 'x.gd', 't.ly', 'tiny.one',
+  'tiny.cc', 'tr.im', 'bl.ink', 'soo.gd', 's.id', 'shorte.st', 'adf.ly', 'lnkd.in', 'qrco.de', 'x.gd', 't.ly', 'tiny.one',
 ];
 
 export const DEFAULT_EXTRACT: ExtractOptions = { maxUrls: 500, maxPerHost: 20, shorteners: DEFAULT_SHORTENERS };
