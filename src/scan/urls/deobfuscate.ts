@@ -1,6 +1,6 @@
 /**
  * Undoes the ways spam hides URLs in text from scanners (and the "defanged" URLs of security
- * mail): hxxp:// and http[:]//, [.] (.) {.} [dot] (dot) and spaced " dot ", Unicode full stops
+ * mail): hxxp:// and http[:]//, [.] (.) {.} [dot] (dot) and spaced " dot ", (at) [at], Unicode full stops
  * (。．｡․﹒, which IDNA reads as label separators, UTS #46 §2.3), full-width ASCII (ｈｔｔｐ),
  * and zero-width or invisible characters (U+200B..D, U+2060, U+FEFF, U+00AD). Returns the
  * cleaned text and where each change landed in it, so that the extractor can tell which URLs
@@ -58,6 +58,8 @@ const RULES: readonly Rule[] = [
   },
   // [.] (.) {.} [dot] (dot) {dot} <dot>, with optional spaces inside the brackets
   { re: /\s?(?:\[\s*(?:\.|dot)\s*\]|\(\s*(?:\.|dot)\s*\)|\{\s*(?:\.|dot)\s*\}|<dot>)\s?/gi, kind: 'defanged', to: () => '.' },
+  // (at) [at] {at} <at>: a hidden e-mail address ("bob (at) example {dot} org") is an address, not a link.
+  { re: /\s?(?:\[\s*at\s*\]|\(\s*at\s*\)|\{\s*at\s*\}|<at>)\s?/gi, kind: 'defanged', to: () => '@' },
   // "example dot com": only between word characters; the extractor keeps such hosts only when
   // they cannot be ordinary prose (see extract.ts).
   { re: /(?<=[\p{L}\p{N}]) (?:dot|DOT|Dot) (?=[\p{L}\p{N}])/gu, kind: 'spaced-dot', to: () => '.' },

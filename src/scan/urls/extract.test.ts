@@ -47,6 +47,10 @@ describe('URL extraction from text', () => {
     }
   });
 
+  it('reads a hidden e-mail address as an address, not a link', async () => {
+    expect(await urlsOfText('Kevin - <kevin (at) linuxmail {dot} org>, or bob[at]example[dot]com')).toEqual([]);
+  });
+
   it('reads " dot " only where it cannot be prose', async () => {
     expect((await one('visit www dot evil dot com now')).url).toBe('http://www.evil.com/');
     expect((await one('visit evil dot com/claim now')).obfuscations).toEqual(['spaced-dot']);

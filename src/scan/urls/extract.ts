@@ -43,6 +43,8 @@ export interface ExtractedUrl {
   readonly shortener: boolean;
   /** Found inside another URL (a redirector's parameter): that URL's host; null otherwise. */
   readonly via: string | null;
+  /** A form's action whose form asks for a password, PIN, card, account or login. */
+  readonly asksCredentials: boolean;
 }
 
 export interface ExtractOptions {
@@ -116,13 +118,13 @@ class Collector {
     return this.urls.length >= this.o.maxUrls;
   }
 
-  add(p: ParsedUrl, source: UrlSource, element: string | null, linkText: string | null, extra: readonly ObfuscationKind[] = []): void {
-    this.one(p, source, element, linkText, null, extra);
-    if (p.ip === null) for (const q of embedded(p)) this.one(q, source, element, null, p.host, []);
+  add(p: ParsedUrl, source: UrlSource, element: string | null, linkText: string | null, extra: readonly ObfuscationKind[] = [], credentials = false): void {
+    this.one(p, source, element, linkText, null, extra, credentials);
+    if (p.ip === null) for (const q of embedded(p)) this.one(q, source, element, null, p.host, [], false);
   }
 
-  private one(p: ParsedUrl, source: UrlSource, element: string | null, linkText: string | null, via: string | null, extra: readonly ObfuscationKind[]): void {
-    const key = `${source}\0${element ?? ''}\0${p.url}\0${linkText ?? ''}\0${via ?? ''}`;
+  private one(p: ParsedUrl, source: UrlSource, element: string | null, linkText: string | null, via: string | null, extra: readonly ObfuscationKind[], credentials: boolean): void {
+    const key = `${source}\0${element ?? ''}\0${p.url}\0${linkText ?? ''}\0${via ?? ''}\0${credentials ? 1 : 0}`;
     if (this.seen.has(key)) return;
     const n = this.perHost.get(p.host) ?? 0;
     if (this.full || n >= this.o.maxPerHost) {
@@ -143,6 +145,7 @@ class Collector {
       obfuscations: [...new Set([...p.obfuscations, ...extra])],
       shortener: isShortener(p.host, this.o.shorteners),
       via,
+      asksCredentials: credentials,
     });
   }
 }
@@ -155,7 +158,7 @@ function collect(m: ParsedMime, o: ExtractOptions): UrlSet {
   if (m.html !== '') {
     for (const l of htmlLinks(m.html.slice(0, MAX_INPUT), budget)) {
       const p = l.base !== null ? parseUrl(l.value, l.base) : parseUrl(l.value);
-      if (p !== null) c.add(p, l.kind, l.element, l.linkText, l.entityHost ? ['entity-host'] : []);
+      if (p !== null) c.add(p, l.kind, l.element, l.linkText, l.entityHost ? ['entity-host'] : [], l.credentials);
     }
     for (const l of textLinks(m.htmlText.slice(0, MAX_INPUT), budget)) c.add(l, 'html-text', null, null);
   }

@@ -5,7 +5,8 @@
  * video/poster, background attributes, url(...) in style attributes), meta refresh targets,
  * and <base href> for resolving relative links (HTML §4.2.3; reset at </html>, since a message
  * may carry several HTML parts). Notes an href whose host was written with numeric character
- * references (&#x65;vil.example), which no honest mailer does.
+ * references (&#x65;vil.example), and a form that asks for credentials (a password field, or a
+ * field named for a password, PIN, card number, CVV, expiry, account, routing number or login).
  * Trusts nothing; bounded by the caller's input size and `maxLinks`; never throws.
  */
 import { Parser } from 'htmlparser2';
@@ -23,6 +24,8 @@ export interface HtmlLink {
   readonly base: string | null;
   /** The host part of the attribute was written with character references. */
   readonly entityHost: boolean;
+  /** A form with a password, PIN, card, account or login field. */
+  readonly credentials: boolean;
 }
 
 const SRC_ATTRS: Readonly<Record<string, readonly string[]>> = {
@@ -42,6 +45,8 @@ const SRC_ATTRS: Readonly<Record<string, readonly string[]>> = {
 const BACKGROUND = new Set(['body', 'table', 'td', 'th', 'tr']);
 const MAX_LINK_TEXT = 300;
 const STYLE_URL = /url\(\s*(['"]?)([^'")\s]+)\1\s*\)/gi;
+const FIELDS = new Set(['input', 'select', 'textarea']);
+const CREDENTIAL_NAME = /pass|pwd|pin\b|ssn|cvv|cvc|card|ccn|creditc|expir|account|routing|login|otp\b/i;
 
 /** The raw value of `attr` in a start tag's source (for the character-reference test). */
 function rawAttr(tag: string, attr: string): string | null {
@@ -69,8 +74,9 @@ export function htmlLinks(html: string, maxLinks: number): HtmlLink[] {
   const links: HtmlLink[] = [];
   let base: string | null = null;
   let anchor: { value: string; base: string | null; entityHost: boolean; text: string; index: number } | null = null;
-  const push = (l: HtmlLink): void => {
-    if (links.length < maxLinks) links.push(l);
+  let form: { index: number; value: string } | null = null;
+  const push = (l: Omit<HtmlLink, 'credentials'>): void => {
+    if (links.length < maxLinks) links.push({ ...l, credentials: false });
   };
   const parser = new Parser(
     {
@@ -106,7 +112,16 @@ export function htmlLinks(html: string, maxLinks: number): HtmlLink[] {
         }
         if (name === 'form') {
           const action = attr('action');
+          form = action !== undefined && links.length < maxLinks ? { index: links.length, value: action } : null;
           if (action !== undefined) push({ value: action, kind: 'html-href', element: 'form', linkText: null, base, entityHost: entityInHost(rawAttr(tag, 'action')) });
+        }
+        if (FIELDS.has(name) && form !== null) {
+          const type = (attribs['type'] ?? '').toLowerCase();
+          const names = `${attribs['name'] ?? ''} ${attribs['id'] ?? ''} ${attribs['autocomplete'] ?? ''}`;
+          if (type === 'password' || (type !== 'hidden' && type !== 'submit' && CREDENTIAL_NAME.test(names))) {
+            const slot = links[form.index];
+            if (slot !== undefined && slot.element === 'form' && slot.value === form.value) links[form.index] = { ...slot, credentials: true };
+          }
         }
         if (name === 'meta' && (attribs['http-equiv'] ?? '').toLowerCase() === 'refresh') {
           const target = refreshTarget(attribs['content'] ?? '');
@@ -141,6 +156,7 @@ export function htmlLinks(html: string, maxLinks: number): HtmlLink[] {
           }
           anchor = null;
         }
+        if (name === 'form') form = null;
         if (name === 'html') base = null;
       },
     },

@@ -56,7 +56,22 @@ describe('link signs', () => {
       ),
     );
     expect(f).toContainEqual({ symbol: 'URL_TEXT_MISMATCH', detail: 'text names paypal.com, link goes to evil.example' });
+    // A forged From: paypal.com changes nothing: the link does not go there.
+    const forged = crlf(`${HEAD.replace('From: a@example.org', 'From: service@paypal.com')}Content-Type: text/html\n\n<a href="https://secure-login.evil.example/x">https://www.paypal.com/signin</a>\n`);
+    expect(symbolsOf(await findings(view(forged)))).toEqual(['URL_TEXT_MISMATCH']);
     expect(f.filter((x) => x.symbol === 'URL_TEXT_MISMATCH')).toHaveLength(1);
+  });
+
+  it('takes only forms that ask for credentials as HTML_FORM_REMOTE', async () => {
+    const search = await findings(htmlMessage('<form action="https://search.example/q"><input name=q><input type=submit></form>'));
+    expect(symbolsOf(search)).toEqual([]);
+    const card = await findings(htmlMessage('<form action="https://pay.example/x"><input name=cardnumber><input name=cvv></form>'));
+    expect(card).toEqual([{ symbol: 'HTML_FORM_REMOTE', detail: 'pay.example' }]);
+  });
+
+  it('lets links to the From: domain pass: a newsletter\'s own click counter', async () => {
+    const raw = crlf(`${HEAD.replace('From: a@example.org', 'From: News <news@unitedmedia.com>')}Content-Type: text/html\n\n<a href="http://click.unitedmedia.com/r?x=1">www.dilbert.com</a>\n`);
+    expect(symbolsOf(await findings(view(raw)))).toEqual([]);
   });
 
   it('lets a click tracker that carries the shown site pass', async () => {
@@ -68,7 +83,7 @@ describe('link signs', () => {
     const f = await findings(
       htmlMessage(
         `<a href="http://3232235777/login">x</a> <a href="https://www.bank.com@evil.example/">y</a> <a href="https://bit.ly/abc">z</a>
-         <form action="https://collect.example/steal"><input name=p></form> <a href="https://xn--pypal-4ve.com/">paypal</a>`,
+         <form action="https://collect.example/steal"><input name=user><input type=password name=p></form> <a href="https://xn--pypal-4ve.com/">paypal</a>`,
       ),
     );
     expect(symbolsOf(f)).toEqual(['HTML_FORM_REMOTE', 'URL_IDN_MIXED_SCRIPT', 'URL_IP_LITERAL', 'URL_OBFUSCATED', 'URL_SHORTENER', 'URL_USERINFO']);
@@ -86,6 +101,7 @@ describe('link signs', () => {
   it('counts distinct domains (URL_MANY_DOMAINS) and finds nothing in a plain message', async () => {
     const many = await findings(textMessage(Array.from({ length: 5 }, (_, i) => `https://site${i}.example/`).join('\n')), { manyDomains: 5 });
     expect(many).toEqual([{ symbol: 'URL_MANY_DOMAINS', detail: '5 distinct domains' }]);
+    expect(await findings(textMessage(Array.from({ length: 4 }, (_, i) => `https://site${i}.example/`).join('\n')), { manyDomains: 5 })).toEqual([]);
     expect(await findings(textMessage('Hello, the minutes are at https://wiki.example.org/minutes and www.example.com.'))).toEqual([]);
   });
 });
