@@ -9,10 +9,19 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecureContext } from 'node:tls';
 import { createChecks } from './checks/index.js';
+import type { ScannerPorts } from './scan/index.js';
+import { parseSocketAddress } from './scan/options.js';
+import { ClamdClient } from './platform/clamd.js';
+import { RspamdClient } from './platform/rspamd.js';
+import { SpamdClient } from './platform/spamd.js';
+import type { SocketTarget } from './platform/scanner-io.js';
 import { createPolicy } from './pipeline/runner.js';
 import { outgoingContent } from './queue/outgoing.js';
 import { QuarantineStore } from './quarantine/store.js';
 import { SqliteStateStore } from './store/sqlite/state.js';
+import { SqliteMessageLog } from './store/sqlite/message-log.js';
+import { GatewayMetrics, type MetricsSnapshot } from './admin/metrics.js';
+import { Tracking } from './gateway/tracking.js';
 import type { Config } from './config/schema.js';
 import type { ControlAnswer, ControlRequest, QueueItem } from './gateway/control.js';
 import { InboundSession } from './gateway/inbound.js';
@@ -44,6 +53,8 @@ export interface Worker {
   adopt(address: string, socket: Socket): void;
   control(req: ControlRequest): Promise<ControlAnswer>;
   stop(): Promise<void>;
+  /** This worker's metrics registry, for the supervisor to merge. */
+  metrics(): Promise<MetricsSnapshot>;
 }
 
 interface Shard {
@@ -96,6 +107,16 @@ function listenerSettings(c: Config, address: string): ListenerSettings {
   };
 }
 
+/** The external scanners' adapters; a config swap builds new ones (their slots are per pipeline). */
+export function scannerPorts(): ScannerPorts {
+  const target = (address: string): SocketTarget => parseSocketAddress(address) as SocketTarget; // validated by the schema
+  return {
+    clamd: (c) => new ClamdClient({ target: target(c.address), timeoutMs: c.timeout, maxSize: c.maxSize, maxConcurrent: c.maxConcurrent }),
+    spamd: (c) => new SpamdClient({ target: target(c.address), timeoutMs: c.timeout, maxConcurrent: c.maxConcurrent, ...(c.user ? { user: c.user } : {}) }),
+    rspamd: (c) => new RspamdClient({ url: new URL(c.url), timeoutMs: c.timeout, maxConcurrent: c.maxConcurrent }),
+  };
+}
+
 export interface WorkerPorts {
   /** Admission for the whole gateway (the supervisor over IPC); default: this process alone. */
   readonly gate?: ConnectionGate;
@@ -110,6 +131,12 @@ export interface WorkerPorts {
 export function statePath(c: Config): string {
   const path = c.state.slice('sqlite:'.length);
   return path.length > 0 ? path : join(c.dataDir, 'state.db');
+}
+
+/** The message store's file (the message log): "sqlite:" alone means dataDir/store.db. */
+export function storePath(c: Config): string {
+  const path = c.store.slice('sqlite:'.length);
+  return path.length > 0 ? path : join(c.dataDir, 'store.db');
 }
 
 /** Shard directories this worker must deliver: its own, and any s ≥ count with s % count == index. */
@@ -132,6 +159,21 @@ export async function startWorker(initial: Config, index: number, count: number,
   contexts.apply(config.listen, true);
   const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
   const spoolRoot = join(config.dataDir, 'spool');
+  const shards = new Map<number, Shard>();
+  const metrics = new GatewayMetrics({
+    queues: () => [...shards].map(([shard, s]) => ({ shard, ...s.scheduler.stats() })),
+    // Every worker sees the one quarantine directory: the first reports it.
+    ...(index === 0 ? { quarantineSize: () => quarantine.count() } : {}),
+    now: () => clock.now(),
+  });
+  let logStore: SqliteMessageLog | null = null;
+  try {
+    // The message log is set at start; a store that cannot be opened leaves the gateway running without it.
+    if (config.messageLog.enabled) logStore = new SqliteMessageLog(storePath(config));
+  } catch (e) {
+    log.error('messagelog.error', { during: 'open', error: e instanceof Error ? e.message : String(e) });
+  }
+  const tracking = new Tracking({ store: logStore, metrics, logger: log, clock, retention: () => config.messageLog.retention, prunes: index === 0 });
 
   // One way to open a connection to a LAN server, for delivery and for recipient probes.
   const connectHop = (hop: Hop, tls: TlsChoice, signal: AbortSignal, timeouts: Partial<Timeouts>): Promise<SmtpConnection> =>
@@ -172,7 +214,6 @@ export async function startWorker(initial: Config, index: number, count: number,
   const directory = new LdapDirectory();
   const readText = (path: string): Promise<string> => readFile(path, 'utf8');
 
-  const shards = new Map<number, Shard>();
   const makeShard = async (n: number): Promise<Shard> => {
     const spool = new Spool(spoolRoot, n);
     await spool.init();
@@ -202,7 +243,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       schedule: () => config.queue,
       maxActive: 200,
       events: {
-        attempted: (env, outcomes) => {
+        attempted: (env, outcomes, state) => {
           for (const o of outcomes) {
             const r = env.recipients[o.index];
             const event = o.kind === 'delivered' ? 'delivery.sent' : o.kind === 'retry' ? 'delivery.deferred' : 'delivery.bounced';
@@ -210,8 +251,12 @@ export async function startWorker(initial: Config, index: number, count: number,
             if (o.kind === 'delivered') log.info(event, fields);
             else log.warn(event, fields);
           }
+          tracking.attempted(env, outcomes, state);
         },
-        removed: (env, why) => log.debug(why === 'deleted' ? 'queue.deleted' : 'delivery.sent', { queueId: env.id, done: true }),
+        removed: (env, why) => {
+          log.debug(why === 'deleted' ? 'queue.deleted' : 'delivery.sent', { queueId: env.id, done: true });
+          if (why === 'deleted') tracking.state(env.id, 'deleted');
+        },
         error: (env, e) => log.error('delivery.error', { queueId: env.id, error: e instanceof Error ? e.message : String(e) }),
       },
     });
@@ -240,7 +285,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   const state = new SqliteStateStore(statePath(config), clock);
   if (index === 0) state.startSweeping(60_000);
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText });
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts() }, false, c);
     return { checks, policy: createPolicy(checks, c.policy) };
   };
   let pipeline = pipelineFor(config);
@@ -261,6 +306,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       scanLimit: config.policy.scanLimit,
       headerNames: config.policy.headers,
       accepted: (m) => own.scheduler.add(m, null),
+      journal: tracking,
       onFailOpen: (check, phase, e) => log.warn('check.fail-open', { check, phase, error: e instanceof Error ? e.message : String(e) }),
     });
   // One listener per address, each with its own TLS context (STARTTLS only where a certificate is set).
@@ -326,12 +372,14 @@ export async function startWorker(initial: Config, index: number, count: number,
           const m = await quarantine.release(req.id, own.spool);
           if (!m) return { ok: true, result: 'unknown' };
           log.info('quarantine.released', { queueId: req.id, to: m.envelope.recipients.map((r) => r.address) });
+          tracking.state(req.id, 'released');
           own.scheduler.add(m, null);
           return { ok: true, result: 'released' };
         }
         case 'quarantine-delete': {
           const done = await quarantine.delete(req.id);
           if (done) log.info('quarantine.deleted', { queueId: req.id });
+          if (done) tracking.state(req.id, 'deleted');
           return { ok: true, result: done ? 'deleted' : 'unknown' };
         }
         case 'list':
@@ -364,7 +412,9 @@ export async function startWorker(initial: Config, index: number, count: number,
       await pool.closeAll();
       await directory.close();
       await state.close();
+      await tracking.close();
       if (expiry) clearInterval(expiry);
     },
+    metrics: () => metrics.snapshot(),
   };
 }

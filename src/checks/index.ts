@@ -17,6 +17,12 @@ import { recipientsCheckSchema } from './recipients/config.js';
 import { recipientsCheck, type RecipientDomains } from './recipients/index.js';
 import type { RecipientProber } from './recipients/ports.js';
 import { pregreet, pregreetSchema } from './pregreet/index.js';
+import { dnsblSchema } from './dnsbl/config.js';
+import { dnsbl } from './dnsbl/index.js';
+import { rdnsSchema } from './rdns/config.js';
+import { rdns } from './rdns/index.js';
+import { heloSchema } from './helo/config.js';
+import { helo } from './helo/index.js';
 import { greylist, greylistSchema } from './greylist/index.js';
 import { rateLimit, rateLimitSchema } from './rate-limit/index.js';
 import { senderLists, senderListsSchema } from './sender-lists/index.js';
@@ -27,10 +33,17 @@ import { authCheck, authSchema } from '../scan/auth/index.js';
 import { structureCheck, structureSchema } from '../scan/structure/index.js';
 import { urlsCheck, urlsSchema } from '../scan/urls/index.js';
 import { attachmentsCheck, attachmentsSchema } from '../scan/attachments/index.js';
+import { scanChecks, type ScannerConfigs, type ScannerPorts } from '../scan/index.js';
+import { clamavCheckSchema } from '../scan/clamav/index.js';
+import { rspamdCheckSchema } from '../scan/rspamd/index.js';
+import { spamassassinCheckSchema } from '../scan/spamd/index.js';
 
 export const checksSchema = z
   .object({
     pregreet: pregreetSchema,
+    dnsbl: dnsblSchema,
+    rdns: rdnsSchema,
+    helo: heloSchema,
     senderLists: senderListsSchema,
     spf: spfSchema,
     senderDomain: senderDomainSchema,
@@ -41,6 +54,9 @@ export const checksSchema = z
     structure: structureSchema,
     urls: urlsSchema,
     attachments: attachmentsSchema,
+    clamav: clamavCheckSchema,
+    rspamd: rspamdCheckSchema,
+    spamassassin: spamassassinCheckSchema,
   })
   .strict()
   .prefault({})
@@ -60,19 +76,28 @@ export interface CheckPorts {
   readonly prober: RecipientProber;
   /** Reads an operator's text file (static recipient lists). */
   readonly readText: (path: string) => Promise<string>;
+  /** Adapters for the external content scanners (clamd, spamd, rspamd). */
+  readonly scanners: ScannerPorts;
 }
 
 /** What checks need to know of `domains` besides the names: each domain's recipient validation. */
 export type CheckDomains = RecipientDomains;
 
-/** The configured checks in order; `all` also builds disabled ones (to know every symbol). */
-export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false): CheckEntry[] {
+/**
+ * The configured checks in order; `all` also builds disabled ones (to know every symbol).
+ * `scanners` are the top-level scanner slices (clamav, spamassassin, rspamd): absent ones are not used.
+ */
+export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false, scanners: ScannerConfigs = {}): CheckEntry[] {
   const entry = (check: Check, c: CheckCommon): CheckEntry[] => (c.enabled || all ? [{ check, observe: c.observe, failOpen: c.failOpen }] : []);
   return [
     { check: relayGuard(), observe: false, failOpen: false },
     ...entry(pregreet(config.pregreet, ports.state), config.pregreet),
     // Allow lists first: their facts let later checks skip.
     ...entry(senderLists(config.senderLists), config.senderLists),
+    // Connection reputation: the decisive DNSBL first (its DNSWL fact is read by later checks), then rDNS, HELO.
+    ...entry(dnsbl(config.dnsbl, ports), config.dnsbl),
+    ...entry(rdns(config.rdns, ports), config.rdns),
+    ...entry(helo(config.helo, ports), config.helo),
     // MAIL: SPF first (its fact feeds DMARC at end of data and greylisting), then the sender domain.
     ...entry(spfCheck(config.spf, ports), config.spf),
     ...entry(senderDomainCheck(config.senderDomain, ports), config.senderDomain),
@@ -86,6 +111,8 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     ...entry(structureCheck(ports.clock), config.structure),
     ...entry(attachmentsCheck(config.attachments), config.attachments),
     ...entry(urlsCheck(config.urls, ports), config.urls),
+    // Then the external scanners (antivirus first).
+    ...scanChecks(config, scanners, ports.scanners, all),
   ];
 }
 
@@ -100,10 +127,15 @@ export const INERT: CheckPorts = {
   directory: { exists: refuse, close: () => Promise.resolve() },
   prober: { probe: refuse },
   readText: refuse,
+  scanners: {
+    clamd: () => ({ scan: refuse }),
+    spamd: () => ({ check: refuse }),
+    rspamd: () => ({ check: refuse }),
+  },
 };
 
 /** The checks a config would run, built without I/O, for validating the policy against their symbols. */
-export function checksForValidation(config: ChecksConfig, domains: CheckDomains): CheckEntry[] {
+export function checksForValidation(config: ChecksConfig, domains: CheckDomains, scanners: ScannerConfigs = {}): CheckEntry[] {
   // Disabled checks too: an operator may tune a symbol before turning its check on.
-  return createChecks(config, domains, INERT, true);
+  return createChecks(config, domains, INERT, true, scanners);
 }

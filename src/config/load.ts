@@ -40,7 +40,7 @@ export function validateConfig(raw: unknown): LoadResult {
   if (!r.success) return { ok: false, errors: r.error.issues.map(toError) };
   // The policy names symbols that only the configured checks know; checks refuse entries the schema cannot judge.
   try {
-    createPolicy(checksForValidation(r.data.checks, r.data.domains), r.data.policy);
+    createPolicy(checksForValidation(r.data.checks, r.data.domains, r.data), r.data.policy);
   } catch (e) {
     if (e instanceof PolicyError) return { ok: false, errors: [{ path: e.path, message: e.message.slice(e.path.length + 2) }] };
     throw e;

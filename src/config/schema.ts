@@ -11,7 +11,11 @@ import { serverTlsSchema } from '../platform/tls-config.js';
 import { policySchema } from '../pipeline/config.js';
 import { checksSchema } from '../checks/index.js';
 import { quarantineSchema } from '../quarantine/config.js';
+import { messageLogSchema } from '../store/config.js';
 import { dnsSchema } from '../platform/dns/config.js';
+import { clamavSchema } from '../scan/clamav/index.js';
+import { rspamdSchema } from '../scan/rspamd/index.js';
+import { spamassassinSchema } from '../scan/spamd/index.js';
 import { hostPort } from './address.js';
 import { duration } from './duration.js';
 
@@ -107,13 +111,22 @@ export const configSchema = z
       .regex(/^sqlite:/, 'expected "sqlite:" or "sqlite:/path/to/state.db"')
       .default('sqlite:')
       .describe('Learned state (greylist, rate limits, pregreet passes, recipient cache): "sqlite:" = dataDir/state.db, or "sqlite:PATH"'),
+    store: z
+      .string()
+      .regex(/^sqlite:/, 'expected "sqlite:" or "sqlite:/path/to/store.db"')
+      .default('sqlite:')
+      .describe('Message store (the message log): "sqlite:" = dataDir/store.db, or "sqlite:PATH"'),
     dns: dnsSchema,
     limits: limitsSchema,
     queue: queueSchema,
     delivery: deliverySchema,
     checks: checksSchema,
+    clamav: clamavSchema.optional(),
+    spamassassin: spamassassinSchema.optional(),
+    rspamd: rspamdSchema.optional(),
     policy: policySchema,
     quarantine: quarantineSchema,
+    messageLog: messageLogSchema,
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto').describe('Worker processes ("auto" = one per core)'),
     shutdownGrace: duration('On SIGTERM, how long open transactions may take to finish').prefault('30s'),
     log: z
@@ -124,7 +137,9 @@ export const configSchema = z
       .strict()
       .prefault({}),
     admin: z
-      .object({ listen: hostPort('Address of the admin console and /metrics; validated now, served once the console lands (nothing listens yet)').default('127.0.0.1:8025') })
+      .object({
+        listen: hostPort('Address of the admin HTTP listener (GET /metrics, GET /healthz; the console later). Loopback by default: any other address is served only when written here').default('127.0.0.1:8025'),
+      })
       .strict()
       .prefault({}),
   })

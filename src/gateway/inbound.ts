@@ -24,6 +24,7 @@ import * as R from '../smtp/reply.js';
 import type { SmtpReply } from '../smtp/reply.js';
 import type { CloseReason, ConnectionInfo, ContentInfo, EarlyTalk, GreetingPlan, MessageSink, SessionHandler, TlsInfo, Transaction } from '../smtp/server/handler.js';
 import { authResultsField, contentEdits, verdictFields, type VerdictHeaderNames } from './added-headers.js';
+import { TransactionTrail, type TransactionJournal } from './journal.js';
 import { receivedHeader } from './received.js';
 
 /** Where quarantined messages go (src/quarantine); the writer's content becomes a quarantine record. */
@@ -47,6 +48,8 @@ export interface InboundDeps {
   readonly scanLimit: number;
   readonly headerNames: VerdictHeaderNames;
   readonly accepted: (m: StoredMessage) => void;
+  /** Told the outcome of every transaction (the message log, the metrics). */
+  readonly journal: TransactionJournal;
   readonly onFailOpen?: (check: string, phase: Phase, error: unknown) => void;
 }
 
@@ -57,6 +60,7 @@ function symbolsOf(findings: readonly ScoredFinding[]): string[] {
 export class InboundSession implements SessionHandler {
   private readonly pipeline: PipelineSession;
   private readonly log: Logger;
+  private readonly trail: TransactionTrail;
   private tls: TlsInfo | null = null;
   private messages = 0;
   private pendingConnect: Promise<PhaseOutcome> | null = null;
@@ -73,6 +77,7 @@ export class InboundSession implements SessionHandler {
     );
     this.log = deps.logger.child({ session: conn.id, client: conn.remoteAddress });
     this.parseMime = mimeParser(limitsForScan(deps.scanLimit));
+    this.trail = new TransactionTrail(conn, deps.journal, deps.clock, this.pipeline.facts);
   }
 
   private deadline(): AbortSignal {
@@ -81,8 +86,12 @@ export class InboundSession implements SessionHandler {
 
   /** A phase outcome as the engine's reply (null: go on), logged when it refuses. */
   private answer(o: PhaseOutcome, phase: Phase, fields: Record<string, unknown> = {}): SmtpReply | null {
-    if (o.kind === 'continue') return null;
+    if (o.kind === 'continue') {
+      this.trail.outcome(phase, o, null, this.pipeline.transactionProfile);
+      return null;
+    }
     const reply = decisionReply(this.deps.policy, o.kind, o.because, phase);
+    this.trail.outcome(phase, o, reply, this.pipeline.transactionProfile);
     const event = o.kind === 'reject' ? 'message.rejected' : 'message.deferred';
     this.log.info(event, { phase, ...fields, reply: R.replyToString(reply), because: o.because.symbol, detail: o.because.detail, symbols: symbolsOf(o.findings) });
     return reply;
@@ -111,25 +120,30 @@ export class InboundSession implements SessionHandler {
   }
 
   async helo(name: string): Promise<SmtpReply | null> {
+    this.trail.heloName(name);
     return this.answer(await this.pipeline.helo(name, this.deadline()), 'helo', { helo: name });
   }
 
   async mailFrom(from: ReversePath, params: MailParams): Promise<SmtpReply | null> {
     const sender = from ? formatMailbox(from) : '';
+    this.trail.mail(sender);
     const free = await this.deps.spool.freeSpace(this.deps.clock.now()).catch(() => 0);
     if (free < (params.size ?? 0) + this.deps.spoolReserve) {
       this.log.warn('message.deferred', { from: sender, reply: '452 4.3.1', why: 'spool space low', free });
+      this.trail.refused('mailFrom', R.insufficientStorage(), 'spool space low');
       return R.insufficientStorage();
     }
     return this.answer(await this.pipeline.mailFrom(from, params, this.deadline()), 'mailFrom', { from: sender });
   }
 
   async rcptTo(to: Mailbox, _params: RcptParams, tx: Transaction): Promise<SmtpReply | null> {
+    this.trail.rcpt(formatMailbox(to));
     const o = await this.pipeline.rcptTo(to, tx.from, this.deadline());
     const fields = { from: tx.from ? formatMailbox(tx.from) : '', to: formatMailbox(to) };
     if (o.kind === 'other-profile') {
       const reply = R.otherPolicyRecipient();
       this.log.info('message.deferred', { phase: 'rcptTo', ...fields, reply: R.replyToString(reply), why: 'recipient has another policy profile' });
+      this.trail.refused('rcptTo', reply, 'recipient has another policy profile');
       return reply;
     }
     return this.answer(o, 'rcptTo', fields);
@@ -139,10 +153,14 @@ export class InboundSession implements SessionHandler {
     const now = this.deps.clock.now();
     const id = newQueueId(now);
     const writer = this.deps.spool.createWriter(id);
+    this.trail.data(id);
     return {
       write: (chunks) => writer.write(chunks),
       finish: (info: ContentInfo) => this.finish(id, now, tx, writer, info),
-      abort: () => writer.abort(),
+      abort: (refusal) => {
+        this.trail.aborted(refusal);
+        return writer.abort();
+      },
     };
   }
 
@@ -150,30 +168,6 @@ export class InboundSession implements SessionHandler {
     const log = this.log.child({ queueId: id });
     const from = tx.from ? formatMailbox(tx.from) : '';
     const to = tx.recipients.map((r) => formatMailbox(r.mailbox));
-    let verdict: Explanation;
-    let view;
-    try {
-      view = messageView(await writer.read(this.deps.scanLimit), info.size, () => writer.stream(), this.parseMime);
-      verdict = await this.pipeline.data(view, { from: tx.from, recipients: tx.recipients.map((r) => r.mailbox) }, AbortSignal.timeout(this.deps.scanTimeout));
-    } catch (e) {
-      await writer.abort();
-      const reply = R.temporaryFailure(`${this.conn.id}.${id}`);
-      log.error('message.deferred', { from, to, reply: R.replyToString(reply), error: e instanceof Error ? e.message : String(e) });
-      return reply;
-    }
-    const fields = { from, to, size: info.size, score: verdict.score, action: verdict.action, reason: verdict.reason, symbols: symbolsOf(verdict.findings) };
-    if (verdict.action === 'reject' || verdict.action === 'defer') {
-      await writer.abort();
-      const reply =
-        verdict.action === 'reject' && !verdict.decidedBy
-          ? this.deps.policy.softBounce ? R.softened(R.messageRejected(id)) : R.messageRejected(id)
-          : decisionReply(this.deps.policy, verdict.action, verdict.decidedBy, 'data');
-      log.info(verdict.action === 'reject' ? 'message.rejected' : 'message.deferred', { ...fields, reply: R.replyToString(reply) });
-      return reply;
-    }
-    const profile = this.pipeline.transactionProfile;
-    const names = this.deps.headerNames;
-    const { edits, extra } = contentEdits(view, this.deps.hostname, names, verdict.action === 'tag' ? profile.subjectTag : null);
     const first = tx.recipients.length === 1 ? tx.recipients[0] : undefined;
     const received = receivedHeader({
       helo: tx.helo,
@@ -186,6 +180,38 @@ export class InboundSession implements SessionHandler {
       singleRecipient: first ? formatMailbox(first.mailbox) : null,
       date: new Date(receivedAt),
     });
+    let verdict: Explanation;
+    let view;
+    let scanMs: number;
+    try {
+      view = messageView(await writer.read(this.deps.scanLimit), info.size, () => writer.stream(), this.parseMime);
+      this.trail.content(info.size, view);
+      const started = performance.now();
+      const data = { from: tx.from, recipients: tx.recipients.map((r) => r.mailbox), queueId: id, received };
+      verdict = await this.pipeline.data(view, data, AbortSignal.timeout(this.deps.scanTimeout));
+      scanMs = performance.now() - started;
+    } catch (e) {
+      await writer.abort();
+      const reply = R.temporaryFailure(`${this.conn.id}.${id}`);
+      log.error('message.deferred', { from, to, reply: R.replyToString(reply), error: e instanceof Error ? e.message : String(e) });
+      this.trail.finished(reply, null, `scan failed: ${e instanceof Error ? e.message : String(e)}`, null);
+      return reply;
+    }
+    const fields = { from, to, size: info.size, score: verdict.score, action: verdict.action, reason: verdict.reason, symbols: symbolsOf(verdict.findings) };
+    if (verdict.action === 'reject' || verdict.action === 'defer') {
+      await writer.abort();
+      const reply =
+        verdict.action === 'reject' && !verdict.decidedBy
+          ? this.deps.policy.softBounce ? R.softened(R.messageRejected(id)) : R.messageRejected(id)
+          : decisionReply(this.deps.policy, verdict.action, verdict.decidedBy, 'data');
+      const by = verdict.decidedBy ? { because: verdict.decidedBy.symbol, detail: verdict.decidedBy.detail } : {};
+      log.info(verdict.action === 'reject' ? 'message.rejected' : 'message.deferred', { ...fields, ...by, reply: R.replyToString(reply) });
+      this.trail.finished(reply, verdict, null, scanMs);
+      return reply;
+    }
+    const profile = this.pipeline.transactionProfile;
+    const names = this.deps.headerNames;
+    const { edits, extra } = contentEdits(view, this.deps.hostname, names, verdict.action === 'tag' ? profile.subjectTag : null);
     const envelope: Envelope = {
       v: 2,
       id,
@@ -207,31 +233,37 @@ export class InboundSession implements SessionHandler {
         this.messages++;
         const reply = R.queued(id);
         log.info('message.quarantined', { ...fields, reply: R.replyToString(reply) });
+        this.trail.finished(reply, verdict, null, scanMs);
         return reply;
       }
       const stored = await writer.finish(envelope, info.eightBit);
       this.messages++;
       const reply = R.queued(id);
       log.info('message.accepted', { ...fields, reply: R.replyToString(reply) });
+      this.trail.finished(reply, verdict, null, scanMs);
       this.deps.accepted(stored);
       return reply;
     } catch (e) {
       const reply = e instanceof SpoolFull ? R.insufficientStorage() : R.temporaryFailure(`${this.conn.id}.${id}`);
       log.error('message.deferred', { ...fields, reply: R.replyToString(reply), error: e instanceof SpoolError ? e.code : String(e) });
+      this.trail.finished(reply, verdict, `spool: ${e instanceof SpoolError ? e.code : 'write failed'}`, scanMs);
       return reply;
     }
   }
 
   reset(): void {
+    this.trail.reset();
     this.pipeline.reset();
   }
 
   tlsStarted(info: TlsInfo): void {
     this.tls = info;
+    this.trail.tlsStarted(info);
     this.log.debug('session.open', { tls: info.protocol, cipher: info.cipher });
   }
 
   close(reason: CloseReason): void {
+    this.trail.close();
     this.log.info('session.close', { reason, messages: this.messages, tls: this.tls?.protocol ?? null });
   }
 }

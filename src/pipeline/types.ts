@@ -106,6 +106,13 @@ export interface CheckRun {
 export interface DataContext {
   readonly from: ReversePath;
   readonly recipients: readonly Mailbox[];
+  /** The message's queue id (for scanners' logs); absent outside an SMTP session. */
+  readonly queueId?: string;
+  /**
+   * The Received: field Moat prepends when it accepts the message (RFC 5321 §4.4), CRLF-terminated:
+   * scanners that judge the relay path (SpamAssassin) are shown the message as the LAN server gets it.
+   */
+  readonly received?: string;
 }
 
 export interface Check {

@@ -170,6 +170,13 @@ export const userUnknown = (): SmtpReply => reply(550, '1.1', 'Recipient address
 export const recipientUnverified = (): SmtpReply => reply(451, '4.3', 'Recipient address cannot be verified now, try again later');
 export const messageRejected = (reference: string): SmtpReply => reply(550, '7.1', `Message rejected as spam (ref ${clean(reference)})`);
 export const otherPolicyRecipient = (): SmtpReply => reply(452, '5.3', 'Recipient has a different policy: send it in a new transaction');
+/**
+ * A virus in the content (antivirus check). 554 "Transaction failed" is the end-of-data refusal
+ * (RFC 5321 §4.2.3), X.7.1 "delivery not authorized, message refused" (RFC 3463 §3.8). The
+ * signature name, when given, tells a legitimate sender what was found; only its safe characters go.
+ */
+export const virusFound = (signature: string | null): SmtpReply =>
+  reply(554, '7.1', `Message rejected: virus found${signature ? ` (${signature.replace(/[^A-Za-z0-9._:/+-]/g, '?').slice(0, 100)})` : ''}`);
 /** Greylisting (RFC 6647): an unknown sender/recipient/client triplet is deferred until it retries. */
 export const greylisted = (): SmtpReply => reply(451, '7.1', 'Greylisted, please try again later');
 /** Mail volume over a configured rate; 450 keeps the session (a connection flood gets 421 instead). */

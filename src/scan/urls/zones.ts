@@ -13,13 +13,13 @@
  * e.g. 127.255.255.254 for a query through a public resolver): those are reported as
  * URIBL_BLOCKED, never as a listing, with or without a filter. Each zone gets a symbol:
  * its `name`, or URIBL_<ZONE>.
- * XXX: the filter grammar is the one src/checks/dnsbl/sites.ts implements on the wt-dnsbl
- * branch (not on main when this was written); parseFilter/matchesFilter keep its names and
- * signatures so that one can replace the other once both are merged.
+ * The filter grammar and matching are the dnsbl check's (src/checks/dnsbl/sites.ts), so both
+ * checks read the same syntax the same way; the zone, score and symbol rules are this file's.
  * Trusts nothing. Fails: returns typed errors with precise messages, never throws.
  */
+import { matchesFilter, parseFilter, SYMBOL_RE, type Filter, type Result } from '../../checks/dnsbl/sites.js';
 
-export type Filter = readonly (readonly (readonly [number, number])[])[];
+export { matchesFilter, parseFilter, type Filter } from '../../checks/dnsbl/sites.js';
 
 export interface Zone {
   /** Lower-case, no trailing dot. */
@@ -44,71 +44,13 @@ export type ZoneEntry =
       readonly ips?: boolean | undefined;
     };
 
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
-
 export const DEFAULT_ZONE_SCORE = 3;
 export const RESERVED: ReadonlySet<string> = new Set(['URIBL_BLOCKED', 'URIBL_ERROR']);
-const SYMBOL_RE = /^[A-Z][A-Z0-9_]*$/;
 const LABEL_RE = /^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$/;
 /** Room left for the queried name: a registrable domain of up to 253 - this - 1 octets. */
 export const MAX_ZONE_LENGTH = 128;
 
 const fail = <T>(error: string): Result<T> => ({ ok: false, error });
-
-/** Parses an address pattern such as 127.0.[0..255].[2;4;8] (IPv4 only). */
-export function parseFilter(pattern: string): Result<Filter> {
-  let s = pattern;
-  if (s.startsWith('[')) {
-    // One "[...]" around the whole pattern: strip it when its "]" is the last character.
-    let depth = 0;
-    let close = -1;
-    for (let j = 0; j < s.length && close < 0; j++) {
-      if (s[j] === '[') depth++;
-      else if (s[j] === ']' && --depth === 0) close = j;
-    }
-    if (close === s.length - 1 && s.slice(1, -1).split('.').length >= 4) s = s.slice(1, -1);
-  }
-  // "[1..3]" contains dots: split on the dots outside brackets.
-  const parts: string[] = [];
-  let cur = '';
-  let depth = 0;
-  for (const ch of s) {
-    if (ch === '[') depth++;
-    if (ch === ']') depth--;
-    if (ch === '.' && depth === 0) {
-      parts.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  parts.push(cur);
-  if (parts.length !== 4) return fail(`"${pattern}": need 4 fields separated by "."`);
-  const out: (readonly [number, number])[][] = [];
-  for (const p of parts) {
-    const bracketed = p.startsWith('[') && p.endsWith(']');
-    const inner = bracketed ? p.slice(1, -1) : p;
-    if (bracketed && inner === '') return fail(`"${pattern}": empty "[]"`);
-    const ranges: (readonly [number, number])[] = [];
-    for (const member of bracketed ? inner.split(';') : [inner]) {
-      const m = /^(\d{1,3})(?:\.\.(\d{1,3}))?$/.exec(member);
-      if (!m) return fail(`"${pattern}": "${member}" is not a number 0..255 or a range a..b`);
-      const lo = Number(m[1]);
-      const hi = m[2] === undefined ? lo : Number(m[2]);
-      if (lo > 255 || hi > 255) return fail(`"${pattern}": ${lo > 255 ? lo : hi} is out of range 0..255`);
-      if (hi < lo) return fail(`"${pattern}": ${lo}..${hi} is empty (start > end)`);
-      if (!bracketed && m[2] !== undefined) return fail(`"${pattern}": a range needs brackets: [${member}]`);
-      ranges.push([lo, hi]);
-    }
-    out.push(ranges);
-  }
-  return { ok: true, value: out };
-}
-
-/** Whether an IPv4 answer (dotted quad) matches the filter. */
-export function matchesFilter(filter: Filter, ipv4: string): boolean {
-  const octets = ipv4.split('.').map(Number);
-  if (octets.length !== 4) return false;
-  return filter.every((ranges, k) => ranges.some(([lo, hi]) => (octets[k] ?? -1) >= lo && (octets[k] ?? -1) <= hi));
-}
 
 /** An answer by which a list refuses to answer us (rate limit, public resolver), not a listing. */
 export function isRefusalAnswer(ipv4: string): boolean {

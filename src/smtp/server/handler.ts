@@ -68,8 +68,8 @@ export interface MessageSink {
   write(chunks: readonly Buffer[]): Promise<void>;
   /** End of data: decide and make durable; the reply is sent as is (250 only once on disk). */
   finish(info: ContentInfo): Promise<SmtpReply>;
-  /** The transaction failed or the client went away: forget the content. */
-  abort(): Promise<void>;
+  /** The transaction failed or the client went away: forget the content. `refusal`: the reply the engine sent when it refused the content itself. */
+  abort(refusal?: SmtpReply): Promise<void>;
 }
 
 export interface SessionHandler {

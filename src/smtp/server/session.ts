@@ -347,7 +347,7 @@ export class Session {
       const problem = bdat.decoder.failure;
       if (problem === 'too-big' || problem === 'header-too-big') {
         bdat.failed = problemReply(problem);
-        await bdat.sink?.abort();
+        await bdat.sink?.abort(bdat.failed);
         return this.fail(bdat.failed);
       }
       return this.send(R.chunkReceived(size));
@@ -360,8 +360,8 @@ export class Session {
     const problem = decoder.failure;
     let reply: SmtpReply;
     if (problem) {
-      await sink.abort();
       reply = problemReply(problem);
+      await sink.abort(reply);
     } else {
       reply = await this.call(() => sink.finish({ size: decoder.size, eightBit: decoder.has8bit }));
     }
