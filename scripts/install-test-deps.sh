@@ -33,6 +33,8 @@ REQUIREMENTS=(
   "spamc|test -x /usr/bin/spamc"
   "rspamd|test -x /usr/bin/rspamd"
   "zip|test -x /usr/bin/zip"
+  "libmail-dkim-perl|/usr/bin/perl -MMail::DKIM::Verifier -e 1"
+  "libnet-dns-perl|/usr/bin/perl -MNet::DNS -e 1"
 )
 
 # As root, make sure apt will start no daemon (now and in any later install).
