@@ -37,7 +37,7 @@ describe('URI blocklist zones', () => {
   });
 
   it('refuses bad zones with precise errors, and the config names the entry', () => {
-    expect(parseZone('multi.surbl.org=127.0.0.[9..2]')).toEqual({ ok: false, error: '"multi.surbl.org=127.0.0.[9..2]": bad filter: "127.0.0.[9..2]": 9..2 is empty (start > end)' });
+    expect(parseZone('multi.surbl.org=127.0.0.[9..2]')).toEqual({ ok: false, error: '"multi.surbl.org=127.0.0.[9..2]": bad filter: numeric range error: 9..2 is empty (start > end) at "127.0.0.[9..>2<]"' });
     expect(parseZone('localhost')).toMatchObject({ ok: false });
     expect(parseZone('x.example*lots')).toMatchObject({ ok: false, error: '"x.example*lots": score "lots" is not a number' });
     expect(parseZone({ zone: 'x.example', name: 'URL_TEXT_MISMATCH' })).toMatchObject({ ok: false });
