@@ -35,6 +35,9 @@ REQUIREMENTS=(
   "zip|test -x /usr/bin/zip"
   "libmail-dkim-perl|/usr/bin/perl -MMail::DKIM::Verifier -e 1"
   "libnet-dns-perl|/usr/bin/perl -MNet::DNS -e 1"
+  "redis-server|test -x /usr/bin/redis-server"
+  "postgresql-15|test -x /usr/lib/postgresql/15/bin/postgres"
+  "postgresql-15|test -x /usr/lib/postgresql/15/bin/initdb"
 )
 
 # As root, make sure apt will start no daemon (now and in any later install).

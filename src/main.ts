@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates, type SecureContext } from 'node:tls';
 import { createChecks } from './checks/index.js';
@@ -17,16 +18,21 @@ import { SpamdClient } from './platform/spamd.js';
 import type { SocketTarget } from './platform/scanner-io.js';
 import { createPolicy } from './pipeline/runner.js';
 import { outgoingContent } from './queue/outgoing.js';
-import { QuarantineStore } from './quarantine/store.js';
+import { QuarantineStore, type Quarantine } from './quarantine/store.js';
+import { PostgresQuarantine } from './quarantine/postgres.js';
 import { SqliteStateStore } from './store/sqlite/state.js';
+import { RedisStateStore } from './store/redis/state.js';
+import type { StateStore } from './store/state.js';
 import { SqliteMessageLog } from './store/sqlite/message-log.js';
+import { PostgresMessageLog } from './store/postgres/message-log.js';
+import type { MessageLogStore } from './store/message-log.js';
 import { GatewayMetrics, type MetricsSnapshot } from './admin/metrics.js';
 import { Tracking } from './gateway/tracking.js';
 import type { Config } from './config/schema.js';
 import type { ControlAnswer, ControlRequest, QueueItem } from './gateway/control.js';
 import { InboundSession } from './gateway/inbound.js';
 import { DsnNotifier } from './gateway/notifier.js';
-import { systemClock } from './platform/clock.js';
+import { systemClock, type Clock } from './platform/clock.js';
 import { createResolver, systemServers } from './platform/dns/index.js';
 import { LdapDirectory } from './platform/ldap.js';
 import type { Logger } from './platform/logger.js';
@@ -140,16 +146,53 @@ export interface WorkerPorts {
   readonly sockets?: 'bind' | 'adopt';
 }
 
-/** The state store's file: "sqlite:" alone means dataDir/state.db. */
-export function statePath(c: Config): string {
+/** This node's name (config `node`, default the host name): in logs and message log entries. */
+export function nodeName(c: Config): string {
+  return c.node ?? hostname();
+}
+
+/** The state store's file when it is SQLite ("sqlite:" alone means dataDir/state.db); null for Redis. */
+export function statePath(c: Config): string | null {
+  if (!c.state.startsWith('sqlite:')) return null;
   const path = c.state.slice('sqlite:'.length);
   return path.length > 0 ? path : join(c.dataDir, 'state.db');
 }
 
-/** The message store's file (the message log): "sqlite:" alone means dataDir/store.db. */
-export function storePath(c: Config): string {
+/** The state store the config names: SQLite (swept by `sweeps`), or the Redis shared by the nodes. */
+export function openStateStore(c: Config, clock: Clock, sweeps: boolean): StateStore {
+  const file = statePath(c);
+  if (file === null) {
+    return new RedisStateStore({ url: c.state, keyPrefix: c.redis.keyPrefix, commandTimeoutMs: c.redis.commandTimeout, connectTimeoutMs: c.redis.connectTimeout });
+  }
+  const s = new SqliteStateStore(file, clock);
+  if (sweeps) s.startSweeping(60_000);
+  return s;
+}
+
+/** The message store's file when it is SQLite ("sqlite:" alone means dataDir/store.db); null for PostgreSQL. */
+export function storePath(c: Config): string | null {
+  if (!c.store.startsWith('sqlite:')) return null;
   const path = c.store.slice('sqlite:'.length);
   return path.length > 0 ? path : join(c.dataDir, 'store.db');
+}
+
+/** The message log the config names: the SQLite file (optionally read-only), or the shared PostgreSQL. */
+export function openMessageLog(c: Config, options: { readonly?: boolean } = {}): MessageLogStore {
+  const file = storePath(c);
+  if (file !== null) return new SqliteMessageLog(file, options);
+  return new PostgresMessageLog({ url: c.store, node: nodeName(c), poolSize: c.postgres.poolSize, statementTimeoutMs: c.postgres.statementTimeout });
+}
+
+/** The quarantine the config names: the directory under dataDir with SQLite, PostgreSQL with postgres://. */
+export function openQuarantine(c: Config): Quarantine {
+  if (storePath(c) !== null) return new QuarantineStore(join(c.dataDir, 'quarantine'));
+  return new PostgresQuarantine({
+    url: c.store,
+    node: nodeName(c),
+    poolSize: c.postgres.poolSize,
+    statementTimeoutMs: c.postgres.statementTimeout,
+    stagingDir: join(c.dataDir, 'quarantine-staging'),
+  });
 }
 
 /** Shard directories this worker must deliver: its own, and any s ≥ count with s % count == index. */
@@ -166,7 +209,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   const gate = ports.gate ?? new LocalGate(() => admissionLimits(config));
   const sockets = ports.sockets ?? 'bind';
   const clock = systemClock;
-  const log = logger.child({ worker: index });
+  const log = logger.child({ node: nodeName(config), worker: index });
   // STARTTLS contexts per listener, reloaded on SIGHUP and when the certificate files change.
   const contexts = new ServerTlsContexts({ logger: log });
   contexts.apply(config.listen, true);
@@ -179,10 +222,10 @@ export async function startWorker(initial: Config, index: number, count: number,
     ...(index === 0 ? { quarantineSize: () => quarantine.count() } : {}),
     now: () => clock.now(),
   });
-  let logStore: SqliteMessageLog | null = null;
+  let logStore: MessageLogStore | null = null;
   try {
     // The message log is set at start; a store that cannot be opened leaves the gateway running without it.
-    if (config.messageLog.enabled) logStore = new SqliteMessageLog(storePath(config));
+    if (config.messageLog.enabled) logStore = openMessageLog(config);
   } catch (e) {
     log.error('messagelog.error', { during: 'open', error: e instanceof Error ? e.message : String(e) });
   }
@@ -302,8 +345,10 @@ export async function startWorker(initial: Config, index: number, count: number,
   const own = shards.get(index) as Shard;
 
   const isLocal = (d: Domain): boolean => Object.hasOwn(config.domains, d);
-  const quarantine = new QuarantineStore(join(config.dataDir, 'quarantine'));
-  await quarantine.init();
+  const quarantine = openQuarantine(config);
+  // PostgreSQL down at start: the gateway starts anyway; quarantining answers 451 until it is back.
+  if (quarantine instanceof QuarantineStore) await quarantine.init();
+  else await quarantine.init().catch((e: unknown) => log.error('quarantine.error', { during: 'open', error: e instanceof Error ? e.message : String(e) }));
   // One worker expires the quarantine, hourly and at start.
   const expireQuarantine = (): void => {
     void quarantine
@@ -313,8 +358,12 @@ export async function startWorker(initial: Config, index: number, count: number,
   };
   const expiry = index === 0 ? setInterval(expireQuarantine, 3_600_000).unref() : null;
   if (index === 0) expireQuarantine();
-  const state = new SqliteStateStore(statePath(config), clock);
-  if (index === 0) state.startSweeping(60_000);
+  const state = openStateStore(config, clock, index === 0);
+  // A shared Redis: wait (bounded) for the first connection, so the first sessions do not meet a
+  // store still connecting; unreachable, the worker starts anyway and its checks fail by policy.
+  if (state instanceof RedisStateStore) {
+    await state.ready(config.redis.connectTimeout).catch((e: unknown) => log.error('state.unavailable', { error: e instanceof Error ? e.message : String(e) }));
+  }
   const pipelineFor = (c: Config) => {
     const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts() }, false, c, c.outbound);
     const o = c.outbound;
@@ -459,6 +508,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       await pool.closeAll();
       await directory.close();
       await state.close();
+      await quarantine.close();
       await tracking.close();
       if (expiry) clearInterval(expiry);
     },

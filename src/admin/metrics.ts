@@ -115,10 +115,16 @@ export class GatewayMetrics {
   }
 }
 
-/** The supervisor's own gauges: workers configured and ready, SMTP sessions open gateway-wide. */
-export function supervisorMetrics(sources: { workers(): number; ready(): number; sessions(): number }): Registry {
+/**
+ * The supervisor's own gauges: workers configured and ready, SMTP sessions open gateway-wide, and
+ * `moat_node_info{node}` (always 1) naming this node, for joining on it when several nodes are scraped.
+ */
+export function supervisorMetrics(sources: { workers(): number; ready(): number; sessions(): number; node?: string }): Registry {
   const registry = new Registry();
   const registers = [registry];
+  if (sources.node !== undefined) {
+    new Gauge({ name: 'moat_node_info', help: 'This node (config `node`); always 1', labelNames: ['node'], registers }).set({ node: sources.node }, 1);
+  }
   new Gauge({ name: 'moat_workers', help: 'Worker processes configured', registers, collect() { this.set(sources.workers()); } });
   new Gauge({ name: 'moat_workers_ready', help: 'Worker processes running and ready', registers, collect() { this.set(sources.ready()); } });
   new Gauge({ name: 'moat_sessions_open', help: 'SMTP sessions open, gateway-wide', registers, collect() { this.set(sources.sessions()); } });

@@ -17,6 +17,10 @@ import { quarantineCommand } from './quarantine-command.js';
 import { scanCommand } from './scan-command.js';
 import { explainCommand, logCommand } from './explain-command.js';
 import { parseDuration } from '../config/duration.js';
+import { nodeName } from '../main.js';
+import { migrateStore } from './store-migrate.js';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runSupervisor } from './supervisor.js';
 import { runWorkerProcess } from './worker-process.js';
 
@@ -37,7 +41,7 @@ function cli(): Command {
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .action(async (o: { config: string }) => {
       const config = await load(o.config);
-      const logger = createLogger({ level: config.log.level, format: config.log.format });
+      const logger = createLogger({ level: config.log.level, format: config.log.format }).child({ node: nodeName(config) });
       try {
         process.exit(await runSupervisor(o.config, config, logger));
       } catch (e) {
@@ -123,6 +127,28 @@ function cli(): Command {
   withConfig(quarantine.command('delete <id>').description('delete a quarantined message')).action(async (id: string, o: { config: string; json?: boolean }) =>
     process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-delete', id }, o.json === true)),
   );
+  program
+    .command('store')
+    .description('the state and message stores')
+    .command('migrate')
+    .description('copy a node\'s embedded SQLite stores into the cluster stores (gateway stopped; see docs/scaling.md)')
+    .requiredOption('--from <store>', '"sqlite:/var/lib/moat/state.db" or "sqlite:/var/lib/moat/store.db"')
+    .requiredOption('--to <url>', 'redis://HOST:PORT/DB (for state.db) or postgres://USER@HOST:PORT/DB (for store.db)')
+    .option('--prefix <prefix>', 'Redis key prefix (as redis.keyPrefix)', 'moat:')
+    .option('--node <name>', 'node name written with the copied log entries', hostname())
+    .option('--quarantine <dir>', 'with --to postgres://: also copy this quarantine directory (dataDir/quarantine)')
+    .action(async (o: { from: string; to: string; prefix: string; node: string; quarantine?: string }) => {
+      try {
+        await migrateStore(
+          { from: o.from, to: o.to, keyPrefix: o.prefix, node: o.node, stagingDir: join(tmpdir(), 'moat-migrate'), ...(o.quarantine !== undefined ? { quarantine: o.quarantine } : {}) },
+          (line) => process.stdout.write(`${line}\n`),
+        );
+        process.exit(0);
+      } catch (e) {
+        process.stderr.write(`moat: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+      }
+    });
   withConfig(program.command('explain <queueId>').description('the whole story of one message from the message log: envelope, verdict, delivery')).action(
     async (id: string, o: { config: string; json?: boolean }) => process.exit(await explainCommand(await load(o.config), id, o.json === true)),
   );

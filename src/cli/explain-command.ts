@@ -8,12 +8,13 @@
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
-import { storePath } from '../main.js';
-import { LOGGED_ACTIONS, type LoggedAction, type LoggedReply, type MessageSearch, type MessageState, type MessageStory, type TransactionEntry } from '../store/message-log.js';
+import { openMessageLog, storePath } from '../main.js';
+import { LOGGED_ACTIONS, type MessageLogStore, type LoggedAction, type LoggedReply, type MessageSearch, type MessageState, type MessageStory, type TransactionEntry } from '../store/message-log.js';
 import { SqliteMessageLog } from '../store/sqlite/message-log.js';
 
-function openLog(config: Config): SqliteMessageLog | string {
+function openLog(config: Config): MessageLogStore | string {
   const path = storePath(config);
+  if (path === null) return openMessageLog(config); // the cluster store: shared by every node
   if (!config.messageLog.enabled && !existsSync(path)) return 'the message log is disabled (messageLog.enabled: false)';
   if (!existsSync(path)) return `no message log at ${path} yet (no mail since the gateway started?)`;
   try {
@@ -30,7 +31,7 @@ function openLog(config: Config): SqliteMessageLog | string {
 export async function noteState(config: Config, queueId: string, state: MessageState): Promise<void> {
   if (!config.messageLog.enabled) return;
   try {
-    const log = new SqliteMessageLog(storePath(config));
+    const log = openMessageLog(config);
     await log.write([{ kind: 'state', queueId, time: Date.now(), state }]).finally(() => log.close());
   } catch (e) {
     process.stderr.write(`moat: not recorded in the message log: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -1,12 +1,14 @@
 /**
  * `moat quarantine list|show|release|delete`: asks the running gateway (release then delivers at
  * once); with no gateway running, works on the quarantine directory directly (a released message
- * goes into spool shard 0 and is delivered when the gateway starts).
+ * goes into spool shard 0 and is delivered when the gateway starts). With `store: postgres://` the
+ * quarantine is the cluster's: any node lists, releases (into its own spool) and deletes any message.
  */
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { ControlAnswer, ControlRequest, QuarantineEntry } from '../gateway/control.js';
-import { QuarantineStore } from '../quarantine/store.js';
+import { openQuarantine } from '../main.js';
+import type { Quarantine } from '../quarantine/store.js';
 import { Spool } from '../queue/spool.js';
 import { askGateway } from './control-client.js';
 import { noteState } from './explain-command.js';
@@ -14,7 +16,16 @@ import { noteState } from './explain-command.js';
 export type QuarantineRequest = Extract<ControlRequest, { op: `quarantine-${string}` }>;
 
 async function offline(config: Config, req: QuarantineRequest): Promise<ControlAnswer> {
-  const store = new QuarantineStore(join(config.dataDir, 'quarantine'));
+  const store = openQuarantine(config);
+  await store.init();
+  try {
+    return await offlineOn(store, config, req);
+  } finally {
+    await store.close();
+  }
+}
+
+async function offlineOn(store: Quarantine, config: Config, req: QuarantineRequest): Promise<ControlAnswer> {
   switch (req.op) {
     case 'quarantine-list':
       return { ok: true, quarantined: await store.list() };

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { INERT, createChecks } from '../checks/index.js';
 import type { Config } from '../config/schema.js';
-import { scannerPorts, statePath } from '../main.js';
+import { openStateStore, scannerPorts, statePath } from '../main.js';
 import { messageView } from '../pipeline/message.js';
 import type { Explanation } from '../pipeline/policy.js';
 import { createPolicy, PipelineSession } from '../pipeline/runner.js';
@@ -48,8 +48,9 @@ const LOCAL_SESSION = { id: 'scan', clientIp: '127.0.0.1', clientPort: 0, localI
 export function createScanner(config: Config): Scanner {
   const clock = systemClock;
   const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
+  // A SQLite state file is read only when it exists (scan creates nothing); a shared Redis is asked.
   const file = statePath(config);
-  const state = existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE;
+  const state = file === null ? openStateStore(config, clock, false) : existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE;
   // Only content checks run offline: the envelope stage's LDAP/LAN probes get the refusing ports.
   // The external scanners (clamd, spamd, rspamd) are asked when configured, as in the gateway.
   const checks = createChecks(config.checks, config.domains, { ...INERT, resolver, clock, state, hostname: config.hostname, scanners: scannerPorts() }, false, config);

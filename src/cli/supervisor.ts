@@ -21,7 +21,7 @@ import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { isControlRequest, mergeAnswers, type ControlAnswer, type ControlRequest } from '../gateway/control.js';
 import type { Logger } from '../platform/logger.js';
-import { admissionLimits } from '../main.js';
+import { admissionLimits, nodeName } from '../main.js';
 import { AdmissionService, isAdmissionRequest, type AdmissionAnswer, type AdmissionRequest } from './admission-ipc.js';
 import { loadServerTls } from '../platform/tls-context.js';
 import { ListenSockets, type ConnectionMessage } from './listen-sockets.js';
@@ -159,7 +159,7 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
     return Promise.all(asks).then((answers) => mergeAnswers(req, answers));
   };
   const control = await serveControl(controlSocketPath(config), ask);
-  const own = supervisorMetrics({ workers: () => count, ready: () => ready.size, sessions: () => admission.openSessions });
+  const own = supervisorMetrics({ workers: () => count, ready: () => ready.size, sessions: () => admission.openSessions, node: nodeName(config) });
   const healthy = (): boolean => !stopping && ready.size === count;
   const routes = metricsRoutes({
     metrics: async () =>

@@ -11,7 +11,7 @@ import { serverTlsSchema } from '../platform/tls-config.js';
 import { policySchema } from '../pipeline/config.js';
 import { checksSchema } from '../checks/index.js';
 import { quarantineSchema } from '../quarantine/config.js';
-import { messageLogSchema } from '../store/config.js';
+import { messageLogSchema, postgresSchema, redisSchema } from '../store/config.js';
 import { dnsSchema } from '../platform/dns/config.js';
 import { outboundSchema } from '../outbound/config.js';
 import { clamavSchema } from '../scan/clamav/index.js';
@@ -116,16 +116,23 @@ export const configSchema = z
     user: z.string().min(1).optional().describe('Started as root: the user to switch to once the listeners are bound (e.g. "moat"); owns dataDir'),
     group: z.string().min(1).optional().describe('Group to switch to with `user`; default: the user\'s own group'),
     allowRoot: z.boolean().default(false).describe('Run as root when started as root without `user` (only where root is not the host\'s root, e.g. a user-namespaced container)'),
+    node: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" and "-", at most 63')
+      .optional()
+      .describe('This node\'s name in logs, metrics and the message log (several nodes sharing Redis/PostgreSQL); default: the host name'),
     state: z
       .string()
-      .regex(/^sqlite:/, 'expected "sqlite:" or "sqlite:/path/to/state.db"')
+      .regex(/^(sqlite:|rediss?:\/\/)/, 'expected "sqlite:", "sqlite:/path/to/state.db" or "redis://HOST:PORT/DB"')
       .default('sqlite:')
-      .describe('Learned state (greylist, rate limits, pregreet passes, recipient cache): "sqlite:" = dataDir/state.db, or "sqlite:PATH"'),
+      .describe('Learned state (greylist, rate limits, pregreet passes, recipient cache): "sqlite:" = dataDir/state.db, "sqlite:PATH", or "redis://[:PASSWORD@]HOST:PORT/DB" (rediss:// for TLS) shared by several nodes'),
+    redis: redisSchema,
     store: z
       .string()
-      .regex(/^sqlite:/, 'expected "sqlite:" or "sqlite:/path/to/store.db"')
+      .regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'expected "sqlite:", "sqlite:/path/to/store.db" or "postgres://USER@HOST:PORT/DB"')
       .default('sqlite:')
-      .describe('Message store (the message log): "sqlite:" = dataDir/store.db, or "sqlite:PATH"'),
+      .describe('Message store (the message log): "sqlite:" = dataDir/store.db, "sqlite:PATH", or "postgres://USER[:PASSWORD]@HOST:PORT/DB" shared by several nodes'),
+    postgres: postgresSchema,
     dns: dnsSchema,
     limits: limitsSchema,
     queue: queueSchema,

@@ -18,9 +18,27 @@ export interface QuarantineItem {
   readonly size: number;
 }
 
-const ID_RE = /^[0-9A-Za-z]{1,40}$/;
+export const ID_RE = /^[0-9A-Za-z]{1,40}$/;
 
-export class QuarantineStore {
+/**
+ * The quarantine as the gateway and the CLI use it: this directory store (one node) or the
+ * PostgreSQL one (src/quarantine/postgres.ts: several nodes, any node releases any message).
+ */
+export interface Quarantine {
+  init(): Promise<void>;
+  keep(writer: SpoolWriter, envelope: Envelope, eightBit: boolean): Promise<void>;
+  list(): Promise<QuarantineItem[]>;
+  count(): Promise<number>;
+  load(id: string): Promise<StoredMessage | null>;
+  head(id: string, limit: number): Promise<string | null>;
+  delete(id: string): Promise<boolean>;
+  /** Puts the message into `spool` (this node's) for delivery; null when there is no such message. */
+  release(id: string, spool: Spool): Promise<StoredMessage | null>;
+  expire(before: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export class QuarantineStore implements Quarantine {
   private readonly dirSync: DirectorySync;
 
   constructor(readonly dir: string) {
@@ -108,6 +126,10 @@ export class QuarantineStore {
     await spool.dirSync.sync();
     await this.dirSync.sync();
     return m;
+  }
+
+  async close(): Promise<void> {
+    // Nothing held open between calls.
   }
 
   /** Deletes messages received before `before`; returns how many. */

@@ -11,3 +11,22 @@ export const messageLogSchema = z
   .prefault({});
 
 export type MessageLogConfig = z.infer<typeof messageLogSchema>;
+
+/** Options of the Redis state store (used when `state` is a redis:// URL). */
+export const redisSchema = z
+  .object({
+    keyPrefix: z.string().max(64).default('moat:').describe('Prefix of every key Moat writes, so that one Redis can serve several gateways'),
+    commandTimeout: duration('Longest wait for one Redis command; then the check applies its fail policy').prefault('1s'),
+    connectTimeout: duration('Longest wait for a connection to Redis').prefault('2s'),
+  })
+  .strict()
+  .prefault({});
+
+/** Options of the PostgreSQL message store (used when `store` is a postgres:// URL). */
+export const postgresSchema = z
+  .object({
+    poolSize: z.number().int().min(1).max(100).default(4).describe('Connections per worker process'),
+    statementTimeout: duration('Longest wait for one statement').prefault('10s'),
+  })
+  .strict()
+  .prefault({});

@@ -154,6 +154,8 @@ export interface MessageSummary {
   readonly score: number;
   readonly reply: LoggedReply | null;
   readonly state: MessageState | null;
+  /** The node that received it, where the store keeps one (the cluster store). */
+  readonly node?: string;
 }
 
 export interface MessagePage {

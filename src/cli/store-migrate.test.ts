@@ -1,0 +1,99 @@
+// `moat store migrate` against a real redis-server and a real PostgreSQL on loopback: live state
+// keys arrive in Redis with their absolute expiry and expired ones do not; the message log arrives
+// in PostgreSQL with every entry, event and final state, marked with the node name; a second copy
+// into a non-empty log is refused.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type PostgresHandle } from '../../test/harness/postgres.js';
+import { startRedis, type RedisHandle } from '../../test/harness/redis.js';
+import { stopAll } from '../../test/harness/process.js';
+import { systemClock } from '../platform/clock.js';
+import { RedisStateStore } from '../store/redis/state.js';
+import { PostgresMessageLog } from '../store/postgres/message-log.js';
+import { SqliteMessageLog } from '../store/sqlite/message-log.js';
+import { SqliteStateStore } from '../store/sqlite/state.js';
+import type { TransactionEntry } from '../store/message-log.js';
+import { migrateStore } from './store-migrate.js';
+
+let dir: string;
+let redis: RedisHandle;
+let pg: PostgresHandle;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'moat-migrate-'));
+  [redis, pg] = await Promise.all([startRedis(), startPostgres()]);
+}, 90_000);
+
+afterAll(async () => {
+  await stopAll();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const entry = (i: number): TransactionEntry => ({
+  time: 1_700_000_000_000 + i,
+  queueId: `M${i}`,
+  sessionId: `s${i}`,
+  client: { ip: '192.0.2.1', port: 1, ptr: null, helo: 'h.example', tls: null },
+  sender: `a${i}@x.example`,
+  mailReply: { code: 250, status: '2.1.0', text: 'Ok' },
+  recipients: [{ address: 'b@example.test', accepted: true, reply: { code: 250, status: '2.1.5', text: 'Ok' }, symbol: null }],
+  subject: `S${i}`,
+  messageId: null,
+  size: 10,
+  phase: 'data',
+  action: 'accept',
+  verdict: { score: 0, thresholds: { tag: 5, quarantine: 10, reject: 15 }, profile: 'default', reason: 'r', findings: [] },
+  reply: { code: 250, status: '2.0.0', text: 'Ok' },
+  scanMs: 1,
+});
+
+describe('moat store migrate', () => {
+  it('copies live state keys into Redis with their expiry, under the prefix', async () => {
+    const file = join(dir, 'state.db');
+    const s = new SqliteStateStore(file, systemClock);
+    await s.set('greylist:passed:x', '123', 3_600_000);
+    await s.increment('rate:c:1', 7, 3_600_000);
+    await s.set('gone', 'x', 1);
+    await s.close();
+    const lines: string[] = [];
+    await migrateStore({ from: `sqlite:${file}`, to: `redis://127.0.0.1:${redis.port}/0`, keyPrefix: 'mig:', node: 'n1', stagingDir: join(dir, 'stage') }, (l) => lines.push(l));
+    expect(lines).toEqual(['state: 2 live keys copied']);
+    const r = new RedisStateStore({ url: `redis://127.0.0.1:${redis.port}/0`, keyPrefix: 'mig:', commandTimeoutMs: 1000, connectTimeoutMs: 1000 });
+    await r.ready(5000);
+    expect(await r.get('greylist:passed:x')).toBe('123');
+    expect(await r.increment('rate:c:1', 1, 1000)).toBe(8); // a counter, with its own (kept) expiry
+    expect(await r.get('gone')).toBeNull();
+    await r.close();
+  });
+
+  it('copies the message log into PostgreSQL with the node name, once', async () => {
+    const file = join(dir, 'store.db');
+    const log = new SqliteMessageLog(file);
+    await log.write([
+      { kind: 'transaction', entry: entry(1) },
+      { kind: 'transaction', entry: entry(2) },
+      { kind: 'state', queueId: 'M1', time: 1_700_000_000_100, state: 'delivered' },
+    ]);
+    await log.close();
+    const url = await pg.createDatabase('migrated');
+    const lines: string[] = [];
+    const o = { from: `sqlite:${file}`, to: url, keyPrefix: 'moat:', node: 'old-box', stagingDir: join(dir, 'stage') };
+    await migrateStore(o, (l) => lines.push(l));
+    expect(lines).toEqual(['message log: 2 entries and 1 events copied']);
+    const pgLog = new PostgresMessageLog({ url, node: 'x', poolSize: 1, statementTimeoutMs: 5000 });
+    const page = await pgLog.search({ limit: 10 });
+    expect(page.items.map((i) => [i.queueId, i.node, i.state])).toEqual([
+      ['M2', 'old-box', 'queued'],
+      ['M1', 'old-box', 'delivered'],
+    ]);
+    expect((await pgLog.story('M1'))?.entry).toEqual(entry(1));
+    await pgLog.close();
+    await expect(migrateStore(o, () => undefined)).rejects.toThrow(/not empty/);
+  });
+
+  it('refuses a file that is not the store the target needs', async () => {
+    await expect(migrateStore({ from: `sqlite:${join(dir, 'store.db')}`, to: `redis://127.0.0.1:${redis.port}/0`, keyPrefix: 'm:', node: 'n', stagingDir: dir }, () => undefined)).rejects.toThrow(/not a state store/);
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * `moat store migrate --from sqlite:FILE --to redis://…|postgres://…`: moves a node's embedded
+ * stores into the cluster stores, once, with the gateway stopped (docs/scaling.md).
+ * - state.db → Redis: every live key with its remaining lifetime (SET … PXAT, the same absolute
+ *   expiry), under the key prefix given (default: the schema's "moat:"); expired rows are skipped.
+ * - store.db → PostgreSQL: the message log (entries, then events in their order, so every message
+ *   ends in the same state), marked with the node name given; refused when the target log already
+ *   holds entries (a second run would duplicate them). With --quarantine DIR, the directory
+ *   quarantine's records too (each validated; one already there is skipped).
+ * Trusts: the SQLite file (ours), opened read-only. Fails: with the store's error and exit 1; what
+ * was copied before the error stays copied (Redis keys are idempotent; re-run the log on an empty target).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Redis } from 'ioredis';
+import type { LogRecord, MessageEvent, TransactionEntry } from '../store/message-log.js';
+import { PostgresMessageLog } from '../store/postgres/message-log.js';
+import { PostgresQuarantine } from '../quarantine/postgres.js';
+
+export interface MigrateOptions {
+  readonly from: string;
+  readonly to: string;
+  readonly keyPrefix: string;
+  readonly node: string;
+  readonly quarantine?: string;
+  readonly stagingDir: string;
+}
+
+const BATCH = 500;
+
+export async function migrateStore(o: MigrateOptions, out: (line: string) => void): Promise<void> {
+  if (!o.from.startsWith('sqlite:') || o.from.length <= 'sqlite:'.length) throw new Error('--from must be "sqlite:/path/to/file.db"');
+  const db = new Database(o.from.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
+  try {
+    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
+    if (/^rediss?:\/\//.test(o.to)) {
+      if (!tables.has('kv')) throw new Error(`${o.from} is not a state store (no kv table)`);
+      out(`state: ${await copyState(db, o.to, o.keyPrefix)} live keys copied`);
+    } else if (/^postgres(ql)?:\/\//.test(o.to)) {
+      if (!tables.has('log_messages')) throw new Error(`${o.from} is not a message store (no log_messages table)`);
+      const [entries, events] = await copyLog(db, o.to, o.node);
+      out(`message log: ${entries} entries and ${events} events copied`);
+      if (o.quarantine !== undefined) out(`quarantine: ${await copyQuarantine(o.quarantine, o)} messages copied`);
+    } else {
+      throw new Error('--to must be a redis:// or postgres:// URL');
+    }
+  } finally {
+    db.close();
+  }
+}
+
+async function copyState(db: Database.Database, url: string, keyPrefix: string): Promise<number> {
+  const redis = new Redis(url, { keyPrefix, maxRetriesPerRequest: 1, lazyConnect: true });
+  redis.on('error', () => undefined);
+  await redis.connect();
+  let n = 0;
+  try {
+    const rows = db.prepare('SELECT key, value, expires FROM kv WHERE expires > ?').iterate(Date.now()) as IterableIterator<{ key: string; value: string; expires: number }>;
+    let batch = redis.pipeline();
+    let size = 0;
+    for (const r of rows) {
+      batch.set(r.key, r.value, 'PXAT', r.expires);
+      n++;
+      if (++size === BATCH) {
+        await batch.exec();
+        batch = redis.pipeline();
+        size = 0;
+      }
+    }
+    if (size > 0) await batch.exec();
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
+  return n;
+}
+
+async function copyLog(db: Database.Database, url: string, node: string): Promise<[number, number]> {
+  const log = new PostgresMessageLog({ url, node, poolSize: 2, statementTimeoutMs: 60_000 });
+  try {
+    if ((await log.search({ limit: 1 })).items.length > 0) throw new Error('the target message log is not empty: refusing to copy twice');
+    const entries = db.prepare('SELECT entry FROM log_messages ORDER BY id').iterate() as IterableIterator<{ entry: string }>;
+    const events = db.prepare('SELECT event FROM log_events ORDER BY id').iterate() as IterableIterator<{ event: string }>;
+    const write = async (records: Iterable<LogRecord>): Promise<number> => {
+      let batch: LogRecord[] = [];
+      let n = 0;
+      for (const r of records) {
+        batch.push(r);
+        n++;
+        if (batch.length === BATCH) {
+          await log.write(batch);
+          batch = [];
+        }
+      }
+      if (batch.length > 0) await log.write(batch);
+      return n;
+    };
+    const e = await write((function* () {
+      for (const r of entries) yield { kind: 'transaction' as const, entry: JSON.parse(r.entry) as TransactionEntry };
+    })());
+    const v = await write((function* () {
+      for (const r of events) yield JSON.parse(r.event) as MessageEvent;
+    })());
+    return [e, v];
+  } finally {
+    await log.close();
+  }
+}
+
+async function copyQuarantine(dir: string, o: MigrateOptions): Promise<number> {
+  const q = new PostgresQuarantine({ url: o.to, node: o.node, poolSize: 2, statementTimeoutMs: 60_000, stagingDir: o.stagingDir });
+  let n = 0;
+  try {
+    for (const name of (await readdir(dir)).filter((x) => x.endsWith('.msg'))) {
+      if (await q.import(await readFile(join(dir, name)), o.node)) n++;
+    }
+  } finally {
+    await q.close();
+  }
+  return n;
+}
