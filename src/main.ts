@@ -171,6 +171,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   });
   const directory = new LdapDirectory();
   const readText = (path: string): Promise<string> => readFile(path, 'utf8');
+  const ruleFiles = { read: (path: string) => readFile(path), list: (dir: string) => readdir(dir) };
 
   const shards = new Map<number, Shard>();
   const makeShard = async (n: number): Promise<Shard> => {
@@ -240,7 +241,9 @@ export async function startWorker(initial: Config, index: number, count: number,
   const state = new SqliteStateStore(statePath(config), clock);
   if (index === 0) state.startSweeping(60_000);
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText });
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, ruleFiles, logger: log });
+    // Rule files are read and compiled now, not on the first message (rules.loaded is logged at start and reload).
+    for (const e of checks) void e.check.prepare?.();
     return { checks, policy: createPolicy(checks, c.policy) };
   };
   let pipeline = pipelineFor(config);

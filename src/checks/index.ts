@@ -25,6 +25,9 @@ import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js'
 import { spfCheck, spfSchema } from './spf/index.js';
 import { authCheck, authSchema } from '../scan/auth/index.js';
 import { structureCheck, structureSchema } from '../scan/structure/index.js';
+import { rulesCheck, rulesSchema } from '../scan/rules/index.js';
+import { loadSourcesSync, type RuleFiles, type RuleFilesSync } from '../scan/rules/loader.js';
+import type { Logger } from '../platform/logger.js';
 
 export const checksSchema = z
   .object({
@@ -37,6 +40,7 @@ export const checksSchema = z
     rateLimit: rateLimitSchema,
     auth: authSchema,
     structure: structureSchema,
+    rules: rulesSchema,
   })
   .strict()
   .prefault({})
@@ -56,15 +60,19 @@ export interface CheckPorts {
   readonly prober: RecipientProber;
   /** Reads an operator's text file (static recipient lists). */
   readonly readText: (path: string) => Promise<string>;
+  /** Reads rule files and lists a rules directory (the rules check, on first use). */
+  readonly ruleFiles: RuleFiles;
+  /** For checks that report their loading once (rules.loaded); absent: not logged. */
+  readonly logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
 /** What checks need to know of `domains` besides the names: each domain's recipient validation. */
 export type CheckDomains = RecipientDomains;
 
 /** The configured checks in order; `all` also builds disabled ones (to know every symbol). */
-export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false): CheckEntry[] {
+export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false, ruleFilesSync: RuleFilesSync | null = null): CheckEntry[] {
   const entry = (check: Check, c: CheckCommon): CheckEntry[] => (c.enabled || all ? [{ check, observe: c.observe, failOpen: c.failOpen }] : []);
-  return [
+  const list: CheckEntry[] = [
     { check: relayGuard(), observe: false, failOpen: false },
     ...entry(pregreet(config.pregreet, ports.state), config.pregreet),
     // Allow lists first: their facts let later checks skip.
@@ -81,6 +89,11 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     // Content stage, cheapest first.
     ...entry(structureCheck(ports.clock), config.structure),
   ];
+  // Rules last: a rule may not take a symbol name another check reports. Validation reads the files at once.
+  const taken = new Set(list.flatMap((e) => e.check.symbols.map((s) => s.name)));
+  const preloaded = ruleFilesSync && config.rules.enabled ? loadSourcesSync(config.rules, ruleFilesSync) : undefined;
+  const rules = rulesCheck(config.rules, { files: ports.ruleFiles, ...(ports.logger ? { logger: ports.logger } : {}) }, { taken, ...(preloaded ? { preloaded } : {}) });
+  return [...list, ...entry(rules, config.rules)];
 }
 
 const refuse = (): Promise<never> => Promise.reject(new Error('validation only'));
@@ -94,10 +107,12 @@ export const INERT: CheckPorts = {
   directory: { exists: refuse, close: () => Promise.resolve() },
   prober: { probe: refuse },
   readText: refuse,
+  ruleFiles: { read: refuse, list: refuse },
 };
 
 /** The checks a config would run, built without I/O, for validating the policy against their symbols. */
-export function checksForValidation(config: ChecksConfig, domains: CheckDomains): CheckEntry[] {
-  // Disabled checks too: an operator may tune a symbol before turning its check on.
-  return createChecks(config, domains, INERT, true);
+export function checksForValidation(config: ChecksConfig, domains: CheckDomains, ruleFiles: RuleFilesSync | null = null): CheckEntry[] {
+  // Disabled checks too: an operator may tune a symbol before turning its check on. With `ruleFiles`,
+  // the operator's rule files are read now (synchronously), so that their rules' symbols are known.
+  return createChecks(config, domains, INERT, true, ruleFiles);
 }

@@ -7,6 +7,7 @@
  * shows up as its TEMPFAIL symbol, as in the gateway.
  */
 import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { INERT, createChecks } from '../checks/index.js';
 import type { Config } from '../config/schema.js';
 import { statePath } from '../main.js';
@@ -51,7 +52,8 @@ export function createScanner(config: Config): Scanner {
   const file = statePath(config);
   const state = existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE;
   // Only content checks run offline: the envelope stage's LDAP/LAN probes get the refusing ports.
-  const checks = createChecks(config.checks, config.domains, { ...INERT, resolver, clock, state, hostname: config.hostname });
+  const ruleFiles = { read: (p: string) => readFile(p), list: (d: string) => readdir(d) };
+  const checks = createChecks(config.checks, config.domains, { ...INERT, resolver, clock, state, hostname: config.hostname, ruleFiles });
   const policy = createPolicy(checks, config.policy);
   const parse = mimeParser(limitsForScan(config.policy.scanLimit));
   const isLocal = (d: string): boolean => Object.hasOwn(config.domains, d);

@@ -82,6 +82,8 @@ export class Policy {
   constructor(
     private readonly config: PolicyConfig,
     symbols: readonly SymbolDef[],
+    /** Symbols that checks learn after construction (rules read from files): asked for names not in `symbols`. */
+    private readonly late: (name: string) => SymbolDef | undefined = () => undefined,
   ) {
     for (const s of symbols) this.symbols.set(s.name, s);
     const unknown = (o: SymbolOverrides, path: string): void => {
@@ -116,7 +118,7 @@ export class Policy {
   }
 
   symbol(name: string): SymbolDef | undefined {
-    return this.symbols.get(name);
+    return this.symbols.get(name) ?? this.late(name);
   }
 
   allSymbols(): SymbolDef[] {
@@ -134,7 +136,7 @@ export class Policy {
 
   /** Scores one finding under a profile. */
   scoreFinding(f: Finding, check: string, phase: Phase, observed: boolean, profile: Profile): ScoredFinding {
-    const def = this.symbols.get(f.symbol);
+    const def = this.symbol(f.symbol);
     const { score, action } = profile.score(f, def);
     return {
       check,

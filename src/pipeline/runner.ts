@@ -197,5 +197,12 @@ export class PipelineSession {
 
 /** The policy over the configured checks' symbols (and their TEMPFAIL symbols). */
 export function createPolicy(checks: readonly CheckEntry[], config: PolicyConfig): Policy {
-  return new Policy(config, checks.flatMap((e) => [...e.check.symbols, tempfailDef(e.check.name)]));
+  const late = (name: string): SymbolDef | undefined => {
+    for (const e of checks) {
+      const d = e.check.lookupSymbol?.(name);
+      if (d) return d;
+    }
+    return undefined;
+  };
+  return new Policy(config, checks.flatMap((e) => [...e.check.symbols, tempfailDef(e.check.name)]), late);
 }

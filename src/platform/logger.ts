@@ -12,7 +12,7 @@ export type LogEvent =
   | 'message.accepted' | 'message.rejected' | 'message.deferred' | 'message.quarantined'
   | 'delivery.sent' | 'delivery.deferred' | 'delivery.bounced' | 'delivery.error'
   | 'queue.loaded' | 'queue.corrupt' | 'queue.deleted' | 'dsn.queued'
-  | 'check.fail-open' | 'quarantine.released' | 'quarantine.deleted' | 'quarantine.expired';
+  | 'check.fail-open' | 'rules.loaded' | 'quarantine.released' | 'quarantine.deleted' | 'quarantine.expired';
 
 export type LogFields = Record<string, unknown>;
 

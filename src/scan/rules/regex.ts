@@ -180,8 +180,13 @@ function escape(s: State): void {
       if (p[s.i] === '{') {
         const end = p.indexOf('}', s.i);
         if (end < 0) throw new Refused('regex-invalid', 'unclosed \\x{');
+        // \x{…} names a character; \xHH (below) an octet, as SA's rules use them.
         n = parseInt(p.slice(s.i + 1, end).trim() || '0', 16);
         s.i = end + 1;
+        if (Number.isNaN(n)) throw new Refused('regex-invalid', 'bad \\x{…} escape');
+        if (n > 0xffff) s.unicode = true;
+        s.out += hex(n);
+        return;
       } else {
         const m = /^[0-9a-fA-F]{0,2}/.exec(p.slice(s.i)) as RegExpExecArray;
         n = parseInt(m[0] || '0', 16);
