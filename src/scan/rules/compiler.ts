@@ -311,27 +311,24 @@ export function compileRules(sources: readonly RuleSource[], options: CompileOpt
   }
   const ordered: CompiledRule[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (n: string, path: string[]): boolean => {
+  // Depth first; every meta on the way to a cycle (or to a rule dropped for one) is dropped too.
+  const visit = (n: string): boolean => {
     const r = compiled.get(n);
-    if (!r || r.kind !== 'meta' || state.get(n) === 'done') return true;
+    if (!r) return zero.has(n);
+    if (r.kind !== 'meta' || state.get(n) === 'done') return true;
     if (state.get(n) === 'visiting') return false;
     state.set(n, 'visiting');
-    for (const x of readsOf(r)) {
-      if (!visit(x, [...path, n])) {
-        state.delete(n);
-        return false;
-      }
+    if (!readsOf(r).every((x) => visit(x))) {
+      state.delete(n);
+      compiled.delete(n);
+      refuse(n, defs.get(n)?.at ?? { file: '?', line: 0 }, 'meta-cycle', 'meta rules read each other in a cycle', true);
+      return false;
     }
     state.set(n, 'done');
     ordered.push(r);
     return true;
   };
-  for (const n of metaNames) {
-    if (compiled.has(n) && !visit(n, [])) {
-      compiled.delete(n);
-      refuse(n, defs.get(n)?.at ?? { file: '?', line: 0 }, 'meta-cycle', 'meta rules read each other in a cycle', true);
-    }
-  }
+  for (const n of metaNames) if (compiled.has(n)) visit(n);
   const finalMetas = ordered.filter((r) => compiled.has(r.name));
   const plain = ORDER.flatMap((k) => [...compiled.values()].filter((r) => r.kind === k));
   const rules = [...plain, ...finalMetas];
