@@ -84,11 +84,13 @@ export class Policy {
     symbols: readonly SymbolDef[],
     /** Symbols that checks learn after construction (rules read from files): asked for names not in `symbols`. */
     private readonly late: (name: string) => SymbolDef | undefined = () => undefined,
+    /** Some check's symbols are not all known yet: overrides of unknown names were checked by config validation. */
+    pending = false,
   ) {
     for (const s of symbols) this.symbols.set(s.name, s);
     const unknown = (o: SymbolOverrides, path: string): void => {
       for (const name of Object.keys(o)) {
-        if (!this.symbols.has(name)) throw new PolicyError(`${path}.${name}`, 'unknown symbol (`moat symbols` lists them)');
+        if (!this.symbols.has(name) && !pending) throw new PolicyError(`${path}.${name}`, 'unknown symbol (`moat symbols` lists them)');
         if (this.symbols.get(name)?.locked) throw new PolicyError(`${path}.${name}`, 'this symbol cannot be changed');
       }
     };

@@ -204,5 +204,5 @@ export function createPolicy(checks: readonly CheckEntry[], config: PolicyConfig
     }
     return undefined;
   };
-  return new Policy(config, checks.flatMap((e) => [...e.check.symbols, tempfailDef(e.check.name)]), late);
+  return new Policy(config, checks.flatMap((e) => [...e.check.symbols, tempfailDef(e.check.name)]), late, checks.some((e) => e.check.symbolsPending === true));
 }

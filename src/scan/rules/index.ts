@@ -83,6 +83,7 @@ export function rulesCheck(config: RulesConfig, ports: RulesPorts, options: Rule
     name: 'rules',
     symbols,
     lookupSymbol: (name) => late.get(name),
+    symbolsPending: !eager && (config.files.length > 0 || config.spamassassinDir !== null),
     prepare: async () => {
       await load();
     },

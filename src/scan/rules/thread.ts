@@ -4,14 +4,14 @@
  * a regex the evaluator's own clock checks cannot stop (one match that never returns): the thread
  * is terminated (V8 interrupts a running match), the rule it was in is read from shared memory,
  * and the pass reports it as stopped; the next pass starts a fresh thread. Threads are started on
- * first use, one message at a time each, and end after IDLE_MS without work (so the threads of a
+ * first use, one message at a time each, warm up (compile every regex) before their first message, and end after IDLE_MS without work (so the threads of a
  * rule set replaced by SIGHUP go away). `inlineRunner` is the same contract on the calling thread,
  * without the hard deadline (unit tests, benchmarks). A thread that dies otherwise fails the pass.
  */
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { RuleSet } from './compiler.js';
-import { evaluate, prepare, type EvalResult } from './evaluator.js';
+import { evaluate, prepare, warmUp, type EvalResult } from './evaluator.js';
 import type { RuleInput } from './input.js';
 
 export interface PassResult extends EvalResult {
@@ -25,10 +25,12 @@ export interface RuleRunner {
 
 /** How far past the budget a pass may run before its thread is terminated. */
 export const GRACE_MS = 100;
-const IDLE_MS = 60_000;
+/** A thread kept warm this long without work (starting one compiles every regex again). */
+const IDLE_MS = 10 * 60_000;
 
 export function inlineRunner(set: RuleSet, budgetMs: number): RuleRunner {
   const prepared = prepare(set);
+  warmUp(prepared);
   return {
     run: (input) => Promise.resolve({ ...evaluate(prepared, input, { budgetMs, now: () => performance.now() }), killed: false }),
   };

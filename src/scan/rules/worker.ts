@@ -1,6 +1,6 @@
 /**
  * The rule thread (thread.ts starts it): builds the RegExp objects of the rule set it is given
- * once, says "ready", then evaluates one message's rule input per request and posts the result.
+ * once, runs them over a small message so that V8 compiles them, says "ready", then evaluates one message's rule input per request and posts the result.
  * Before each rule it writes the rule's index into the shared progress slot, so that the owner can
  * name a rule that never returned when it terminates this thread. Trusts its owner; a failure of
  * one evaluation is posted back as an error.
@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { RuleSet } from './compiler.js';
-import { evaluate, prepare } from './evaluator.js';
+import { evaluate, prepare, warmUp } from './evaluator.js';
 import type { RuleInput } from './input.js';
 
 interface Init {
@@ -19,6 +19,7 @@ interface Init {
 
 const init = workerData as Init;
 const prepared = prepare(init.set);
+warmUp(prepared);
 const progress = new Int32Array(init.progress);
 const port = parentPort;
 if (port) {
