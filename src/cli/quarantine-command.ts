@@ -9,6 +9,7 @@ import type { ControlAnswer, ControlRequest, QuarantineEntry } from '../gateway/
 import { QuarantineStore } from '../quarantine/store.js';
 import { Spool } from '../queue/spool.js';
 import { askGateway } from './control-client.js';
+import { noteState } from './explain-command.js';
 
 export type QuarantineRequest = Extract<ControlRequest, { op: `quarantine-${string}` }>;
 
@@ -25,10 +26,14 @@ async function offline(config: Config, req: QuarantineRequest): Promise<ControlA
     case 'quarantine-release': {
       const spool = new Spool(join(config.dataDir, 'spool'), 0);
       await spool.init();
-      return (await store.release(req.id, spool)) ? { ok: true, result: 'released' } : { ok: false, error: `no message ${req.id} in quarantine` };
+      if (!(await store.release(req.id, spool))) return { ok: false, error: `no message ${req.id} in quarantine` };
+      await noteState(config, req.id, 'released');
+      return { ok: true, result: 'released' };
     }
     case 'quarantine-delete':
-      return (await store.delete(req.id)) ? { ok: true, result: 'deleted' } : { ok: false, error: `no message ${req.id} in quarantine` };
+      if (!(await store.delete(req.id))) return { ok: false, error: `no message ${req.id} in quarantine` };
+      await noteState(config, req.id, 'deleted');
+      return { ok: true, result: 'deleted' };
   }
 }
 

@@ -78,10 +78,13 @@ export class Policy {
   private readonly symbols = new Map<string, SymbolDef>();
   private readonly base: Profile;
   private readonly profiles = new Map<string, Profile>();
+  /** Mail outbound sessions send (src/outbound): its own thresholds, the global symbol table. */
+  readonly outboundProfile: Profile;
 
   constructor(
     private readonly config: PolicyConfig,
     symbols: readonly SymbolDef[],
+    outbound: { readonly [K in keyof Thresholds]?: Thresholds[K] | undefined } = {},
     /** Symbols that checks learn after construction (rules read from files): asked for names not in `symbols`. */
     private readonly late: (name: string) => SymbolDef | undefined = () => undefined,
     /** Some check's symbols are not all known yet: overrides of unknown names were checked by config validation. */
@@ -96,6 +99,7 @@ export class Policy {
     };
     unknown(config.symbols, 'policy.symbols');
     this.base = profileOf('default', config.actions, config.subjectTag, config.symbols);
+    this.outboundProfile = profileOf('outbound', { ...config.actions, ...Object.fromEntries(Object.entries(outbound).filter(([, v]) => v !== undefined)) }, null, config.symbols);
     for (const [key, o] of Object.entries(config.overrides)) {
       if (o.symbols) unknown(o.symbols, `policy.overrides.${key}.symbols`);
       const id = key.toLowerCase();
