@@ -1,6 +1,6 @@
 /**
  * Runs rule passes off the event loop, in worker threads, with a hard deadline
- * (docs/adr/0006-rules-regex-engine.md). A pass that overruns its budget by more than GRACE_MS is
+ * (docs/rules.md, "The time budget"). A pass that overruns its budget by more than GRACE_MS is
  * a regex the evaluator's own clock checks cannot stop (one match that never returns): the thread
  * is terminated (V8 interrupts a running match), the rule it was in is read from shared memory,
  * and the pass reports it as stopped; the next pass starts a fresh thread. Threads are started on
