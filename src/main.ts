@@ -138,6 +138,8 @@ export interface WorkerPorts {
    * connections the supervisor hands over (it owns the listening sockets, cli/listen-sockets.ts).
    */
   readonly sockets?: 'bind' | 'adopt';
+  /** The rule thread's script (default: the built worker.js beside src/scan/rules/thread.js); in-process tests run from source. */
+  readonly ruleThread?: URL;
 }
 
 /** The state store's file: "sqlite:" alone means dataDir/state.db. */
@@ -317,7 +319,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   const state = new SqliteStateStore(statePath(config), clock);
   if (index === 0) state.startSweeping(60_000);
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts(), ruleFiles, logger: log }, false, c, c.outbound);
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts(), ruleFiles, logger: log, ...(ports.ruleThread ? { ruleThread: ports.ruleThread } : {}) }, false, c, c.outbound);
     // Rule files are read and compiled now, not on the first message (rules.loaded is logged at start and reload).
     for (const e of checks) void e.check.prepare?.();
     const o = c.outbound;

@@ -80,6 +80,8 @@ export interface CheckPorts {
   readonly ruleFiles: RuleFiles;
   /** For checks that report their loading once (rules.loaded); absent: not logged. */
   readonly logger?: Pick<Logger, 'info' | 'warn'>;
+  /** The rule thread's script, when not the built one beside the rules check (tests running from source). */
+  readonly ruleThread?: URL;
   /** Adapters for the external content scanners (clamd, spamd, rspamd). */
   readonly scanners: ScannerPorts;
 }
@@ -130,7 +132,7 @@ export function createChecks(
   // Rules last: a rule may not take a symbol name another check reports. Validation reads the files at once.
   const taken = new Set(list.flatMap((e) => e.check.symbols.map((s) => s.name)));
   const preloaded = ruleFilesSync && config.rules.enabled ? loadSourcesSync(config.rules, ruleFilesSync) : undefined;
-  const rules = rulesCheck(config.rules, { files: ports.ruleFiles, ...(ports.logger ? { logger: ports.logger } : {}) }, { taken, ...(preloaded ? { preloaded } : {}) });
+  const rules = rulesCheck(config.rules, { files: ports.ruleFiles, ...(ports.logger ? { logger: ports.logger } : {}) }, { taken, ...(preloaded ? { preloaded } : {}), ...(ports.ruleThread ? { workerUrl: ports.ruleThread } : {}) });
   return [...list, ...entry(rules, config.rules)];
 }
 
