@@ -19,7 +19,7 @@ import { waitUntil } from '../harness/wait.js';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.js';
 
 const BUDGET_MS = 500;
-/** Thread kill, IPC and two noisy shared cores: the reply comes well within this. */
+/** Thread kill on two noisy shared cores: the pass is stopped well within this past the budget. */
 const MARGIN_MS = 1500;
 
 const message = (subject: string, body: string): string =>
@@ -112,9 +112,22 @@ describe('rules through the gateway', () => {
     const took = Date.now() - t0;
     expect(queued(evil)).toBe(true);
     expect(queued(beside)).toBe(true);
-    expect(took).toBeLessThan(BUDGET_MS + MARGIN_MS);
+    // Wall clock includes two swaks (Perl) starts on noisy cores; unstopped, the regex would run past policy.scanTimeout (60 s).
+    expect(took).toBeLessThan(10_000);
     const e = await gw.waitForEvent('message.accepted', (x) => (x['symbols'] as string[] | undefined)?.includes('RULES_BUDGET_EXCEEDED') === true);
     expect(e['score']).toBe(0);
+    // The gateway's own measure of the pass: the thread was stopped at the budget plus its grace, well within the margin.
+    const explained = await waitUntil(
+      async () => {
+        const r = await gw.cli('explain', String(e['queueId']));
+        return /RULES_BUDGET_EXCEEDED/.test(r.stdout) ? r.stdout : undefined;
+      },
+      { timeoutMs: 20_000, what: 'moat explain of the evil message' },
+    );
+    const stopped = /\(rule thread stopped in EVIL at (\d+) ms \(budget 500 ms\)\)/.exec(explained);
+    expect(stopped, explained).not.toBeNull();
+    expect(Number(stopped?.[1])).toBeGreaterThanOrEqual(BUDGET_MS);
+    expect(Number(stopped?.[1])).toBeLessThan(BUDGET_MS + MARGIN_MS);
     expect(symbolsHeader(await delivered('evil-1'))).toContain('RULES_BUDGET_EXCEEDED(0)');
     expect(symbolsHeader(await delivered('beside-1'))).toContain('LOCAL_HELLO(0.5)');
     const after = await send(gw.port, message('after-1', 'hello gateway, after the evil one'));
