@@ -56,7 +56,6 @@ export function prepare(set: RuleSet): PreparedSet {
 
 /** UTF-8 octets as latin1 characters, for patterns that match octets (as Perl does on SA's text). */
 function octets(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return /[^\x00-\x7f]/.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
 }
 

@@ -8,7 +8,7 @@
 
 const MAX_URIS = 1000;
 const MAX_LENGTH = 2048;
-const IN_TEXT = /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^\[\]()]+/gi;
+const IN_TEXT = /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^[\]()]+/gi;
 const HREF = /\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi;
 
 function tidy(u: string): string {
