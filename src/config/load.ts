@@ -47,11 +47,14 @@ export function validateConfig(raw: unknown): LoadResult {
   const r = configSchema.safeParse(raw ?? {});
   if (!r.success) return { ok: false, errors: r.error.issues.map(toError) };
   // The policy names symbols that only the configured checks know; checks refuse entries the schema cannot judge.
-  const checks = checksForValidation(r.data.checks, r.data.domains, r.data, r.data.outbound, RULE_FILES);
-  // Rule files: an unreadable one is an error of the setting that names it; a broken rule only a warning (it is skipped).
-  const rules = ruleReport(checks);
-  if (rules.errors.length > 0) return { ok: false, errors: rules.errors };
+  let warnings: readonly ConfigError[];
   try {
+    // Building the checks may refuse entries too (PolicyError), so it sits inside the try.
+    const checks = checksForValidation(r.data.checks, r.data.domains, r.data, r.data.outbound, RULE_FILES);
+    // Rule files: an unreadable one is an error of the setting that names it; a broken rule only a warning (it is skipped).
+    const rules = ruleReport(checks);
+    if (rules.errors.length > 0) return { ok: false, errors: rules.errors };
+    warnings = rules.warnings;
     createPolicy(checks, r.data.policy, r.data.outbound.policy);
     const names = new Set(checks.map((c) => c.check.name));
     const unknown = r.data.outbound.skipChecks.findIndex((n) => !names.has(n));
@@ -60,7 +63,7 @@ export function validateConfig(raw: unknown): LoadResult {
     if (e instanceof PolicyError) return { ok: false, errors: [{ path: e.path, message: e.message.slice(e.path.length + 2) }] };
     throw e;
   }
-  return { ok: true, config: deepFreeze(r.data), warnings: rules.warnings };
+  return { ok: true, config: deepFreeze(r.data), warnings };
 }
 
 function ruleReport(checks: readonly CheckEntry[]): { errors: ConfigError[]; warnings: ConfigError[] } {
