@@ -34,6 +34,8 @@ import { structureCheck, structureSchema } from '../scan/structure/index.js';
 import { rulesCheck, rulesSchema } from '../scan/rules/index.js';
 import { loadSourcesSync, type RuleFiles, type RuleFilesSync } from '../scan/rules/loader.js';
 import type { Logger } from '../platform/logger.js';
+import { urlsCheck, urlsSchema } from '../scan/urls/index.js';
+import { attachmentsCheck, attachmentsSchema } from '../scan/attachments/index.js';
 import { scanChecks, type ScannerConfigs, type ScannerPorts } from '../scan/index.js';
 import { clamavCheckSchema } from '../scan/clamav/index.js';
 import { rspamdCheckSchema } from '../scan/rspamd/index.js';
@@ -54,6 +56,8 @@ export const checksSchema = z
     auth: authSchema,
     structure: structureSchema,
     rules: rulesSchema,
+    urls: urlsSchema,
+    attachments: attachmentsSchema,
     clamav: clamavCheckSchema,
     rspamd: rspamdCheckSchema,
     spamassassin: spamassassinCheckSchema,
@@ -126,6 +130,8 @@ export function createChecks(
     ...entry(authCheck(config.auth, ports), config.auth),
     // Content stage, cheapest first.
     ...entry(structureCheck(ports.clock), config.structure),
+    ...entry(attachmentsCheck(config.attachments), config.attachments),
+    ...entry(urlsCheck(config.urls, ports), config.urls),
     // Then the external scanners (antivirus first).
     ...scanChecks(config, scanners, ports.scanners, all),
   ];
