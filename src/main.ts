@@ -144,6 +144,8 @@ export interface WorkerPorts {
    * connections the supervisor hands over (it owns the listening sockets, cli/listen-sockets.ts).
    */
   readonly sockets?: 'bind' | 'adopt';
+  /** The rule thread's script (default: the built worker.js beside src/scan/rules/thread.js); in-process tests run from source. */
+  readonly ruleThread?: URL;
 }
 
 /** This node's name (config `node`, default the host name): in logs and message log entries. */
@@ -281,6 +283,7 @@ export async function startWorker(initial: Config, index: number, count: number,
     timeoutMs: () => config.outbound.mtaSts.timeout,
   });
   const readText = (path: string): Promise<string> => readFile(path, 'utf8');
+  const ruleFiles = { read: (path: string) => readFile(path), list: (dir: string) => readdir(dir) };
 
   const makeShard = async (n: number): Promise<Shard> => {
     const spool = new Spool(spoolRoot, n);
@@ -365,7 +368,9 @@ export async function startWorker(initial: Config, index: number, count: number,
     await state.ready(config.redis.connectTimeout).catch((e: unknown) => log.error('state.unavailable', { error: e instanceof Error ? e.message : String(e) }));
   }
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts() }, false, c, c.outbound);
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts(), ruleFiles, logger: log, ...(ports.ruleThread ? { ruleThread: ports.ruleThread } : {}) }, false, c, c.outbound);
+    // Rule files are read and compiled now, not on the first message (rules.loaded is logged at start and reload).
+    for (const e of checks) void e.check.prepare?.();
     const o = c.outbound;
     const signer = Object.keys(o.dkim).length > 0 ? new DkimSigner(o.dkim, readText) : null;
     const outbound = {

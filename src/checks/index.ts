@@ -31,6 +31,9 @@ import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js'
 import { spfCheck, spfSchema } from './spf/index.js';
 import { authCheck, authSchema } from '../scan/auth/index.js';
 import { structureCheck, structureSchema } from '../scan/structure/index.js';
+import { rulesCheck, rulesSchema } from '../scan/rules/index.js';
+import { loadSourcesSync, type RuleFiles, type RuleFilesSync } from '../scan/rules/loader.js';
+import type { Logger } from '../platform/logger.js';
 import { urlsCheck, urlsSchema } from '../scan/urls/index.js';
 import { attachmentsCheck, attachmentsSchema } from '../scan/attachments/index.js';
 import { scanChecks, type ScannerConfigs, type ScannerPorts } from '../scan/index.js';
@@ -52,6 +55,7 @@ export const checksSchema = z
     rateLimit: rateLimitSchema,
     auth: authSchema,
     structure: structureSchema,
+    rules: rulesSchema,
     urls: urlsSchema,
     attachments: attachmentsSchema,
     clamav: clamavCheckSchema,
@@ -76,6 +80,12 @@ export interface CheckPorts {
   readonly prober: RecipientProber;
   /** Reads an operator's text file (static recipient lists). */
   readonly readText: (path: string) => Promise<string>;
+  /** Reads rule files and lists a rules directory (the rules check, on first use). */
+  readonly ruleFiles: RuleFiles;
+  /** For checks that report their loading once (rules.loaded); absent: not logged. */
+  readonly logger?: Pick<Logger, 'info' | 'warn'>;
+  /** The rule thread's script, when not the built one beside the rules check (tests running from source). */
+  readonly ruleThread?: URL;
   /** Adapters for the external content scanners (clamd, spamd, rspamd). */
   readonly scanners: ScannerPorts;
 }
@@ -87,10 +97,19 @@ export type CheckDomains = RecipientDomains;
  * The configured checks in order; `all` also builds disabled ones (to know every symbol).
  * `scanners` are the top-level scanner slices (clamav, spamassassin, rspamd): absent ones are not used.
  * `outbound`: outbound.rateLimit, the rate-limit instance of outbound sessions.
+ * `ruleFilesSync` (config validation): the operator's rule files are read at once, so that their symbols are known.
  */
-export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false, scanners: ScannerConfigs = {}, outbound?: { readonly rateLimit: RateLimitConfig }): CheckEntry[] {
+export function createChecks(
+  config: ChecksConfig,
+  domains: CheckDomains,
+  ports: CheckPorts,
+  all = false,
+  scanners: ScannerConfigs = {},
+  outbound?: { readonly rateLimit: RateLimitConfig },
+  ruleFilesSync: RuleFilesSync | null = null,
+): CheckEntry[] {
   const entry = (check: Check, c: CheckCommon): CheckEntry[] => (c.enabled || all ? [{ check, observe: c.observe, failOpen: c.failOpen }] : []);
-  return [
+  const list: CheckEntry[] = [
     { check: relayGuard(), observe: false, failOpen: false },
     ...entry(pregreet(config.pregreet, ports.state), config.pregreet),
     // Allow lists first: their facts let later checks skip.
@@ -116,6 +135,11 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     // Then the external scanners (antivirus first).
     ...scanChecks(config, scanners, ports.scanners, all),
   ];
+  // Rules last: a rule may not take a symbol name another check reports. Validation reads the files at once.
+  const taken = new Set(list.flatMap((e) => e.check.symbols.map((s) => s.name)));
+  const preloaded = ruleFilesSync && config.rules.enabled ? loadSourcesSync(config.rules, ruleFilesSync) : undefined;
+  const rules = rulesCheck(config.rules, { files: ports.ruleFiles, ...(ports.logger ? { logger: ports.logger } : {}) }, { taken, ...(preloaded ? { preloaded } : {}), ...(ports.ruleThread ? { workerUrl: ports.ruleThread } : {}) });
+  return [...list, ...entry(rules, config.rules)];
 }
 
 const refuse = (): Promise<never> => Promise.reject(new Error('validation only'));
@@ -129,6 +153,7 @@ export const INERT: CheckPorts = {
   directory: { exists: refuse, close: () => Promise.resolve() },
   prober: { probe: refuse },
   readText: refuse,
+  ruleFiles: { read: refuse, list: refuse },
   scanners: {
     clamd: () => ({ scan: refuse }),
     spamd: () => ({ check: refuse }),
@@ -137,7 +162,14 @@ export const INERT: CheckPorts = {
 };
 
 /** The checks a config would run, built without I/O, for validating the policy against their symbols. */
-export function checksForValidation(config: ChecksConfig, domains: CheckDomains, scanners: ScannerConfigs = {}, outbound?: { readonly rateLimit: RateLimitConfig }): CheckEntry[] {
-  // Disabled checks too: an operator may tune a symbol before turning its check on.
-  return createChecks(config, domains, INERT, true, scanners, outbound);
+export function checksForValidation(
+  config: ChecksConfig,
+  domains: CheckDomains,
+  scanners: ScannerConfigs = {},
+  outbound?: { readonly rateLimit: RateLimitConfig },
+  ruleFiles: RuleFilesSync | null = null,
+): CheckEntry[] {
+  // Disabled checks too: an operator may tune a symbol before turning its check on. With `ruleFiles`,
+  // the operator's rule files are read now (synchronously), so that their rules' symbols are known.
+  return createChecks(config, domains, INERT, true, scanners, outbound, ruleFiles);
 }

@@ -4,6 +4,7 @@
  * comes through here too and is handed to the worker runtime.
  */
 import cluster from 'node:cluster';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -61,6 +62,8 @@ function cli(): Command {
         process.stderr.write(`${formatConfigErrors(r.errors)}\n`);
         process.exit(1);
       }
+      // Rule file problems do not stop the gateway (the rule is skipped): shown, not fatal.
+      for (const w of r.warnings) process.stdout.write(`warning: ${w.path}: ${w.message}\n`);
       process.stdout.write(`${o.config}: ok (${Object.keys(r.config.domains).length} domain(s), ${r.config.listen.length} listener(s))\n`);
     });
   program
@@ -70,7 +73,7 @@ function cli(): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { config: string; json?: boolean }) => {
       const config = await load(o.config);
-      const policy = createPolicy(checksForValidation(config.checks, config.domains, config, config.outbound), config.policy, config.outbound.policy);
+      const policy = createPolicy(checksForValidation(config.checks, config.domains, config, config.outbound, { read: (p) => readFileSync(p), list: (d) => readdirSync(d) }), config.policy, config.outbound.policy);
       const rows = policy.allSymbols().map((s) => {
         const { score, action } = policy.defaultProfile.score({ symbol: s.name }, s);
         return { name: s.name, score, action, description: s.description };

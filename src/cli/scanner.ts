@@ -7,6 +7,7 @@
  * shows up as its TEMPFAIL symbol, as in the gateway.
  */
 import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { INERT, createChecks } from '../checks/index.js';
 import type { Config } from '../config/schema.js';
 import { openStateStore, scannerPorts, statePath } from '../main.js';
@@ -53,7 +54,8 @@ export function createScanner(config: Config): Scanner {
   const state = file === null ? openStateStore(config, clock, false) : existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE;
   // Only content checks run offline: the envelope stage's LDAP/LAN probes get the refusing ports.
   // The external scanners (clamd, spamd, rspamd) are asked when configured, as in the gateway.
-  const checks = createChecks(config.checks, config.domains, { ...INERT, resolver, clock, state, hostname: config.hostname, scanners: scannerPorts() }, false, config);
+  const ruleFiles = { read: (p: string) => readFile(p), list: (d: string) => readdir(d) };
+  const checks = createChecks(config.checks, config.domains, { ...INERT, resolver, clock, state, hostname: config.hostname, scanners: scannerPorts(), ruleFiles }, false, config);
   const policy = createPolicy(checks, config.policy);
   const parse = mimeParser(limitsForScan(config.policy.scanLimit));
   const isLocal = (d: string): boolean => Object.hasOwn(config.domains, d);

@@ -2,10 +2,13 @@
  * Reading and validating a config file. Every problem is reported with its path ("limits.maxRecipients:
  * expected a number"), all at once, so check-config shows the whole list. The result is deep-frozen.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { checksForValidation } from '../checks/index.js';
+import type { CheckEntry } from '../pipeline/runner.js';
+import type { RulesCheck } from '../scan/rules/index.js';
 import { PolicyError } from '../pipeline/policy.js';
 import { createPolicy } from '../pipeline/runner.js';
 import { configSchema, type Config } from './schema.js';
@@ -15,7 +18,12 @@ export interface ConfigError {
   readonly message: string;
 }
 
-export type LoadResult = { readonly ok: true; readonly config: Config } | { readonly ok: false; readonly errors: readonly ConfigError[] };
+export type LoadResult =
+  | { readonly ok: true; readonly config: Config; readonly warnings: readonly ConfigError[] }
+  | { readonly ok: false; readonly errors: readonly ConfigError[] };
+
+/** Rule files are read during validation (their rules' symbols must be known to the policy). */
+const RULE_FILES = { read: (p: string) => readFileSync(p), list: (d: string) => readdirSync(d) };
 
 export async function loadConfig(file: string): Promise<LoadResult> {
   let text: string;
@@ -39,8 +47,14 @@ export function validateConfig(raw: unknown): LoadResult {
   const r = configSchema.safeParse(raw ?? {});
   if (!r.success) return { ok: false, errors: r.error.issues.map(toError) };
   // The policy names symbols that only the configured checks know; checks refuse entries the schema cannot judge.
+  let warnings: readonly ConfigError[];
   try {
-    const checks = checksForValidation(r.data.checks, r.data.domains, r.data, r.data.outbound);
+    // Building the checks may refuse entries too (PolicyError), so it sits inside the try.
+    const checks = checksForValidation(r.data.checks, r.data.domains, r.data, r.data.outbound, RULE_FILES);
+    // Rule files: an unreadable one is an error of the setting that names it; a broken rule only a warning (it is skipped).
+    const rules = ruleReport(checks);
+    if (rules.errors.length > 0) return { ok: false, errors: rules.errors };
+    warnings = rules.warnings;
     createPolicy(checks, r.data.policy, r.data.outbound.policy);
     const names = new Set(checks.map((c) => c.check.name));
     const unknown = r.data.outbound.skipChecks.findIndex((n) => !names.has(n));
@@ -49,7 +63,17 @@ export function validateConfig(raw: unknown): LoadResult {
     if (e instanceof PolicyError) return { ok: false, errors: [{ path: e.path, message: e.message.slice(e.path.length + 2) }] };
     throw e;
   }
-  return { ok: true, config: deepFreeze(r.data) };
+  return { ok: true, config: deepFreeze(r.data), warnings };
+}
+
+function ruleReport(checks: readonly CheckEntry[]): { errors: ConfigError[]; warnings: ConfigError[] } {
+  const rules = checks.map((e) => e.check).find((c): c is RulesCheck => c.name === 'rules' && 'sourcesRead' in c);
+  const read = rules?.sourcesRead;
+  const report = rules?.report();
+  return {
+    errors: (read?.unreadable ?? []).map((u) => ({ path: u.configPath, message: `cannot read ${u.path}: ${u.error}` })),
+    warnings: (report?.problems ?? []).map((p) => ({ path: 'checks.rules', message: `${p.file}:${p.line}: ${p.message}` })),
+  };
 }
 
 function toError(issue: z.core.$ZodIssue): ConfigError {

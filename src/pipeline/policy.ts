@@ -85,11 +85,15 @@ export class Policy {
     private readonly config: PolicyConfig,
     symbols: readonly SymbolDef[],
     outbound: { readonly [K in keyof Thresholds]?: Thresholds[K] | undefined } = {},
+    /** Symbols that checks learn after construction (rules read from files): asked for names not in `symbols`. */
+    private readonly late: (name: string) => SymbolDef | undefined = () => undefined,
+    /** Some check's symbols are not all known yet: overrides of unknown names were checked by config validation. */
+    pending = false,
   ) {
     for (const s of symbols) this.symbols.set(s.name, s);
     const unknown = (o: SymbolOverrides, path: string): void => {
       for (const name of Object.keys(o)) {
-        if (!this.symbols.has(name)) throw new PolicyError(`${path}.${name}`, 'unknown symbol (`moat symbols` lists them)');
+        if (!this.symbols.has(name) && !pending) throw new PolicyError(`${path}.${name}`, 'unknown symbol (`moat symbols` lists them)');
         if (this.symbols.get(name)?.locked) throw new PolicyError(`${path}.${name}`, 'this symbol cannot be changed');
       }
     };
@@ -120,7 +124,7 @@ export class Policy {
   }
 
   symbol(name: string): SymbolDef | undefined {
-    return this.symbols.get(name);
+    return this.symbols.get(name) ?? this.late(name);
   }
 
   allSymbols(): SymbolDef[] {
@@ -138,7 +142,7 @@ export class Policy {
 
   /** Scores one finding under a profile. */
   scoreFinding(f: Finding, check: string, phase: Phase, observed: boolean, profile: Profile): ScoredFinding {
-    const def = this.symbols.get(f.symbol);
+    const def = this.symbol(f.symbol);
     const { score, action } = profile.score(f, def);
     return {
       check,

@@ -206,5 +206,13 @@ export class PipelineSession {
 
 /** The policy over the configured checks' symbols (and their TEMPFAIL symbols). */
 export function createPolicy(checks: readonly CheckEntry[], config: PolicyConfig, outbound: { readonly [K in keyof Thresholds]?: Thresholds[K] | undefined } = {}): Policy {
-  return new Policy(config, checks.flatMap((e) => [...e.check.symbols, tempfailDef(e.check.name)]), outbound);
+  const late = (name: string): SymbolDef | undefined => {
+    for (const e of checks) {
+      const d = e.check.lookupSymbol?.(name);
+      if (d) return d;
+    }
+    return undefined;
+  };
+  const symbols = checks.flatMap((e) => [...e.check.symbols, tempfailDef(e.check.name)]);
+  return new Policy(config, symbols, outbound, late, checks.some((e) => e.check.symbolsPending === true));
 }

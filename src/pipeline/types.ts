@@ -127,6 +127,12 @@ export interface Check {
   /** Used in config, logs and metrics; kebab-case. */
   readonly name: string;
   readonly symbols: readonly SymbolDef[];
+  /** Symbols known only once the check has read its files (the rules check's operator rules): the policy asks here for names not in `symbols`. */
+  readonly lookupSymbol?: (name: string) => SymbolDef | undefined;
+  /** Some of its symbols are not known yet (files not read): the policy accepts overrides of names it cannot check; config validation, which reads the files, checks them. */
+  readonly symbolsPending?: boolean;
+  /** Reads and compiles what the check loads from files, ahead of its first use (the worker calls it after building the checks). Never rejects. */
+  prepare?(): Promise<void>;
   open(session: SessionInfo): CheckRun;
 }
 

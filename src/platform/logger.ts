@@ -12,7 +12,7 @@ export type LogEvent =
   | 'message.accepted' | 'message.rejected' | 'message.deferred' | 'message.quarantined'
   | 'delivery.sent' | 'delivery.deferred' | 'delivery.bounced' | 'delivery.error'
   | 'queue.loaded' | 'queue.corrupt' | 'queue.deleted' | 'dsn.queued'
-  | 'check.fail-open' | 'quarantine.released' | 'quarantine.deleted' | 'quarantine.expired' | 'quarantine.error'
+  | 'check.fail-open' | 'rules.loaded' | 'quarantine.released' | 'quarantine.deleted' | 'quarantine.expired' | 'quarantine.error'
   | 'session.auth' | 'session.auth-failed' | 'outbound.alert' | 'outbound.mta-sts' | 'outbound.learn-failed'
   | 'messagelog.error' | 'messagelog.pruned' | 'admin.start' | 'admin.error' | 'state.unavailable';
 

@@ -122,6 +122,12 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
         const hit = events().find((e) => e['event'] === event && match(e));
         if (hit) return hit;
         if (Date.now() > deadline) throw new Error(`no ${event} within ${timeoutMs} ms\n${proc.tail(30)}`);
+        // A line of this event that did not match is already there, so waitForLine would resolve at
+        // once: poll instead, which lets the child's output in (a loop of resolved promises never does).
+        if (events().some((e) => e['event'] === event)) {
+          await new Promise((r) => setTimeout(r, 25));
+          continue;
+        }
         await proc.waitForLine(new RegExp(`"event":"${event.replace('.', '\\.')}"`), Math.max(50, Math.min(500, deadline - Date.now()))).catch(() => undefined);
       }
     },

@@ -6,12 +6,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import { validateConfig } from '../../src/config/load.js';
 import { startWorker, type Worker } from '../../src/main.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { freePort } from '../harness/ports.js';
-import { QUIET_CHECKS } from './gateway-process.js';
+import { QUIET_CHECKS, ROOT } from './gateway-process.js';
 
 export interface InProcessGateway {
   readonly port: number;
@@ -44,7 +45,8 @@ export async function startInProcess(overrides: Record<string, unknown> = {}, re
     },
   });
   const logger = createLogger({ level: 'debug', format: 'json', destination });
-  const worker = await startWorker(r.config, 0, 1, logger);
+  // The rule thread runs the built script (vitest runs this worker from source; `npm test` builds first).
+  const worker = await startWorker(r.config, 0, 1, logger, { ruleThread: pathToFileURL(join(ROOT, 'dist', 'src', 'scan', 'rules', 'worker.js')) });
   return {
     port,
     dataDir,
