@@ -13,6 +13,7 @@ import { createPolicy } from './pipeline/runner.js';
 import { outgoingContent } from './queue/outgoing.js';
 import { QuarantineStore } from './quarantine/store.js';
 import { SqliteStateStore } from './store/sqlite/state.js';
+import { SqliteBayesStore } from './store/sqlite/bayes.js';
 import type { Config } from './config/schema.js';
 import type { ControlAnswer, ControlRequest, QueueItem } from './gateway/control.js';
 import { InboundSession } from './gateway/inbound.js';
@@ -110,6 +111,12 @@ export interface WorkerPorts {
 export function statePath(c: Config): string {
   const path = c.state.slice('sqlite:'.length);
   return path.length > 0 ? path : join(c.dataDir, 'state.db');
+}
+
+/** The Bayes store's file: "sqlite:" alone means dataDir/bayes.db. */
+export function bayesPath(c: Config): string {
+  const path = c.checks.bayes.store.slice('sqlite:'.length);
+  return path.length > 0 ? path : join(c.dataDir, 'bayes.db');
 }
 
 /** Shard directories this worker must deliver: its own, and any s ≥ count with s % count == index. */
@@ -239,8 +246,19 @@ export async function startWorker(initial: Config, index: number, count: number,
   if (index === 0) expireQuarantine();
   const state = new SqliteStateStore(statePath(config), clock);
   if (index === 0) state.startSweeping(60_000);
+  const bayes = new SqliteBayesStore(bayesPath(config));
+  // One worker expires old rare Bayes tokens, daily and at start.
+  const expireBayes = (): void => {
+    const e = config.checks.bayes.expiry;
+    void bayes
+      .expire({ before: clock.now() - e.maxAge, rareBelow: e.rareBelow, maxTokens: e.maxTokens })
+      .then((n) => n > 0 && log.info('bayes.expired', { tokens: n }))
+      .catch((err: unknown) => log.error('bayes.expired', { error: err instanceof Error ? err.message : String(err) }));
+  };
+  const bayesExpiry = index === 0 ? setInterval(expireBayes, 86_400_000).unref() : null;
+  if (index === 0) expireBayes();
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText });
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, bayes });
     return { checks, policy: createPolicy(checks, c.policy) };
   };
   let pipeline = pipelineFor(config);
@@ -364,7 +382,9 @@ export async function startWorker(initial: Config, index: number, count: number,
       await pool.closeAll();
       await directory.close();
       await state.close();
+      await bayes.close();
       if (expiry) clearInterval(expiry);
+      if (bayesExpiry) clearInterval(bayesExpiry);
     },
   };
 }

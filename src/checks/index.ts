@@ -25,6 +25,8 @@ import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js'
 import { spfCheck, spfSchema } from './spf/index.js';
 import { authCheck, authSchema } from '../scan/auth/index.js';
 import { structureCheck, structureSchema } from '../scan/structure/index.js';
+import { bayesCheck, bayesSchema } from '../scan/bayes/index.js';
+import type { BayesStore } from '../store/bayes.js';
 
 export const checksSchema = z
   .object({
@@ -37,6 +39,7 @@ export const checksSchema = z
     rateLimit: rateLimitSchema,
     auth: authSchema,
     structure: structureSchema,
+    bayes: bayesSchema,
   })
   .strict()
   .prefault({})
@@ -56,6 +59,8 @@ export interface CheckPorts {
   readonly prober: RecipientProber;
   /** Reads an operator's text file (static recipient lists). */
   readonly readText: (path: string) => Promise<string>;
+  /** The Bayes token store (SQLite embedded). */
+  readonly bayes: BayesStore;
 }
 
 /** What checks need to know of `domains` besides the names: each domain's recipient validation. */
@@ -80,6 +85,7 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     ...entry(authCheck(config.auth, ports), config.auth),
     // Content stage, cheapest first.
     ...entry(structureCheck(ports.clock), config.structure),
+    ...entry(bayesCheck(config.bayes, ports.bayes, ports.clock), config.bayes),
   ];
 }
 
@@ -94,6 +100,7 @@ export const INERT: CheckPorts = {
   directory: { exists: refuse, close: () => Promise.resolve() },
   prober: { probe: refuse },
   readText: refuse,
+  bayes: new Proxy({} as BayesStore, { get: () => refuse }),
 };
 
 /** The checks a config would run, built without I/O, for validating the policy against their symbols. */

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { INERT, createChecks } from '../checks/index.js';
 import type { Config } from '../config/schema.js';
-import { statePath } from '../main.js';
+import { bayesPath, statePath } from '../main.js';
 import { messageView } from '../pipeline/message.js';
 import type { Explanation } from '../pipeline/policy.js';
 import { createPolicy, PipelineSession } from '../pipeline/runner.js';
@@ -17,6 +17,8 @@ import { systemClock } from '../platform/clock.js';
 import { createResolver, systemServers } from '../platform/dns/index.js';
 import { limitsForScan, mimeParser } from '../scan/mime/index.js';
 import { SqliteStateStore } from '../store/sqlite/state.js';
+import { SqliteBayesStore } from '../store/sqlite/bayes.js';
+import type { BayesStore } from '../store/bayes.js';
 import { StoreError, type StateStore } from '../store/state.js';
 
 export interface ScanResult {
@@ -43,6 +45,17 @@ const NO_STATE: StateStore = {
   close: () => Promise.resolve(),
 };
 
+/** No Bayes database in dataDir: nothing learned, so Bayes stays silent. */
+const NO_BAYES: BayesStore = {
+  lookup: () => Promise.resolve({ totals: { spam: 0, ham: 0 }, counts: new Map() }),
+  totals: () => Promise.resolve({ spam: 0, ham: 0 }),
+  learn: () => Promise.reject(new StoreError('no bayes store in dataDir')),
+  forget: () => Promise.reject(new StoreError('no bayes store in dataDir')),
+  learnedAs: () => Promise.resolve(null),
+  expire: () => Promise.resolve(0),
+  close: () => Promise.resolve(),
+};
+
 const LOCAL_SESSION = { id: 'scan', clientIp: '127.0.0.1', clientPort: 0, localIp: '127.0.0.1', localPort: 0 };
 
 export function createScanner(config: Config): Scanner {
@@ -50,8 +63,12 @@ export function createScanner(config: Config): Scanner {
   const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
   const file = statePath(config);
   const state = existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE;
+  const bayesFile = bayesPath(config);
+  // Read-only: an offline scan learns nothing (auto-learning is off here too).
+  const bayes = existsSync(bayesFile) ? new SqliteBayesStore(bayesFile, { readonly: true }) : NO_BAYES;
+  const checksConfig = { ...config.checks, bayes: { ...config.checks.bayes, autoLearn: null } };
   // Only content checks run offline: the envelope stage's LDAP/LAN probes get the refusing ports.
-  const checks = createChecks(config.checks, config.domains, { ...INERT, resolver, clock, state, hostname: config.hostname });
+  const checks = createChecks(checksConfig, config.domains, { ...INERT, resolver, clock, state, hostname: config.hostname, bayes });
   const policy = createPolicy(checks, config.policy);
   const parse = mimeParser(limitsForScan(config.policy.scanLimit));
   const isLocal = (d: string): boolean => Object.hasOwn(config.domains, d);
@@ -72,6 +89,9 @@ export function createScanner(config: Config): Scanner {
         symbols: v.findings.map((f) => ({ name: f.symbol, score: f.score, description: f.description, detail: f.detail, observed: f.observed })),
       };
     },
-    close: () => state.close(),
+    close: async () => {
+      await state.close();
+      await bayes.close();
+    },
   };
 }

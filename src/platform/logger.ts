@@ -12,7 +12,8 @@ export type LogEvent =
   | 'message.accepted' | 'message.rejected' | 'message.deferred' | 'message.quarantined'
   | 'delivery.sent' | 'delivery.deferred' | 'delivery.bounced' | 'delivery.error'
   | 'queue.loaded' | 'queue.corrupt' | 'queue.deleted' | 'dsn.queued'
-  | 'check.fail-open' | 'quarantine.released' | 'quarantine.deleted' | 'quarantine.expired';
+  | 'check.fail-open' | 'quarantine.released' | 'quarantine.deleted' | 'quarantine.expired'
+  | 'bayes.expired' | 'bayes.learned';
 
 export type LogFields = Record<string, unknown>;
 
