@@ -8,6 +8,8 @@
  * Prints the counts; exit 1 when a path could not be read or nothing was given.
  * Works beside a running gateway: the SQLite store takes one writer at a time and waits (busy timeout).
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { bayesPath } from '../main.js';
 import { messageView } from '../pipeline/message.js';
@@ -86,7 +88,9 @@ export async function learnWith(config: Config, store: BayesStore, req: LearnReq
 }
 
 export async function learnCommand(config: Config, req: LearnRequest): Promise<number> {
-  const store = new SqliteBayesStore(bayesPath(config));
+  const file = bayesPath(config);
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const store = new SqliteBayesStore(file);
   try {
     const c = await learnWith(config, store, req);
     const t = await store.totals();

@@ -7,6 +7,7 @@ export * from './haproxy.js';
 export * from './openssl.js';
 export * from './ports.js';
 export * from './postfix.js';
+export * from './redis.js';
 export * from './process.js';
 export * from './scripted-dns.js';
 export * from './slapd.js';
