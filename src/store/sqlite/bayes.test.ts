@@ -101,6 +101,24 @@ describe('SQLite Bayes store', () => {
     expect(await store.totals()).toEqual({ spam: 2, ham: 2 });
   });
 
+  it('answers repeated lookups from memory, never with counts another writer has changed', async () => {
+    await store.learn([{ id: 'm1', as: 'spam', tokens: h('a') }], 1000);
+    const reader = new SqliteBayesStore(join(dir, 'bayes.db'), { readonly: true });
+    expect((await reader.lookup(h('a', 'b'))).counts.get(tokenHash('a'))).toEqual({ spam: 1, ham: 0 });
+    // Another connection learns: the reader's cached "a" and absent "b" must not survive it.
+    await store.learn([{ id: 'm2', as: 'ham', tokens: h('a', 'b') }], 2000);
+    const r = await reader.lookup(h('a', 'b'));
+    expect(r.totals).toEqual({ spam: 1, ham: 1 });
+    expect(r.counts.get(tokenHash('a'))).toEqual({ spam: 1, ham: 1 });
+    expect(r.counts.get(tokenHash('b'))).toEqual({ spam: 0, ham: 1 });
+    // And the writer's own lookups see its own writes.
+    expect((await store.lookup(h('b'))).counts.get(tokenHash('b'))).toEqual({ spam: 0, ham: 1 });
+    await store.forget([{ id: 'm2', tokens: h('a', 'b') }]);
+    expect((await store.lookup(h('b'))).counts.has(tokenHash('b'))).toBe(false);
+    expect((await reader.lookup(h('b'))).counts.has(tokenHash('b'))).toBe(false);
+    await reader.close();
+  });
+
   it('keeps its data across reopenings and reads it read-only beside a writer', async () => {
     await store.learn([{ id: 'm1', as: 'spam', tokens: h('a') }], 1000);
     const reader = new SqliteBayesStore(join(dir, 'bayes.db'), { readonly: true });

@@ -5,7 +5,11 @@
  * the hashes passed as a JSON array (json_each), so any number of tokens is one statement; a batch
  * of learned messages is one transaction with one upsert per message. WAL journal (readers never
  * wait for `moat learn`), synchronous=NORMAL (learned state, not mail), a busy timeout for two
- * writers at once. Trusts its own file; any SQLite error becomes a StoreError.
+ * writers at once. Counts read are kept in memory (found and absent tokens alike, at most
+ * CACHE_MAX) until the database changes: SQLite's data_version tells when another connection
+ * committed, and this connection's own writes clear the cache too, so a lookup never sees stale
+ * counts. Most tokens of a message (common words, header names) repeat across messages, so most
+ * lookups are answered from memory. Trusts its own file; any SQLite error becomes a StoreError.
  */
 import Database from 'better-sqlite3';
 import { StoreError } from '../state.js';
@@ -21,6 +25,9 @@ CREATE TABLE IF NOT EXISTS learned (id TEXT PRIMARY KEY, class TEXT NOT NULL, at
 `;
 
 /** JSON array of the hashes (BigInt has no JSON form; SQLite's json reads 64-bit integers exactly). */
+/** Tokens whose counts are kept in memory; past this the cache starts over. */
+const CACHE_MAX = 400_000;
+
 function jsonHashes(tokens: readonly TokenHash[]): string {
   return `[${tokens.join(',')}]`;
 }
@@ -39,7 +46,11 @@ export class SqliteBayesStore implements BayesStore {
     expireRare: Database.Statement<[number, number]>;
     count: Database.Statement<[], { n: number }>;
     expireOldest: Database.Statement<[number]>;
+    dataVersion: Database.Statement<[], { data_version: number }>;
   };
+  private cache = new Map<TokenHash, TokenCounts | null>();
+  private cacheVersion = -1;
+  private cachedTotals: BayesTotals | null = null;
 
   constructor(readonly path: string, options: { readonly readonly?: boolean } = {}) {
     try {
@@ -49,6 +60,7 @@ export class SqliteBayesStore implements BayesStore {
         this.db.pragma('synchronous = NORMAL');
       }
       this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('cache_size = -32768');
       if (options.readonly !== true) this.db.exec(SCHEMA);
       this.stmt = {
         lookup: this.db.prepare('SELECT j.key AS i, t.spam AS spam, t.ham AS ham FROM json_each(?) AS j JOIN tokens AS t ON t.id = j.value'),
@@ -66,6 +78,7 @@ export class SqliteBayesStore implements BayesStore {
         expireRare: this.db.prepare('DELETE FROM tokens WHERE atime < ? AND spam + ham < ?'),
         count: this.db.prepare('SELECT count(*) AS n FROM tokens'),
         expireOldest: this.db.prepare('DELETE FROM tokens WHERE id IN (SELECT id FROM tokens ORDER BY atime LIMIT ?)'),
+        dataVersion: this.db.prepare('PRAGMA data_version'),
       };
     } catch (e) {
       throw new StoreError(`bayes store ${path}: ${e instanceof Error ? e.message : String(e)}`);
@@ -80,14 +93,37 @@ export class SqliteBayesStore implements BayesStore {
     }
   }
 
+  /** Drops what is kept in memory when another connection changed the database. */
+  private fresh(): void {
+    const v = this.stmt.dataVersion.get()?.data_version ?? -1;
+    if (v !== this.cacheVersion || this.cache.size > CACHE_MAX) this.forgetCache(v);
+  }
+
+  private forgetCache(version = -1): void {
+    this.cache = new Map();
+    this.cachedTotals = null;
+    this.cacheVersion = version;
+  }
+
   async lookup(tokens: readonly TokenHash[]): Promise<BayesLookup> {
     return this.run(() => {
-      const totals = this.stmt.totals.get() ?? { spam: 0, ham: 0 };
+      this.fresh();
+      const totals = (this.cachedTotals ??= this.stmt.totals.get() ?? { spam: 0, ham: 0 });
       const counts = new Map<TokenHash, TokenCounts>();
-      if (tokens.length > 0) {
-        for (const r of this.stmt.lookup.all(jsonHashes(tokens))) {
-          const t = tokens[r.i];
-          if (t !== undefined) counts.set(t, { spam: r.spam, ham: r.ham });
+      const missing: TokenHash[] = [];
+      for (const t of tokens) {
+        const c = this.cache.get(t);
+        if (c === undefined) missing.push(t);
+        else if (c !== null) counts.set(t, c);
+      }
+      if (missing.length > 0) {
+        for (const t of missing) this.cache.set(t, null);
+        for (const r of this.stmt.lookup.all(jsonHashes(missing))) {
+          const t = missing[r.i];
+          if (t === undefined) continue;
+          const c = { spam: r.spam, ham: r.ham };
+          counts.set(t, c);
+          this.cache.set(t, c);
         }
       }
       return { totals, counts };
@@ -111,6 +147,7 @@ export class SqliteBayesStore implements BayesStore {
   }
 
   async learn(items: readonly LearnItem[], now: number): Promise<LearnOutcome[]> {
+    this.forgetCache();
     return this.run(() =>
       this.db.transaction((): LearnOutcome[] =>
         items.map((item) => {
@@ -131,6 +168,7 @@ export class SqliteBayesStore implements BayesStore {
   }
 
   async forget(items: readonly { readonly id: string; readonly tokens: readonly TokenHash[] }[]): Promise<boolean[]> {
+    this.forgetCache();
     return this.run(() =>
       this.db.transaction((): boolean[] =>
         items.map((item) => {
@@ -149,6 +187,7 @@ export class SqliteBayesStore implements BayesStore {
   }
 
   async expire(policy: ExpiryPolicy): Promise<number> {
+    this.forgetCache();
     return this.run(() =>
       this.db.transaction((): number => {
         let removed = this.stmt.expireRare.run(policy.before, policy.rareBelow).changes;
