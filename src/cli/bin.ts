@@ -122,12 +122,16 @@ function cli(): Command {
   withConfig(quarantine.command('show <id>').description('show one message: envelope, verdict, headers')).action(async (id: string, o: { config: string; json?: boolean }) =>
     process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-show', id }, o.json === true)),
   );
-  withConfig(quarantine.command('release <id>').description('deliver a quarantined message without filtering it again')).action(
-    async (id: string, o: { config: string; json?: boolean }) => process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-release', id }, o.json === true)),
-  );
-  withConfig(quarantine.command('delete <id>').description('delete a quarantined message')).action(async (id: string, o: { config: string; json?: boolean }) =>
-    process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-delete', id }, o.json === true)),
-  );
+  withConfig(quarantine.command('release <id>').description('deliver a quarantined message without filtering it again'))
+    .option('--learn-ham', 'first learn it as ham (Bayes)')
+    .action(async (id: string, o: { config: string; json?: boolean; learnHam?: boolean }) =>
+      process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-release', id }, o.json === true, o.learnHam === true ? 'ham' : undefined)),
+    );
+  withConfig(quarantine.command('delete <id>').description('delete a quarantined message'))
+    .option('--learn-spam', 'first learn it as spam (Bayes)')
+    .action(async (id: string, o: { config: string; json?: boolean; learnSpam?: boolean }) =>
+      process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-delete', id }, o.json === true, o.learnSpam === true ? 'spam' : undefined)),
+    );
   return program;
 }
 

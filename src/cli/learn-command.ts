@@ -14,10 +14,10 @@ import type { Config } from '../config/schema.js';
 import { bayesPath } from '../main.js';
 import { messageView } from '../pipeline/message.js';
 import { systemClock } from '../platform/clock.js';
-import { learnedId } from '../scan/bayes/index.js';
+import { learnedId, learner } from '../scan/bayes/index.js';
 import { tokenize } from '../scan/bayes/tokenize.js';
 import { limitsForScan, mimeParser } from '../scan/mime/index.js';
-import { tokenHash, type BayesClass, type BayesStore, type LearnItem } from '../store/bayes.js';
+import { tokenHash, type BayesClass, type BayesStore, type LearnItem, type LearnOutcome } from '../store/bayes.js';
 import { SqliteBayesStore } from '../store/sqlite/bayes.js';
 import { scanInputs } from './scan-input.js';
 
@@ -85,6 +85,21 @@ export async function learnWith(config: Config, store: BayesStore, req: LearnReq
     });
   }
   return counts;
+}
+
+/** Learns one message (quarantine training): what the store did with it. */
+export async function learnOne(config: Config, raw: Buffer, as: BayesClass): Promise<LearnOutcome> {
+  const file = bayesPath(config);
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const store = new SqliteBayesStore(file);
+  try {
+    const view = messageView(raw, raw.length, async function* () {
+      yield raw;
+    }, mimeParser(limitsForScan(config.policy.scanLimit)));
+    return await learner(store, systemClock).learn(view, as);
+  } finally {
+    await store.close();
+  }
 }
 
 export async function learnCommand(config: Config, req: LearnRequest): Promise<number> {

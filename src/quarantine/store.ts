@@ -75,6 +75,20 @@ export class QuarantineStore {
     }
   }
 
+  /** The stored content, at most `limit` octets (for training Bayes on it), or null. */
+  async content(id: string, limit: number): Promise<Buffer | null> {
+    const m = await this.load(id);
+    if (!m) return null;
+    const fh = await open(this.path(id), 'r');
+    try {
+      const buf = Buffer.alloc(Math.min(limit, m.contentLength));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, m.contentOffset);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  }
+
   async delete(id: string): Promise<boolean> {
     try {
       await unlink(this.path(id));
