@@ -38,7 +38,7 @@ const USAGE = `usage: node dist/bench/run.js all [--quick]
 /** How this process was started, for the report (arguments quoted when they need it). */
 export function commandLine(argv: readonly string[]): string {
   const q = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
-  const env = process.env['MOAT_BENCH_NODE_ARGS'] !== undefined ? `MOAT_BENCH_NODE_ARGS=${q(process.env['MOAT_BENCH_NODE_ARGS'])} ` : '';
+  const env = ['MOAT_BENCH_NODE_ARGS', 'MOAT_BENCH_CONFIG'].map((k) => (process.env[k] !== undefined ? `${k}=${q(process.env[k])} ` : '')).join('');
   return `${env}node dist/bench/run.js ${argv.map(q).join(' ')}`.trim();
 }
 
@@ -82,6 +82,7 @@ export function relayOptionsFromArgs(argv: readonly string[]): { options: RelayB
     repeats: int(values.repeats) ?? base.repeats,
     warmupMessages: int(values.warmup) ?? base.warmupMessages,
     ...(process.env['MOAT_BENCH_NODE_ARGS'] !== undefined ? { moatNodeArgs: process.env['MOAT_BENCH_NODE_ARGS'].split(/\s+/).filter((a) => a !== '') } : {}),
+    ...(process.env['MOAT_BENCH_CONFIG'] !== undefined ? { moatConfig: JSON.parse(process.env['MOAT_BENCH_CONFIG']) as Record<string, unknown> } : {}),
     log: (line) => process.stderr.write(`[bench] ${line}\n`),
   };
   return { options, out: values.out };

@@ -7,13 +7,22 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SecureContext } from 'node:tls';
+import { rootCertificates, type SecureContext } from 'node:tls';
 import { createChecks } from './checks/index.js';
+import type { ScannerPorts } from './scan/index.js';
+import { parseSocketAddress } from './scan/options.js';
+import { ClamdClient } from './platform/clamd.js';
+import { RspamdClient } from './platform/rspamd.js';
+import { SpamdClient } from './platform/spamd.js';
+import type { SocketTarget } from './platform/scanner-io.js';
 import { createPolicy } from './pipeline/runner.js';
 import { outgoingContent } from './queue/outgoing.js';
 import { QuarantineStore } from './quarantine/store.js';
 import { SqliteStateStore } from './store/sqlite/state.js';
 import { SqliteBayesStore } from './store/sqlite/bayes.js';
+import { SqliteMessageLog } from './store/sqlite/message-log.js';
+import { GatewayMetrics, type MetricsSnapshot } from './admin/metrics.js';
+import { Tracking } from './gateway/tracking.js';
 import type { Config } from './config/schema.js';
 import type { ControlAnswer, ControlRequest, QueueItem } from './gateway/control.js';
 import { InboundSession } from './gateway/inbound.js';
@@ -29,7 +38,15 @@ import { RelayDeliverer } from './relay/deliverer.js';
 import { ConnectionPool } from './relay/pool.js';
 import type { Hop, TlsChoice } from './relay/routes.js';
 import { SmtpRecipientProber } from './relay/verify.js';
-import type { Domain } from './smtp/address.js';
+import { MtaSts } from './relay/mta-sts.js';
+import { httpsPolicyFetcher } from './relay/mta-sts-fetch.js';
+import { transportFor } from './outbound/transports.js';
+import type { Domain, Mailbox } from './smtp/address.js';
+import { AUTH_MECHANISMS } from './smtp/server/sasl.js';
+import { DkimSigner } from './outbound/dkim.js';
+import { OutboundContent } from './outbound/content.js';
+import { passwordCheckers } from './outbound/checkers.js';
+import { outboundPort } from './outbound/port.js';
 import { connect, type SmtpConnection, type Timeouts } from './smtp/client/index.js';
 import { LocalGate, type AdmissionLimits, type ConnectionGate } from './smtp/server/admission.js';
 import { parseCidr, type Cidr } from './smtp/server/ip.js';
@@ -45,6 +62,8 @@ export interface Worker {
   adopt(address: string, socket: Socket): void;
   control(req: ControlRequest): Promise<ControlAnswer>;
   stop(): Promise<void>;
+  /** This worker's metrics registry, for the supervisor to merge. */
+  metrics(): Promise<MetricsSnapshot>;
 }
 
 interface Shard {
@@ -56,11 +75,16 @@ async function* once(b: Buffer): AsyncIterable<Buffer> {
   yield b;
 }
 
-function serverOptions(c: Config, tls: SecureContext | null): ServerOptions {
+function serverOptions(c: Config, tls: SecureContext | null, address: string): ServerOptions {
   const l = c.limits;
+  const listener = c.listen.find((x) => x.address === address);
+  const submitters = listener !== undefined && (listener.submission || listener.implicitTls) && (c.outbound.auth.passwordFile !== undefined || c.outbound.auth.ldap !== undefined);
   return {
     hostname: c.hostname,
     tls,
+    implicitTls: listener?.implicitTls ?? false,
+    requireTls: listener?.submission ?? false,
+    auth: submitters ? { mechanisms: AUTH_MECHANISMS } : null,
     limits: {
       maxMessageSize: l.maxMessageSize,
       maxHeaderSize: l.maxHeaderSize,
@@ -97,6 +121,16 @@ function listenerSettings(c: Config, address: string): ListenerSettings {
   };
 }
 
+/** The external scanners' adapters; a config swap builds new ones (their slots are per pipeline). */
+export function scannerPorts(): ScannerPorts {
+  const target = (address: string): SocketTarget => parseSocketAddress(address) as SocketTarget; // validated by the schema
+  return {
+    clamd: (c) => new ClamdClient({ target: target(c.address), timeoutMs: c.timeout, maxSize: c.maxSize, maxConcurrent: c.maxConcurrent }),
+    spamd: (c) => new SpamdClient({ target: target(c.address), timeoutMs: c.timeout, maxConcurrent: c.maxConcurrent, ...(c.user ? { user: c.user } : {}) }),
+    rspamd: (c) => new RspamdClient({ url: new URL(c.url), timeoutMs: c.timeout, maxConcurrent: c.maxConcurrent }),
+  };
+}
+
 export interface WorkerPorts {
   /** Admission for the whole gateway (the supervisor over IPC); default: this process alone. */
   readonly gate?: ConnectionGate;
@@ -119,6 +153,12 @@ export function bayesPath(c: Config): string {
   return path.length > 0 ? path : join(c.dataDir, 'bayes.db');
 }
 
+/** The message store's file (the message log): "sqlite:" alone means dataDir/store.db. */
+export function storePath(c: Config): string {
+  const path = c.store.slice('sqlite:'.length);
+  return path.length > 0 ? path : join(c.dataDir, 'store.db');
+}
+
 /** Shard directories this worker must deliver: its own, and any s ≥ count with s % count == index. */
 async function ownedShards(spoolRoot: string, index: number, count: number): Promise<number[]> {
   const found = (await readdir(spoolRoot).catch(() => [] as string[]))
@@ -139,6 +179,21 @@ export async function startWorker(initial: Config, index: number, count: number,
   contexts.apply(config.listen, true);
   const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
   const spoolRoot = join(config.dataDir, 'spool');
+  const shards = new Map<number, Shard>();
+  const metrics = new GatewayMetrics({
+    queues: () => [...shards].map(([shard, s]) => ({ shard, ...s.scheduler.stats() })),
+    // Every worker sees the one quarantine directory: the first reports it.
+    ...(index === 0 ? { quarantineSize: () => quarantine.count() } : {}),
+    now: () => clock.now(),
+  });
+  let logStore: SqliteMessageLog | null = null;
+  try {
+    // The message log is set at start; a store that cannot be opened leaves the gateway running without it.
+    if (config.messageLog.enabled) logStore = new SqliteMessageLog(storePath(config));
+  } catch (e) {
+    log.error('messagelog.error', { during: 'open', error: e instanceof Error ? e.message : String(e) });
+  }
+  const tracking = new Tracking({ store: logStore, metrics, logger: log, clock, retention: () => config.messageLog.retention, prunes: index === 0 });
 
   // One way to open a connection to a LAN server, for delivery and for recipient probes.
   const connectHop = (hop: Hop, tls: TlsChoice, signal: AbortSignal, timeouts: Partial<Timeouts>): Promise<SmtpConnection> =>
@@ -151,7 +206,8 @@ export async function startWorker(initial: Config, index: number, count: number,
           policy: tls.policy,
           verify: tls.verify,
           ...(tls.servername ? { servername: tls.servername } : {}),
-          ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
+          // MTA-STS: the public roots and the configured CA; otherwise the CA alone (a LAN server's private CA).
+          ...(tls.ca ? { ca: tls.publicRoots ? [...rootCertificates, readFileSync(tls.ca, 'utf8')] : readFileSync(tls.ca) } : {}),
         },
         timeouts,
       },
@@ -177,9 +233,19 @@ export async function startWorker(initial: Config, index: number, count: number,
     },
   });
   const directory = new LdapDirectory();
+  // One MTA-STS policy cache per worker, kept across reloads (policies are the domains', not ours).
+  const mtaSts = new MtaSts({
+    resolver,
+    fetch: httpsPolicyFetcher({
+      resolver,
+      port: () => config.outbound.mtaSts.httpsPort,
+      ca: () => (config.outbound.tls.ca ? [...rootCertificates, readFileSync(config.outbound.tls.ca, 'utf8')] : undefined),
+    }),
+    now: () => clock.now(),
+    timeoutMs: () => config.outbound.mtaSts.timeout,
+  });
   const readText = (path: string): Promise<string> => readFile(path, 'utf8');
 
-  const shards = new Map<number, Shard>();
   const makeShard = async (n: number): Promise<Shard> => {
     const spool = new Spool(spoolRoot, n);
     await spool.init();
@@ -188,8 +254,14 @@ export async function startWorker(initial: Config, index: number, count: number,
       pool,
       resolver,
       domains: () => config.domains,
-      mxPort: () => config.delivery.mxPort,
+      routeOptions: (m) => ({
+        mxPort: m.envelope.outbound ? config.outbound.smtpPort : config.delivery.mxPort,
+        transport: (d) => transportFor(config.outbound.transports, d),
+        mtaSts: config.outbound.mtaSts.enabled ? mtaSts : null,
+        ca: config.outbound.tls.ca,
+      }),
       content,
+      onStsViolation: (queueId, domain, detail) => log.warn('outbound.mta-sts', { queueId, domain, mode: 'testing', detail }),
     });
     // DSNs go into the shard they are about; that shard's scheduler delivers them.
     const notifier = new DsnNotifier({
@@ -209,7 +281,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       schedule: () => config.queue,
       maxActive: 200,
       events: {
-        attempted: (env, outcomes) => {
+        attempted: (env, outcomes, state) => {
           for (const o of outcomes) {
             const r = env.recipients[o.index];
             const event = o.kind === 'delivered' ? 'delivery.sent' : o.kind === 'retry' ? 'delivery.deferred' : 'delivery.bounced';
@@ -217,8 +289,12 @@ export async function startWorker(initial: Config, index: number, count: number,
             if (o.kind === 'delivered') log.info(event, fields);
             else log.warn(event, fields);
           }
+          tracking.attempted(env, outcomes, state);
         },
-        removed: (env, why) => log.debug(why === 'deleted' ? 'queue.deleted' : 'delivery.sent', { queueId: env.id, done: true }),
+        removed: (env, why) => {
+          log.debug(why === 'deleted' ? 'queue.deleted' : 'delivery.sent', { queueId: env.id, done: true });
+          if (why === 'deleted') tracking.state(env.id, 'deleted');
+        },
         error: (env, e) => log.error('delivery.error', { queueId: env.id, error: e instanceof Error ? e.message : String(e) }),
       },
     });
@@ -258,13 +334,29 @@ export async function startWorker(initial: Config, index: number, count: number,
   const bayesExpiry = index === 0 ? setInterval(expireBayes, 86_400_000).unref() : null;
   if (index === 0) expireBayes();
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, bayes });
-    return { checks, policy: createPolicy(checks, c.policy) };
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts(), bayes }, false, c, c.outbound);
+    const o = c.outbound;
+    const signer = Object.keys(o.dkim).length > 0 ? new DkimSigner(o.dkim, readText) : null;
+    const outbound = {
+      config: o,
+      passwords: passwordCheckers(o, readText),
+      content: new OutboundContent({ hideInternalReceived: o.hideInternalReceived, trustedNetworks: o.trustedNetworks, signer }),
+      state,
+      clock,
+      logger: log,
+      isLocal: (m: Mailbox) => Object.hasOwn(c.domains, m.domain),
+    };
+    return { checks, policy: createPolicy(checks, c.policy, o.policy), outbound, outboundSkips: new Set(o.skipChecks) };
   };
   let pipeline = pipelineFor(config);
 
-  const openSession = (info: ConnectionInfo): InboundSession =>
+  const openSession = (info: ConnectionInfo, address: string): InboundSession =>
     new InboundSession(info, {
+      outbound: outboundPort(pipeline.outbound, {
+        submission: config.listen.find((l) => l.address === address)?.submission ?? false,
+        implicitTls: config.listen.find((l) => l.address === address)?.implicitTls ?? false,
+      }),
+      outboundSkips: pipeline.outboundSkips,
       hostname: config.hostname,
       checks: pipeline.checks,
       policy: pipeline.policy,
@@ -279,6 +371,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       scanLimit: config.policy.scanLimit,
       headerNames: config.policy.headers,
       accepted: (m) => own.scheduler.add(m, null),
+      journal: tracking,
       onFailOpen: (check, phase, e) => log.warn('check.fail-open', { check, phase, error: e instanceof Error ? e.message : String(e) }),
     });
   // One listener per address, each with its own TLS context (STARTTLS only where a certificate is set).
@@ -286,10 +379,10 @@ export async function startWorker(initial: Config, index: number, count: number,
   let stopping = false;
   const listen = async (address: string): Promise<void> => {
     const listener = new SmtpListener({
-      options: () => serverOptions(config, contexts.get(address) ?? null),
+      options: () => serverOptions(config, contexts.get(address) ?? null, address),
       settings: () => listenerSettings(config, address),
       gate,
-      openSession,
+      openSession: (info) => openSession(info, address),
       hooks: {
         onInternalError: (ref, e) => log.error('session.error', { ref, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
         onLimit: (info, limit, reply) => log.warn('session.limit', { session: info.id, client: info.remoteAddress, limit, reply: replyToString(reply) }),
@@ -344,12 +437,14 @@ export async function startWorker(initial: Config, index: number, count: number,
           const m = await quarantine.release(req.id, own.spool);
           if (!m) return { ok: true, result: 'unknown' };
           log.info('quarantine.released', { queueId: req.id, to: m.envelope.recipients.map((r) => r.address) });
+          tracking.state(req.id, 'released');
           own.scheduler.add(m, null);
           return { ok: true, result: 'released' };
         }
         case 'quarantine-delete': {
           const done = await quarantine.delete(req.id);
           if (done) log.info('quarantine.deleted', { queueId: req.id });
+          if (done) tracking.state(req.id, 'deleted');
           return { ok: true, result: done ? 'deleted' : 'unknown' };
         }
         case 'list':
@@ -383,8 +478,10 @@ export async function startWorker(initial: Config, index: number, count: number,
       await directory.close();
       await state.close();
       await bayes.close();
+      await tracking.close();
       if (expiry) clearInterval(expiry);
       if (bayesExpiry) clearInterval(bayesExpiry);
     },
+    metrics: () => metrics.snapshot(),
   };
 }

@@ -29,8 +29,11 @@ export interface Metrics extends Confusion {
 export function confusion(rows: readonly Scored[]): Confusion {
   let tp = 0, fp = 0, tn = 0, fn = 0;
   for (const r of rows) {
-    if (r.label === 'spam') r.flagged ? tp++ : fn++;
-    else r.flagged ? fp++ : tn++;
+    if (r.label === 'spam') {
+      if (r.flagged) tp++;
+      else fn++;
+    } else if (r.flagged) fp++;
+    else tn++;
   }
   return { tp, fp, tn, fn };
 }

@@ -46,7 +46,7 @@ async function moat(args: readonly string[], nodeArgs: readonly string[] = []): 
     const x = e as { code?: number; stdout?: string; stderr?: string };
     // scan exits 1 when one message failed; its lines still say which.
     if (args[0] === 'scan' && x.code === 1 && x.stdout) return x.stdout;
-    throw new Error(`moat ${args.join(' ')} failed (${x.code}): ${(x.stderr ?? '').slice(-2000)}`);
+    throw new Error(`moat ${args.join(' ')} failed (${x.code}): ${(x.stderr ?? '').slice(-2000)}`, { cause: e });
   }
 }
 

@@ -23,6 +23,8 @@ export interface RelayBenchOptions {
   readonly runTimeoutMs: number;
   /** Extra node flags for Moat's supervisor, inherited by its workers (e.g. --cpu-prof). */
   readonly moatNodeArgs?: readonly string[];
+  /** Config keys merged over Moat's bench config (MOAT_BENCH_CONFIG, JSON), e.g. {"messageLog":{"enabled":false}}. */
+  readonly moatConfig?: Readonly<Record<string, unknown>>;
   /** Progress lines; default none. */
   readonly log?: (line: string) => void;
 }

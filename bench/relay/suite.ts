@@ -46,7 +46,7 @@ interface Contestant {
 function startGateway(name: SystemName, o: RelayBenchOptions, sinkPort: number, harakaBin: string | undefined): Promise<GatewayUnderTest> {
   switch (name) {
     case 'moat':
-      return startMoatGateway({ sinkPort, ...(o.moatNodeArgs !== undefined ? { nodeArgs: o.moatNodeArgs } : {}) });
+      return startMoatGateway({ sinkPort, ...(o.moatNodeArgs !== undefined ? { nodeArgs: o.moatNodeArgs } : {}), ...(o.moatConfig !== undefined ? { config: o.moatConfig } : {}) });
     case 'postfix':
       return startPostfixGateway({ sinkPort });
     case 'haraka':

@@ -17,8 +17,14 @@ import { recipientsCheckSchema } from './recipients/config.js';
 import { recipientsCheck, type RecipientDomains } from './recipients/index.js';
 import type { RecipientProber } from './recipients/ports.js';
 import { pregreet, pregreetSchema } from './pregreet/index.js';
+import { dnsblSchema } from './dnsbl/config.js';
+import { dnsbl } from './dnsbl/index.js';
+import { rdnsSchema } from './rdns/config.js';
+import { rdns } from './rdns/index.js';
+import { heloSchema } from './helo/config.js';
+import { helo } from './helo/index.js';
 import { greylist, greylistSchema } from './greylist/index.js';
-import { rateLimit, rateLimitSchema } from './rate-limit/index.js';
+import { OUTBOUND_RATE_LIMIT, rateLimit, rateLimitSchema, type RateLimitConfig } from './rate-limit/index.js';
 import { senderLists, senderListsSchema } from './sender-lists/index.js';
 
 import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js';
@@ -27,10 +33,17 @@ import { authCheck, authSchema } from '../scan/auth/index.js';
 import { structureCheck, structureSchema } from '../scan/structure/index.js';
 import { bayesCheck, bayesSchema } from '../scan/bayes/index.js';
 import type { BayesStore } from '../store/bayes.js';
+import { scanChecks, type ScannerConfigs, type ScannerPorts } from '../scan/index.js';
+import { clamavCheckSchema } from '../scan/clamav/index.js';
+import { rspamdCheckSchema } from '../scan/rspamd/index.js';
+import { spamassassinCheckSchema } from '../scan/spamd/index.js';
 
 export const checksSchema = z
   .object({
     pregreet: pregreetSchema,
+    dnsbl: dnsblSchema,
+    rdns: rdnsSchema,
+    helo: heloSchema,
     senderLists: senderListsSchema,
     spf: spfSchema,
     senderDomain: senderDomainSchema,
@@ -40,6 +53,9 @@ export const checksSchema = z
     auth: authSchema,
     structure: structureSchema,
     bayes: bayesSchema,
+    clamav: clamavCheckSchema,
+    rspamd: rspamdCheckSchema,
+    spamassassin: spamassassinCheckSchema,
   })
   .strict()
   .prefault({})
@@ -61,19 +77,29 @@ export interface CheckPorts {
   readonly readText: (path: string) => Promise<string>;
   /** The Bayes token store (SQLite embedded). */
   readonly bayes: BayesStore;
+  /** Adapters for the external content scanners (clamd, spamd, rspamd). */
+  readonly scanners: ScannerPorts;
 }
 
 /** What checks need to know of `domains` besides the names: each domain's recipient validation. */
 export type CheckDomains = RecipientDomains;
 
-/** The configured checks in order; `all` also builds disabled ones (to know every symbol). */
-export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false): CheckEntry[] {
+/**
+ * The configured checks in order; `all` also builds disabled ones (to know every symbol).
+ * `scanners` are the top-level scanner slices (clamav, spamassassin, rspamd): absent ones are not used.
+ * `outbound`: outbound.rateLimit, the rate-limit instance of outbound sessions.
+ */
+export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false, scanners: ScannerConfigs = {}, outbound?: { readonly rateLimit: RateLimitConfig }): CheckEntry[] {
   const entry = (check: Check, c: CheckCommon): CheckEntry[] => (c.enabled || all ? [{ check, observe: c.observe, failOpen: c.failOpen }] : []);
   return [
     { check: relayGuard(), observe: false, failOpen: false },
     ...entry(pregreet(config.pregreet, ports.state), config.pregreet),
     // Allow lists first: their facts let later checks skip.
     ...entry(senderLists(config.senderLists), config.senderLists),
+    // Connection reputation: the decisive DNSBL first (its DNSWL fact is read by later checks), then rDNS, HELO.
+    ...entry(dnsbl(config.dnsbl, ports), config.dnsbl),
+    ...entry(rdns(config.rdns, ports), config.rdns),
+    ...entry(helo(config.helo, ports), config.helo),
     // MAIL: SPF first (its fact feeds DMARC at end of data and greylisting), then the sender domain.
     ...entry(spfCheck(config.spf, ports), config.spf),
     ...entry(senderDomainCheck(config.senderDomain, ports), config.senderDomain),
@@ -81,11 +107,14 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     // After recipient validation: a refused recipient makes no triplet and uses no rate.
     ...entry(greylist(config.greylist, ports), config.greylist),
     ...entry(rateLimit(config.rateLimit, ports), config.rateLimit),
+    ...(outbound ? entry(rateLimit(outbound.rateLimit, ports, OUTBOUND_RATE_LIMIT), outbound.rateLimit) : []),
     // End of data: DKIM, ARC, DMARC (reads the spf fact).
     ...entry(authCheck(config.auth, ports), config.auth),
     // Content stage, cheapest first.
     ...entry(structureCheck(ports.clock), config.structure),
     ...entry(bayesCheck(config.bayes, ports.bayes, ports.clock), config.bayes),
+    // Then the external scanners (antivirus first).
+    ...scanChecks(config, scanners, ports.scanners, all),
   ];
 }
 
@@ -101,10 +130,15 @@ export const INERT: CheckPorts = {
   prober: { probe: refuse },
   readText: refuse,
   bayes: new Proxy({} as BayesStore, { get: () => refuse }),
+  scanners: {
+    clamd: () => ({ scan: refuse }),
+    spamd: () => ({ check: refuse }),
+    rspamd: () => ({ check: refuse }),
+  },
 };
 
 /** The checks a config would run, built without I/O, for validating the policy against their symbols. */
-export function checksForValidation(config: ChecksConfig, domains: CheckDomains): CheckEntry[] {
+export function checksForValidation(config: ChecksConfig, domains: CheckDomains, scanners: ScannerConfigs = {}, outbound?: { readonly rateLimit: RateLimitConfig }): CheckEntry[] {
   // Disabled checks too: an operator may tune a symbol before turning its check on.
-  return createChecks(config, domains, INERT, true);
+  return createChecks(config, domains, INERT, true, scanners, outbound);
 }

@@ -12,9 +12,12 @@ import { StartupError } from './privileges.js';
 import { checksForValidation } from '../checks/index.js';
 import { createPolicy } from '../pipeline/runner.js';
 import { queueCommand } from './queue-command.js';
+import { dkimKeygenCommand, passwdCommand } from './outbound-commands.js';
 import { quarantineCommand } from './quarantine-command.js';
 import { scanCommand } from './scan-command.js';
 import { learnCommand } from './learn-command.js';
+import { explainCommand, logCommand } from './explain-command.js';
+import { parseDuration } from '../config/duration.js';
 import { runSupervisor } from './supervisor.js';
 import { runWorkerProcess } from './worker-process.js';
 
@@ -64,7 +67,7 @@ function cli(): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { config: string; json?: boolean }) => {
       const config = await load(o.config);
-      const policy = createPolicy(checksForValidation(config.checks, config.domains), config.policy);
+      const policy = createPolicy(checksForValidation(config.checks, config.domains, config, config.outbound), config.policy, config.outbound.policy);
       const rows = policy.allSymbols().map((s) => {
         const { score, action } = policy.defaultProfile.score({ symbol: s.name }, s);
         return { name: s.name, score, action, description: s.description };
@@ -72,6 +75,18 @@ function cli(): Command {
       if (o.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
       else for (const r of rows) process.stdout.write(`${r.name.padEnd(32)} ${String(r.score).padStart(7)}  ${(r.action ?? '').padEnd(10)} ${r.description}\n`);
     });
+  program
+    .command('passwd <user>')
+    .description('print a password-file line for SMTP AUTH (outbound.auth.passwordFile); the password is read from standard input')
+    .action(async (user: string) => process.exit(await passwdCommand(user)));
+  const dkim = program.command('dkim').description('DKIM keys for outbound signing');
+  dkim
+    .command('keygen <domain> <selector>')
+    .description('write a new private key (mode 0600) and print the DNS TXT record to publish')
+    .option('--algorithm <rsa|ed25519>', 'key type', 'rsa')
+    .option('--bits <n>', 'RSA modulus length', '2048')
+    .option('--out <file>', 'key file (default DOMAIN.SELECTOR.key)')
+    .action(async (domain: string, selector: string, o: { algorithm: string; bits: string; out?: string }) => process.exit(await dkimKeygenCommand(domain, selector, o)));
   program
     .command('scan')
     .description('offline verdict of message files, directories, Maildirs and mbox files through the configured content checks')
@@ -132,6 +147,38 @@ function cli(): Command {
     .action(async (id: string, o: { config: string; json?: boolean; learnSpam?: boolean }) =>
       process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-delete', id }, o.json === true, o.learnSpam === true ? 'spam' : undefined)),
     );
+  withConfig(program.command('explain <queueId>').description('the whole story of one message from the message log: envelope, verdict, delivery')).action(
+    async (id: string, o: { config: string; json?: boolean }) => process.exit(await explainCommand(await load(o.config), id, o.json === true)),
+  );
+  const when = (v: string): number => {
+    const ago = parseDuration(v);
+    const t = ago !== null ? Date.now() - ago : Date.parse(v);
+    if (Number.isNaN(t)) throw new Error(`expected a duration ("1h") or a date, got ${v}`);
+    return t;
+  };
+  withConfig(program.command('log').description('search the message log, newest first'))
+    .option('--since <when>', 'entries from this long ago ("2h") or this date on')
+    .option('--until <when>', 'entries before this long ago or this date')
+    .option('--sender <address>', 'envelope sender (case ignored); "@domain" for a whole domain')
+    .option('--recipient <address>', 'a recipient (case ignored); "@domain" for a whole domain')
+    .option('--client <ip>', 'client IP address')
+    .option('--subject <text>', 'subject starts with this (case ignored)')
+    .option('--contains', 'with --subject: subject contains it anywhere')
+    .option('--action <action>', 'accept, tag, quarantine, reject, defer or abandoned')
+    .option('--limit <n>', 'entries per page (1-1000)', '50')
+    .option('--cursor <cursor>', 'the next page, as printed after the previous one')
+    .action(async (o: { config: string; json?: boolean; since?: string; until?: string; sender?: string; recipient?: string; client?: string; subject?: string; contains?: boolean; action?: string; limit: string; cursor?: string }) => {
+      const config = await load(o.config);
+      const { since, until, json, limit, config: _file, ...rest } = o;
+      let range: { since?: number; until?: number };
+      try {
+        range = { ...(since !== undefined ? { since: when(since) } : {}), ...(until !== undefined ? { until: when(until) } : {}) };
+      } catch (e) {
+        process.stderr.write(`moat: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+      }
+      process.exit(await logCommand(config, { ...rest, ...range, limit: Math.max(1, Math.min(1000, Number(limit) || 50)) }, json === true));
+    });
   return program;
 }
 

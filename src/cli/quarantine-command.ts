@@ -13,6 +13,7 @@ import { Spool } from '../queue/spool.js';
 import type { BayesClass } from '../store/bayes.js';
 import { askGateway } from './control-client.js';
 import { learnOne } from './learn-command.js';
+import { noteState } from './explain-command.js';
 
 export type QuarantineRequest = Extract<ControlRequest, { op: `quarantine-${string}` }>;
 
@@ -29,10 +30,14 @@ async function offline(config: Config, req: QuarantineRequest): Promise<ControlA
     case 'quarantine-release': {
       const spool = new Spool(join(config.dataDir, 'spool'), 0);
       await spool.init();
-      return (await store.release(req.id, spool)) ? { ok: true, result: 'released' } : { ok: false, error: `no message ${req.id} in quarantine` };
+      if (!(await store.release(req.id, spool))) return { ok: false, error: `no message ${req.id} in quarantine` };
+      await noteState(config, req.id, 'released');
+      return { ok: true, result: 'released' };
     }
     case 'quarantine-delete':
-      return (await store.delete(req.id)) ? { ok: true, result: 'deleted' } : { ok: false, error: `no message ${req.id} in quarantine` };
+      if (!(await store.delete(req.id))) return { ok: false, error: `no message ${req.id} in quarantine` };
+      await noteState(config, req.id, 'deleted');
+      return { ok: true, result: 'deleted' };
   }
 }
 

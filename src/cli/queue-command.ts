@@ -11,6 +11,7 @@ export type QueueRequest = Extract<ControlRequest, { op: 'list' | 'show' | 'flus
 import { Spool } from '../queue/spool.js';
 import { readdir } from 'node:fs/promises';
 import { askGateway } from './control-client.js';
+import { noteState } from './explain-command.js';
 
 async function offline(config: Config, req: QueueRequest): Promise<ControlAnswer> {
   const root = join(config.dataDir, 'spool');
@@ -24,6 +25,7 @@ async function offline(config: Config, req: QueueRequest): Promise<ControlAnswer
       if (!('envelope' in m)) continue;
       if (req.op === 'delete') {
         await spool.remove(id);
+        await noteState(config, id, 'deleted');
         return { ok: true, result: 'deleted' };
       }
       const state = await spool.readState(id);

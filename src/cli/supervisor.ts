@@ -6,7 +6,9 @@
  * grace period and exit; then we exit 0. SIGHUP: the config file is read and checked again (schema,
  * certificates, new listeners bound); a bad one is refused with its errors logged and the old one kept.
  * It also serves the control socket for `moat queue …`, and keeps the gateway-wide connection count
- * the workers ask for a slot in (admission-ipc.ts).
+ * the workers ask for a slot in (admission-ipc.ts). On `admin.listen` it serves GET /metrics (the
+ * workers' registries merged, metrics-ipc.ts) and GET /healthz (src/admin/metrics-server.ts); a
+ * failure to bind it is logged (`admin.error`) and the gateway runs on: mail does not wait for metrics.
  */
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
@@ -24,18 +26,23 @@ import { AdmissionService, isAdmissionRequest, type AdmissionAnswer, type Admiss
 import { loadServerTls } from '../platform/tls-context.js';
 import { ListenSockets, type ConnectionMessage } from './listen-sockets.js';
 import { dropPrivileges, prepareDataDir, privilegePlan, resolveAccount, StartupError } from './privileges.js';
+import { isLoopback, metricsRoutes, startAdminServer, type AdminServer } from '../admin/metrics-server.js';
+import { supervisorMetrics } from '../admin/metrics.js';
+import { isMetricsAnswer, MetricsCollector, type MetricsAnswer, type MetricsRequest } from './metrics-ipc.js';
 
 export type ToWorker =
   | { readonly type: 'reload'; readonly config: Config }
   | ConnectionMessage
   | { readonly type: 'shutdown' }
   | { readonly type: 'control'; readonly seq: number; readonly req: ControlRequest }
+  | MetricsRequest
   | AdmissionAnswer;
 
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'control'; readonly seq: number; readonly answer: ControlAnswer }
   | { readonly type: 'fatal'; readonly error: string }
+  | MetricsAnswer
   | AdmissionRequest;
 
 export function workerCount(c: Config): number {
@@ -93,6 +100,7 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
   const pending = new Map<number, (a: ControlAnswer) => void>();
   let readyCount = 0;
   const admission = new AdmissionService(() => admissionLimits(config));
+  const collector = new MetricsCollector();
 
   const fork = (index: number): void => {
     const w = cluster.fork({ MOAT_WORKER_INDEX: String(index), MOAT_WORKER_COUNT: String(count), MOAT_CONFIG: configFile, UV_THREADPOOL_SIZE: '16' });
@@ -102,6 +110,10 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
         admission.handle(w.id, m, (a) => {
           if (w.isConnected()) w.send(a satisfies ToWorker);
         });
+        return;
+      }
+      if (isMetricsAnswer(m)) {
+        collector.answer(m);
         return;
       }
       if (m.type === 'ready') {
@@ -114,7 +126,10 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
     });
     w.on('exit', (code, signal) => {
       ready.delete(w);
-      if (workers.get(index) === w) workers.delete(index);
+      if (workers.get(index) === w) {
+        workers.delete(index);
+        collector.forget(index);
+      }
       admission.workerGone(w.id);
       if (stopping) return;
       logger.error('worker.exit', { worker: index, code, signal, restarting: true });
@@ -144,6 +159,23 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
     return Promise.all(asks).then((answers) => mergeAnswers(req, answers));
   };
   const control = await serveControl(controlSocketPath(config), ask);
+  const own = supervisorMetrics({ workers: () => count, ready: () => ready.size, sessions: () => admission.openSessions });
+  const healthy = (): boolean => !stopping && ready.size === count;
+  const routes = metricsRoutes({
+    metrics: async () =>
+      collector.collect(
+        [...workers].map(([key, w]) => ({ key, send: (m: MetricsRequest) => w.isConnected() && w.send(m satisfies ToWorker) })),
+        [await own.getMetricsAsJSON()],
+      ),
+    health: () => ({ ok: healthy(), detail: { workers: count, ready: ready.size } }),
+  });
+  let admin: AdminServer | null = null;
+  try {
+    admin = await startAdminServer(config.admin.listen, routes);
+    logger.info('admin.start', { listen: config.admin.listen, ...(isLoopback(config.admin.listen) ? {} : { exposed: true }) });
+  } catch (e) {
+    logger.error('admin.error', { listen: config.admin.listen, error: e instanceof Error ? e.message : String(e) });
+  }
 
   return new Promise<number>((resolve) => {
     const shutdown = (): void => {
@@ -161,6 +193,7 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
         if (workers.size > 0) return;
         clearInterval(check);
         control.close();
+        void admin?.close();
         void rm(controlSocketPath(config), { force: true }).finally(() => resolve(0));
       }, 50);
     };

@@ -52,6 +52,11 @@ export class QuarantineStore {
     return items.sort((a, b) => b.envelope.receivedAt - a.envelope.receivedAt);
   }
 
+  /** How many messages are in quarantine (names only: cheap). */
+  async count(): Promise<number> {
+    return (await readdir(this.dir).catch(() => [] as string[])).filter((n) => n.endsWith('.msg')).length;
+  }
+
   /** One message, fully validated, or null. */
   async load(id: string): Promise<StoredMessage | null> {
     const r = await loadRecordFile(this.path(id));

@@ -75,6 +75,13 @@ export class Scheduler {
     this.plan(message.envelope.id, s.nextAttemptAt);
   }
 
+  /** Queue size and the arrival of the oldest message, cheaply (for the metrics). */
+  stats(): { size: number; oldestReceivedAt: number | null } {
+    let oldest: number | null = null;
+    for (const e of this.entries.values()) if (oldest === null || e.message.envelope.receivedAt < oldest) oldest = e.message.envelope.receivedAt;
+    return { size: this.entries.size, oldestReceivedAt: oldest };
+  }
+
   list(): QueueEntryView[] {
     return [...this.entries.values()].map((e) => ({ envelope: e.message.envelope, state: e.state, active: e.active, size: e.message.contentLength }));
   }

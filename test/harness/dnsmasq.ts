@@ -20,7 +20,7 @@ export interface DnsZone {
   readonly hosts?: readonly { readonly name: string; readonly addresses: readonly string[] }[];
   /** address=/name/ip: answers name *and every subdomain*; no PTR. */
   readonly addresses?: readonly { readonly name: string; readonly address: string }[];
-  /** Explicit PTR records: by IP (reversed for you) or by full in-addr.arpa name. */
+  /** Explicit PTR records: by IP (IPv4 or IPv6, reversed for you) or by full in-addr.arpa / ip6.arpa name. */
   readonly ptr?: readonly { readonly ip?: string; readonly name?: string; readonly target: string }[];
   /** exchange "." is a null MX (RFC 7505: "MX 0 ."). */
   readonly mx?: readonly { readonly domain: string; readonly exchange: string; readonly preference: number }[];
@@ -28,12 +28,13 @@ export interface DnsZone {
   readonly txt?: readonly { readonly name: string; readonly text: string | readonly string[] }[];
   readonly cname?: readonly { readonly name: string; readonly target: string }[];
   /**
-   * DNSBL zones: each listed IP gets `<reversed ip>.<zone>` A (default 127.0.0.2) and optional TXT.
+   * DNSBL zones: each listed IP gets `<reversed ip>.<zone>` A (default 127.0.0.2) and optional TXT;
+   * an IPv6 address is reversed as 32 nibbles.
    * Everything else under the zone is NXDOMAIN when the zone is under a local suffix.
    */
   readonly dnsbl?: readonly {
     readonly zone: string;
-    readonly listed: readonly { readonly ip: string; readonly answer?: string; readonly txt?: string }[];
+    readonly listed: readonly { readonly ip: string; readonly answer?: string | readonly string[]; readonly txt?: string }[];
   }[];
   /** Suffixes answered NXDOMAIN when unknown (local=/x/). Default: test, 127.in-addr.arpa. */
   readonly localSuffixes?: readonly string[];
@@ -93,6 +94,26 @@ export function reverseIpv4(ip: string): string {
   return ip.split('.').reverse().join('.');
 }
 
+/**
+ * The DNSBL / reverse-zone order of any address: IPv4 octets reversed, IPv6 as 32 reversed
+ * nibbles (RFC 3596 §2.5, RFC 5782 §2.4), written out here independently of the resolver's code.
+ */
+export function reverseIp(ip: string): string {
+  if (isIP(ip) === 4) return reverseIpv4(ip);
+  if (isIP(ip) !== 6 || ip.includes('.')) throw new Error(`not an IPv4 or plain IPv6 address: ${ip}`);
+  const [head = '', tail] = ip.split('::');
+  const groups = (s: string): string[] => (s === '' ? [] : s.split(':'));
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  const all = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return all.map((g) => g.padStart(4, '0')).join('').toLowerCase().split('').reverse().join('.');
+}
+
+/** The reverse-zone owner of an address: in-addr.arpa or ip6.arpa. */
+function reverseOwner(ip: string): string {
+  return `${reverseIp(ip)}.${isIP(ip) === 4 ? 'in-addr' : 'ip6'}.arpa`;
+}
+
 /** Splits text into DNS character-strings of at most 255 bytes (UTF-8), never inside a character. */
 export function splitTxt(text: string, max = 255): string[] {
   const out: string[] = [];
@@ -142,7 +163,7 @@ export function renderDnsmasqConf(zone: DnsZone): string {
   }
   for (const a of zone.addresses ?? []) lines.push(`address=/${checkName(a.name)}/${checkIp(a.address)}`);
   for (const p of zone.ptr ?? []) {
-    const owner = p.name !== undefined ? checkName(p.name) : p.ip !== undefined ? `${reverseIpv4(p.ip)}.in-addr.arpa` : '';
+    const owner = p.name !== undefined ? checkName(p.name) : p.ip !== undefined ? reverseOwner(p.ip) : '';
     if (owner === '') throw new Error('dnsmasq zone: PTR needs ip or name');
     lines.push(`ptr-record=${owner},${checkName(p.target)}`);
   }
@@ -160,8 +181,8 @@ export function renderDnsmasqConf(zone: DnsZone): string {
   for (const bl of zone.dnsbl ?? []) {
     const z = checkName(bl.zone);
     for (const l of bl.listed) {
-      const owner = `${reverseIpv4(l.ip)}.${z}`;
-      lines.push(`address=/${owner}/${checkIp(l.answer ?? '127.0.0.2')}`);
+      const owner = `${reverseIp(l.ip)}.${z}`;
+      for (const a of typeof l.answer === 'string' ? [l.answer] : (l.answer ?? ['127.0.0.2'])) lines.push(`address=/${owner}/${checkIp(a)}`);
       if (l.txt !== undefined) lines.push(`txt-record=${owner},${splitTxt(l.txt).map(quoteTxt).join(',')}`);
     }
   }

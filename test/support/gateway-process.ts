@@ -15,14 +15,22 @@ export const ROOT = join(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
 
 /**
- * Checks that ask DNS about each sender are off in test gateways unless a test's `checks` turns them
+ * Checks that ask DNS about each client or sender are off in test gateways unless a test's `checks` turns them
  * on: the default test DNS (127.0.0.1:9) answers nothing, and their temperror findings would show in
  * every message's headers and symbols.
  */
-export const QUIET_CHECKS: Readonly<Record<string, unknown>> = { spf: { enabled: false }, senderDomain: { enabled: false }, auth: { enabled: false } };
+export const QUIET_CHECKS: Readonly<Record<string, unknown>> = {
+  spf: { enabled: false },
+  senderDomain: { enabled: false },
+  auth: { enabled: false },
+  rdns: { enabled: false },
+  helo: { enabled: false },
+};
 
 export interface GatewayProcess {
   readonly port: number;
+  /** The admin listener (GET /metrics, /healthz), on a free loopback port of its own. */
+  readonly adminPort: number;
   readonly configFile: string;
   readonly dataDir: string;
   readonly process: ManagedProcess;
@@ -60,6 +68,7 @@ export function processTree(pid: number): number[] {
 
 export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
   const port = o.port ?? (await freePort());
+  const adminPort = await freePort();
   const dataDir = join(o.dir, 'data');
   const configFile = join(o.dir, 'moat.yaml');
   let config: Record<string, unknown> = {
@@ -76,12 +85,14 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     log: { level: 'debug', format: 'json' },
     // Tests run as root; the privilege drop itself is tested in privileges.test.ts.
     ...(process.getuid?.() === 0 ? { allowRoot: true } : {}),
+    admin: { listen: `127.0.0.1:${adminPort}` },
     ...o.config,
     checks: { ...QUIET_CHECKS, ...(o.config?.['checks'] as Record<string, unknown> | undefined) },
   };
   await writeFile(configFile, stringify(config));
   const proc = startProcess(process.execPath, [o.bin ?? BIN, 'start', '--config', configFile], { name: 'moat', cwd: o.dir, keepLines: 200_000 });
-  await proc.waitForLine(/"event":"gateway.start"/, 20_000).catch((e: unknown) => {
+  // Generous: three Node processes load the whole program on two shared cores.
+  await proc.waitForLine(/"event":"gateway.start"/, 90_000).catch((e: unknown) => {
     throw new Error(`gateway did not start: ${String(e)}\n${proc.tail(40)}`);
   });
   const events = (): Record<string, unknown>[] =>
@@ -94,6 +105,7 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     });
   const gw: GatewayProcess = {
     port,
+    adminPort,
     configFile,
     dataDir,
     process: proc,

@@ -16,7 +16,8 @@
  * transient SPF_TEMPERROR finding with score 0 and no action (never a reject); mailauth throwing
  * (it does not, it maps every error to a result) would become SPF_TEMPFAIL (defer).
  */
-import { spf, type DNSResolver } from 'mailauth';
+import type { DNSResolver } from 'mailauth';
+import { mailauth } from '../../scan/auth/mailauth.js';
 import { z } from 'zod';
 import { methodResult } from '../../pipeline/auth-results.js';
 import type { Check, Finding, SpfResult, SymbolDef } from '../../pipeline/types.js';
@@ -97,6 +98,7 @@ export function spfCheck(_config: SpfConfig, ports: SpfPorts): Check {
         let result: SpfResult = 'none';
         let why = 'no domain name to check (RFC 7208 §4.3)';
         if (id.checkable) {
+          const { spf } = await mailauth();
           const r = await spf({
             ...(from ? { sender: `${from.local}@${from.domain}` } : {}),
             ip: session.clientIp,

@@ -21,7 +21,8 @@
  * a broken stream would) becomes AUTH_TEMPFAIL: defer.
  */
 import { Readable } from 'node:stream';
-import { arc, dkimVerify, dmarc, type ARCData, type ARCResult, type DMARCResult, type DNSResolver } from 'mailauth';
+import type { ARCData, ARCResult, DMARCResult, DNSResolver } from 'mailauth';
+import { mailauth } from './mailauth.js';
 import { z } from 'zod';
 import type { Check, Finding, SymbolDef } from '../../pipeline/types.js';
 import { methodResult } from '../../pipeline/auth-results.js';
@@ -158,6 +159,7 @@ export function authCheck(config: AuthConfig, ports: AuthPorts, random: () => nu
         const base = nodeStyleResolve(ports.resolver, signal) as DNSResolver;
         const minBitLength = config.dkim.minKeyBits;
         const input = view.truncated ? Readable.from(view.stream()) : view.raw;
+        const { arc, dkimVerify, dmarc } = await mailauth();
         const dkim = await dkimVerify(input, { resolver: base, minBitLength, curTime: new Date(ports.clock.now()) });
         const sigs: DkimSignature[] = dkimSignatures(dkim.results);
 

@@ -6,6 +6,9 @@
 import type { Mailbox, ReversePath } from '../address.js';
 import type { MailParams, RcptParams } from '../params.js';
 import type { SmtpReply } from '../reply.js';
+import type { AuthCredentials, AuthMechanism } from './sasl.js';
+
+export type { AuthCredentials, AuthMechanism } from './sasl.js';
 
 export interface ConnectionInfo {
   /** Unique per connection, for logs. */
@@ -68,8 +71,8 @@ export interface MessageSink {
   write(chunks: readonly Buffer[]): Promise<void>;
   /** End of data: decide and make durable; the reply is sent as is (250 only once on disk). */
   finish(info: ContentInfo): Promise<SmtpReply>;
-  /** The transaction failed or the client went away: forget the content. */
-  abort(): Promise<void>;
+  /** The transaction failed or the client went away: forget the content. `refusal`: the reply the engine sent when it refused the content itself. */
+  abort(refusal?: SmtpReply): Promise<void>;
 }
 
 export interface SessionHandler {
@@ -89,6 +92,13 @@ export interface SessionHandler {
   /** RSET, a new EHLO, or the end of a transaction: per-transaction state is over. */
   reset(): void;
   tlsStarted(info: TlsInfo): void;
+  /**
+   * SMTP AUTH (RFC 4954): the engine has decoded the client's credentials; the handler checks them
+   * and answers 235 (authenticated), 535 5.7.8 (invalid) or 454 4.7.0 (cannot tell now). Called
+   * only under TLS, outside a transaction, once per session at most successfully. Without this
+   * method the engine offers no AUTH.
+   */
+  authenticate?(mechanism: AuthMechanism, credentials: AuthCredentials): Promise<SmtpReply>;
   /** The connection is closed, for whatever reason; called exactly once. */
   close(reason: CloseReason): void;
 }
