@@ -21,8 +21,9 @@ export interface MoatOptions {
   readonly nodeArgs?: readonly string[];
 }
 
-export async function writeMoatConfig(dir: string, dns: string): Promise<string> {
-  const file = join(dir, 'moat.yaml');
+/** The config file; with `clamav` ("127.0.0.1:PORT" of a clamd) a second one using that antivirus, same dataDir. */
+export async function writeMoatConfig(dir: string, dns: string, clamav?: string): Promise<string> {
+  const file = join(dir, clamav === undefined ? 'moat.yaml' : 'moat-clamd.yaml');
   await writeFile(
     file,
     [
@@ -32,6 +33,7 @@ export async function writeMoatConfig(dir: string, dns: string): Promise<string>
       `dataDir: ${join(dir, 'moat-data')}`,
       `dns: { servers: ["${dns}"] }`,
       'checks: { spf: { enabled: false }, senderDomain: { enabled: false }, auth: { enabled: false } }',
+      ...(clamav === undefined ? [] : [`clamav: { address: "${clamav}" }`]),
       '',
     ].join('\n'),
   );

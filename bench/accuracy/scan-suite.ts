@@ -6,10 +6,11 @@
 //  - spamd: N children, CHECK from N connections at once (spamassassin-system.ts).
 //  - rspamd: one normal worker per core, /checkv2 from N connections at once (rspamd-system.ts).
 // Each system is scanned `repeats` times after its training; the table shows the median msg/s and
-// Moat's ratio to each. No clamd: the antivirus harness is not on this branch (--clamd refuses).
+// Moat's ratio to each. --clamd: also Moat with clamd (test/harness/clamd.ts) as its antivirus, its
+// runs interleaved with the plain ones.
 // MOAT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles Moat's scans (bench/profile-summary.ts).
 // Fails: as the accuracy suite (a system that cannot start is skipped with its reason).
-import { stopAll } from '../../test/harness/index.js';
+import { startClamd, stopAll } from '../../test/harness/index.js';
 import { machineInfo, type MachineInfo } from '../lib/machine.js';
 import { median } from '../lib/stats.js';
 import { scanMoat, trainMoat, version as moatVersion, writeMoatConfig } from './moat-system.js';
@@ -47,7 +48,6 @@ export interface ScanReport {
 }
 
 export async function runScanSuite(o: ScanOptions): Promise<ScanReport> {
-  if (o.clamd) throw new Error('--clamd: no clamd harness on this branch');
   const startedAt = new Date().toISOString();
   const machine = machineInfo();
   const repeats = o.repeats ?? (o.quick ? 1 : 3);
@@ -63,9 +63,24 @@ export async function runScanSuite(o: ScanOptions): Promise<ScanReport> {
       if (s === 'moat') {
         const config = await writeMoatConfig(layout.dir, dns);
         await trainMoat(layout, config, o.log);
-        const runs: number[] = [];
-        for (let i = 0; i < repeats; i++) runs.push((await scanMoat([layout.path('test', 'ham'), layout.path('test', 'spam')], config, nodeArgs)).seconds);
-        systems.push({ system: s, version: `Moat ${await moatVersion()}`, concurrency: `moat scan: ${machine.nproc} worker threads`, messages: n, runs: rate(runs), messagesPerSecond: median(rate(runs)) });
+        // With --clamd, Moat + clamd runs interleaved with the plain ones (A B A B), same learned store.
+        const clamd = o.clamd ? await startClamd() : null;
+        try {
+          const withClamd = clamd ? await writeMoatConfig(layout.dir, dns, clamd.address) : null;
+          const inputs = [layout.path('test', 'ham'), layout.path('test', 'spam')];
+          const runs: number[] = [];
+          const clamdRuns: number[] = [];
+          for (let i = 0; i < repeats; i++) {
+            runs.push((await scanMoat(inputs, config, nodeArgs)).seconds);
+            if (withClamd) clamdRuns.push((await scanMoat(inputs, withClamd, nodeArgs)).seconds);
+          }
+          const version = `Moat ${await moatVersion()}`;
+          const concurrency = `moat scan: ${machine.nproc} worker threads`;
+          systems.push({ system: s, version, concurrency, messages: n, runs: rate(runs), messagesPerSecond: median(rate(runs)) });
+          if (clamd) systems.push({ system: s, version: `${version} + clamd`, concurrency: `${concurrency}, clamd (test database)`, messages: n, runs: rate(clamdRuns), messagesPerSecond: median(rate(clamdRuns)) });
+        } finally {
+          await clamd?.stop();
+        }
       } else if (s === 'spamassassin') {
         await trainSpamAssassin(layout, o.log);
         const spamd = await startSpamdWithBayes(layout.dir, o.concurrency);
@@ -106,7 +121,7 @@ export function renderScanMarkdown(r: ScanReport): string {
     '',
     '| system | parallelism | msg/s (median) | runs | Moat / system |',
     '|---|---|---|---|---|',
-    ...r.systems.map((s) => `| ${s.version} | ${s.concurrency} | ${s.messagesPerSecond.toFixed(1)} | ${s.runs.map((x) => x.toFixed(1)).join(', ')} | ${moat && s !== moat ? `×${(moat.messagesPerSecond / s.messagesPerSecond).toFixed(2)}` : ''} |`),
+    ...r.systems.map((s) => `| ${s.version} | ${s.concurrency} | ${s.messagesPerSecond.toFixed(1)} | ${s.runs.map((x) => x.toFixed(1)).join(', ')} | ${moat && s.system !== 'moat' ? `×${(moat.messagesPerSecond / s.messagesPerSecond).toFixed(2)}` : ''} |`),
     '',
     ...r.skipped.map((s) => `Skipped: ${s.system} (${s.reason}).\n`),
   ];

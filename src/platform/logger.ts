@@ -15,7 +15,7 @@ export type LogEvent =
   | 'check.fail-open' | 'quarantine.released' | 'quarantine.deleted' | 'quarantine.expired'
   | 'session.auth' | 'session.auth-failed' | 'outbound.alert' | 'outbound.mta-sts' | 'outbound.learn-failed'
   | 'messagelog.error' | 'messagelog.pruned' | 'admin.start' | 'admin.error'
-  | 'bayes.expired' | 'bayes.learned';
+  | 'bayes.expired';
 
 export type LogFields = Record<string, unknown>;
 
