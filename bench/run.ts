@@ -29,7 +29,7 @@ import { accuracy, scan } from './accuracy/commands.js';
 const USAGE = `usage: node dist/bench/run.js all [--quick]
        node dist/bench/run.js report
        node dist/bench/run.js accuracy [--quick] [--systems moat,spamassassin,rspamd] [--concurrency N] [--out FILE]
-       node dist/bench/run.js scan [--quick] [--systems moat,spamassassin,rspamd] [--concurrency N] [--clamd] [--out FILE]
+       node dist/bench/run.js scan [--quick] [--systems moat,spamassassin,rspamd] [--concurrency N] [--repeats N] [--clamd] [--out FILE]
        node dist/bench/run.js connections [--quick] [--idle N] [--slow N] [--slow-seconds N] [--legit N] [--repeats N]
           [--in-flight N] [--systems moat,postfix,haraka] [--out FILE]
        node dist/bench/run.js relay [--quick] [--messages N] [--latency-messages N] [--repeats N]

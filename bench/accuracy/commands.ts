@@ -13,7 +13,7 @@ const log = (line: string): void => {
 function parse(argv: readonly string[]) {
   const { values } = parseArgs({
     args: [...argv],
-    options: { quick: { type: 'boolean', default: false }, systems: { type: 'string' }, concurrency: { type: 'string' }, out: { type: 'string' }, clamd: { type: 'boolean', default: false } },
+    options: { quick: { type: 'boolean', default: false }, systems: { type: 'string' }, concurrency: { type: 'string' }, out: { type: 'string' }, clamd: { type: 'boolean', default: false }, repeats: { type: 'string' } },
     strict: true,
     allowPositionals: false,
   });
@@ -26,7 +26,7 @@ function parse(argv: readonly string[]) {
 
 export async function accuracy(argv: readonly string[]): Promise<void> {
   const o = parse(argv);
-  if (o.values.clamd === true) throw new Error('--clamd is an option of the scan suite');
+  if (o.values.clamd === true || o.values.repeats !== undefined) throw new Error('--clamd and --repeats are options of the scan suite');
   const report = { ...(await runAccuracySuite({ quick: o.quick, systems: o.systems, concurrency: o.concurrency, log })), command: commandLine(['accuracy', ...argv]) };
   const file = await writeResult('accuracy', report.startedAt, o.out, report);
   process.stdout.write(renderAccuracyMarkdown(report));
@@ -35,7 +35,9 @@ export async function accuracy(argv: readonly string[]): Promise<void> {
 
 export async function scan(argv: readonly string[]): Promise<void> {
   const o = parse(argv);
-  const report = { ...(await runScanSuite({ quick: o.quick, systems: o.systems, concurrency: o.concurrency, clamd: o.values.clamd === true, log })), command: commandLine(['scan', ...argv]) };
+  const repeats = o.values.repeats === undefined ? undefined : Number(o.values.repeats);
+  if (repeats !== undefined && !(Number.isInteger(repeats) && repeats >= 1 && repeats <= 10)) throw new Error('--repeats: 1 to 10');
+  const report = { ...(await runScanSuite({ quick: o.quick, systems: o.systems, concurrency: o.concurrency, clamd: o.values.clamd === true, log, ...(repeats !== undefined ? { repeats } : {}) })), command: commandLine(['scan', ...argv]) };
   const file = await writeResult('scan', report.startedAt, o.out, report);
   process.stdout.write(renderScanMarkdown(report));
   log(`report written to ${file}`);

@@ -89,7 +89,7 @@ export async function runScanSuite(o: ScanOptions): Promise<ScanReport> {
           for (let i = 0; i < repeats; i++) runs.push((await scanSpamd(spamd, layout.test)).seconds);
           systems.push({ system: s, version: await saVersion(), concurrency: `${o.concurrency} children, ${o.concurrency} connections`, messages: n, runs: rate(runs), messagesPerSecond: median(rate(runs)) });
         } finally {
-          await spamd.process.stop();
+          await spamd.stop();
         }
       } else {
         const r = await startRspamdWithBayes(layout.dir, dns, machine.nproc);
