@@ -31,6 +31,8 @@ import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js'
 import { spfCheck, spfSchema } from './spf/index.js';
 import { authCheck, authSchema } from '../scan/auth/index.js';
 import { structureCheck, structureSchema } from '../scan/structure/index.js';
+import { urlsCheck, urlsSchema } from '../scan/urls/index.js';
+import { attachmentsCheck, attachmentsSchema } from '../scan/attachments/index.js';
 import { bayesCheck, bayesSchema } from '../scan/bayes/index.js';
 import type { BayesStore } from '../store/bayes.js';
 import { scanChecks, type ScannerConfigs, type ScannerPorts } from '../scan/index.js';
@@ -52,6 +54,8 @@ export const checksSchema = z
     rateLimit: rateLimitSchema,
     auth: authSchema,
     structure: structureSchema,
+    urls: urlsSchema,
+    attachments: attachmentsSchema,
     bayes: bayesSchema,
     clamav: clamavCheckSchema,
     rspamd: rspamdCheckSchema,
@@ -112,6 +116,8 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     ...entry(authCheck(config.auth, ports), config.auth),
     // Content stage, cheapest first.
     ...entry(structureCheck(ports.clock), config.structure),
+    ...entry(attachmentsCheck(config.attachments), config.attachments),
+    ...entry(urlsCheck(config.urls, ports), config.urls),
     ...entry(bayesCheck(config.bayes, ports.bayes, ports.clock), config.bayes),
     // Then the external scanners (antivirus first).
     ...scanChecks(config, scanners, ports.scanners, all),
