@@ -1,9 +1,8 @@
-// Rspamd 3.4 + Bayes as the accuracy and scan anchor: the harness's rspamd (test/harness/rspamd.ts:
-// Debian's rspamd with a private config tree over /etc/rspamd, the normal workers and the
-// controller on free loopback ports, no proxy; every DNS query to the local stub; fuzzy checks and
-// phishing feeds off: remote services), its Bayes classifier in a private Redis
-// (test/harness/redis.ts), no auto-learning and a learn condition that takes every message (every
-// train message is learned, as in the anchor measurement), trained through the controller's
+// Rspamd 3.4 + Bayes as the accuracy and scan anchor: Debian's rspamd with a private config tree
+// over /etc/rspamd (the normal worker and the controller on free loopback ports, no proxy; every
+// DNS query to the local stub; fuzzy checks and phishing feeds off: remote services), its Bayes
+// classifier in a private Redis (test/harness/redis.ts), no auto-learning and no learn condition
+// (every train message is learned, as in the anchor measurement), trained through the controller's
 // /learnspam and /learnham, then every test message through /checkv2 from N connections at once.
 // The compiled hyperscan databases are kept in the repo's ignored .cache/rspamd-hs (a cold compile
 // takes 10-60 s). Flagged: an action other than "no action" and "greylist" (add header, rewrite
@@ -11,19 +10,21 @@
 // Trusts: /usr/bin/rspamd (Debian 12, 3.4). Fails: throws on no pong, a learn that is refused for
 // another reason than "already learned", or an answer without a score.
 import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startRedis, startRspamd } from '../../test/harness/index.js';
+import { startProcess, startRedis, startWithPortRetry, waitUntil, freePort, type ManagedProcess, type RedisHandle } from '../../test/harness/index.js';
+import { projectRoot } from '../lib/paths.js';
 import { pool, type Layout, type Outcome, type SystemRun } from './layout.js';
 
 const run = promisify(execFile);
 
-/** Rspamd and its Redis, as the suites use them. */
-export interface BayesRspamd {
+export interface RspamdHandle {
   readonly port: number;
   readonly controller: number;
+  readonly process: ManagedProcess;
+  readonly redis: RedisHandle;
   stop(): Promise<void>;
 }
 
@@ -41,29 +42,59 @@ export function rspamdHttp(port: number, method: 'GET' | 'POST', path: string, b
   });
 }
 
-/** The harness's Rspamd with Bayes in a private Redis, learned through its controller. */
-export async function startRspamdWithBayes(dir: string, dns: string, workers: number): Promise<BayesRspamd> {
+async function writeConfig(etc: string, port: number, controller: number, workers: number, dns: string, redis: string, hsCache: string): Promise<void> {
+  const local = join(etc, 'local.d');
+  const override = join(etc, 'override.d');
+  await mkdir(local, { recursive: true });
+  await mkdir(override, { recursive: true });
+  await writeFile(join(override, 'worker-normal.inc'), `bind_socket = "127.0.0.1:${port}";\ncount = ${workers};\n`);
+  await writeFile(join(override, 'worker-controller.inc'), `bind_socket = "127.0.0.1:${controller}";\ncount = 1;\npassword = "q1";\nsecure_ip = "127.0.0.1";\n`);
+  await writeFile(join(override, 'worker-proxy.inc'), 'count = -1;\n');
+  await writeFile(join(override, 'logging.inc'), 'type = "console";\nlevel = "warning";\n');
+  await writeFile(join(override, 'options.inc'), [`dns { nameserver = ["${dns}"]; timeout = 1s; retransmits = 1; }`, 'disable_monitoring = true;', `hs_cache_dir = "${hsCache}/";`, ''].join('\n'));
+  for (const m of ['fuzzy_check', 'phishing', 'neural']) await writeFile(join(local, `${m}.conf`), 'enabled = false;\n');
+  await writeFile(join(local, 'redis.conf'), `servers = "${redis}";\n`);
+  await writeFile(join(local, 'classifier-bayes.conf'), [`servers = "${redis}";`, 'backend = "redis";', 'min_learns = 200;', 'autolearn = false;', "learn_condition = 'return function(task, is_spam, is_unlearn) return true end';", ''].join('\n'));
+}
+
+export async function startRspamdWithBayes(dir: string, dns: string, workers: number): Promise<RspamdHandle> {
   await mkdir(join(dir, 'redis'), { recursive: true });
   const redis = await startRedis({ dir: join(dir, 'redis') });
-  try {
-    await mkdir(join(dir, 'rspamd'), { recursive: true });
-    const r = await startRspamd({ dir: join(dir, 'rspamd'), dnsServer: dns, workers, bayes: { redis: redis.address }, logLevel: 'warning', readyTimeoutMs: 180_000 });
+  const hsCache = process.env['MOAT_RSPAMD_HS_CACHE'] ?? join(projectRoot(), '.cache', 'rspamd-hs');
+  await mkdir(hsCache, { recursive: true });
+  const vars = { db: join(dir, 'rspamd-db'), run: join(dir, 'rspamd-run'), log: join(dir, 'rspamd-log') };
+  for (const d of Object.values(vars)) await mkdir(d, { recursive: true });
+  return startWithPortRetry(async (port) => {
+    const controller = await freePort();
+    const etc = join(dir, `rspamd-etc-${port}`);
+    await writeConfig(etc, port, controller, workers, dns, redis.address, hsCache);
+    const proc = startProcess(
+      '/usr/bin/rspamd',
+      ['-f', ...(process.getuid?.() === 0 ? ['-i', '-u', 'root', '-g', 'root'] : []), '-c', '/etc/rspamd/rspamd.conf', `--var=LOCAL_CONFDIR=${etc}`, `--var=DBDIR=${vars.db}`, `--var=RUNDIR=${vars.run}`, `--var=LOGDIR=${vars.log}`],
+      { name: `rspamd:${port}`, cwd: dir, logFile: join(dir, 'rspamd.out') },
+    );
+    try {
+      for (const p of [port, controller]) await waitUntil(async () => (await rspamdHttp(p, 'GET', '/ping', undefined, 1000)).body.includes('pong'), { timeoutMs: 180_000, what: `rspamd pong on 127.0.0.1:${p}`, process: proc, intervalMs: 200 });
+    } catch (err: unknown) {
+      await proc.stop();
+      await redis.stop();
+      throw err;
+    }
     return {
-      port: r.port,
-      controller: r.controller as number,
+      port,
+      controller,
+      process: proc,
+      redis,
       stop: async () => {
-        await r.stop();
+        await proc.stop();
         await redis.stop();
       },
     };
-  } catch (err: unknown) {
-    await redis.stop();
-    throw err;
-  }
+  });
 }
 
 /** Learns the train split through the controller, 4 requests at once. */
-export async function trainRspamd(r: BayesRspamd, layout: Layout, log: (line: string) => void): Promise<number> {
+export async function trainRspamd(r: RspamdHandle, layout: Layout, log: (line: string) => void): Promise<number> {
   const t0 = performance.now();
   let learned = 0;
   let refused = 0;
@@ -78,7 +109,7 @@ export async function trainRspamd(r: BayesRspamd, layout: Layout, log: (line: st
 }
 
 /** Every message through /checkv2, `concurrency` at once. */
-export async function scanRspamd(r: BayesRspamd, messages: readonly { readonly raw: Buffer }[], concurrency: number): Promise<{ answers: { score: number; action: string }[]; seconds: number }> {
+export async function scanRspamd(r: RspamdHandle, messages: readonly { readonly raw: Buffer }[], concurrency: number): Promise<{ answers: { score: number; action: string }[]; seconds: number }> {
   const t0 = performance.now();
   const answers = await pool(messages, concurrency, async (m) => {
     const a = await rspamdHttp(r.port, 'POST', '/checkv2', m.raw);

@@ -1,6 +1,5 @@
 // Rspamd (Debian 12: 3.4) on loopback with a private config tree over Debian's /etc/rspamd base:
-// only the normal worker(s), on a free port (proxy disabled: count = -1; the controller too unless
-// `bayes` asks for Bayes in a Redis, learned through the controller on another free port), console
+// only the normal worker, on a free port (controller and proxy disabled: count = -1), console
 // logging, and every DNS query to the test's dnsmasq (dns.nameserver), never the system resolver;
 // fuzzy checks and phishing maps are off (remote services). Its state (DBDIR, RUNDIR) is a scratch
 // dir; only the compiled hyperscan databases are kept between runs, in the repo's ignored .cache/
@@ -16,7 +15,7 @@ import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { startProcess, type ManagedProcess } from './process.js';
 import type { ProcessRegistry } from './registry.js';
-import { freePort, startWithPortRetry } from './ports.js';
+import { startWithPortRetry } from './ports.js';
 import { makeScratchDir } from './tmp.js';
 import { waitUntil } from './wait.js';
 
@@ -33,23 +32,12 @@ export interface RspamdOptions {
   readonly dir?: string;
   readonly readyTimeoutMs?: number;
   readonly registry?: ProcessRegistry;
-  /** Normal workers (default 1). */
-  readonly workers?: number;
-  /**
-   * Bayes in this Redis ("127.0.0.1:PORT", test/harness/redis.ts), learned through the controller
-   * (then started on a free port): min_learns 200, no auto-learning, every message learnable.
-   */
-  readonly bayes?: { readonly redis: string };
-  /** Rspamd's log level (default notice; a benchmark takes warning: one line per scan costs). */
-  readonly logLevel?: 'notice' | 'warning';
 }
 
 export interface RspamdHandle {
   readonly port: number;
   /** "http://127.0.0.1:PORT", as Moat's rspamd.url. */
   readonly url: string;
-  /** The controller's port (/learnspam, /learnham) with `bayes`, else null. */
-  readonly controller: number | null;
   readonly process: ManagedProcess;
   stop(): Promise<void>;
 }
@@ -69,15 +57,14 @@ export function httpGet(port: number, path: string, timeoutMs = 1000): Promise<{
   });
 }
 
-async function writeConfig(etc: string, port: number, dnsServer: string, hsCache: string, workers: number, bayes: { readonly redis: string; readonly controller: number } | null, logLevel: string): Promise<void> {
+async function writeConfig(etc: string, port: number, dnsServer: string, hsCache: string): Promise<void> {
   const local = join(etc, 'local.d');
   const override = join(etc, 'override.d');
   await mkdir(local, { recursive: true });
   await mkdir(override, { recursive: true });
-  await writeFile(join(override, 'worker-normal.inc'), `bind_socket = "127.0.0.1:${port}";\ncount = ${workers};\n`);
-  await writeFile(join(override, 'worker-proxy.inc'), 'count = -1;\n');
-  await writeFile(join(override, 'worker-controller.inc'), bayes ? `bind_socket = "127.0.0.1:${bayes.controller}";\ncount = 1;\npassword = "q1";\nsecure_ip = "127.0.0.1";\n` : 'count = -1;\n');
-  await writeFile(join(override, 'logging.inc'), `type = "console";\nlevel = "${logLevel}";\n`);
+  await writeFile(join(override, 'worker-normal.inc'), `bind_socket = "127.0.0.1:${port}";\ncount = 1;\n`);
+  for (const w of ['worker-controller.inc', 'worker-proxy.inc']) await writeFile(join(override, w), 'count = -1;\n');
+  await writeFile(join(override, 'logging.inc'), 'type = "console";\nlevel = "notice";\n');
   await writeFile(
     join(override, 'options.inc'),
     [
@@ -87,14 +74,7 @@ async function writeConfig(etc: string, port: number, dnsServer: string, hsCache
       '',
     ].join('\n'),
   );
-  for (const m of ['fuzzy_check', 'phishing', ...(bayes ? ['neural'] : [])]) await writeFile(join(local, `${m}.conf`), 'enabled = false;\n');
-  if (bayes) {
-    await writeFile(join(local, 'redis.conf'), `servers = "${bayes.redis}";\n`);
-    await writeFile(
-      join(local, 'classifier-bayes.conf'),
-      [`servers = "${bayes.redis}";`, 'backend = "redis";', 'min_learns = 200;', 'autolearn = false;', "learn_condition = 'return function(task, is_spam, is_unlearn) return true end';", ''].join('\n'),
-    );
-  }
+  for (const m of ['fuzzy_check', 'phishing']) await writeFile(join(local, `${m}.conf`), 'enabled = false;\n');
 }
 
 export async function startRspamd(o: RspamdOptions): Promise<RspamdHandle> {
@@ -107,22 +87,19 @@ export async function startRspamd(o: RspamdOptions): Promise<RspamdHandle> {
   return startWithPortRetry(
     async (port) => {
       const etc = join(dir, `etc-${port}`);
-      const bayes = o.bayes ? { redis: o.bayes.redis, controller: await freePort() } : null;
-      await writeConfig(etc, port, o.dnsServer, hsCache, o.workers ?? 1, bayes, o.logLevel ?? 'notice');
+      await writeConfig(etc, port, o.dnsServer, hsCache);
       const proc = startProcess(
         '/usr/bin/rspamd',
         ['-f', ...(process.getuid?.() === 0 ? ['-i', '-u', 'root', '-g', 'root'] : []), '-c', '/etc/rspamd/rspamd.conf', `--var=LOCAL_CONFDIR=${etc}`, `--var=DBDIR=${vars.db}`, `--var=RUNDIR=${vars.run}`, `--var=LOGDIR=${vars.log}`],
         { name: `rspamd:${port}`, cwd: dir, logFile: join(dir, 'rspamd.out'), ...(o.registry !== undefined ? { registry: o.registry } : {}) },
       );
       try {
-        for (const p of bayes ? [port, bayes.controller] : [port]) {
-          await waitUntil(async () => (await httpGet(p, '/ping', 1000)).body.includes('pong'), {
-            timeoutMs: o.readyTimeoutMs ?? 150_000,
-            what: `rspamd pong on 127.0.0.1:${p}`,
-            process: proc,
-            intervalMs: 100,
-          });
-        }
+        await waitUntil(async () => (await httpGet(port, '/ping', 1000)).body.includes('pong'), {
+          timeoutMs: o.readyTimeoutMs ?? 150_000,
+          what: `rspamd pong on 127.0.0.1:${port}`,
+          process: proc,
+          intervalMs: 100,
+        });
       } catch (err: unknown) {
         await proc.stop();
         throw err;
@@ -130,7 +107,6 @@ export async function startRspamd(o: RspamdOptions): Promise<RspamdHandle> {
       return {
         port,
         url: `http://127.0.0.1:${port}`,
-        controller: bayes?.controller ?? null,
         process: proc,
         stop: async () => {
           await proc.stop();
