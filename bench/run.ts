@@ -24,16 +24,19 @@ import { renderRelayMarkdown } from './relay/report.js';
 import { renderConnectionsMarkdown } from './report/connections-section.js';
 import { writeReport } from './report/write.js';
 import { runRelaySuite } from './relay/suite.js';
+import { accuracy, scan } from './accuracy/commands.js';
 
 const USAGE = `usage: node dist/bench/run.js all [--quick]
        node dist/bench/run.js report
+       node dist/bench/run.js accuracy [--quick] [--systems moat,spamassassin,rspamd] [--concurrency N] [--out FILE]
+       node dist/bench/run.js scan [--quick] [--systems moat,spamassassin,rspamd] [--concurrency N] [--repeats N] [--clamd] [--out FILE]
        node dist/bench/run.js connections [--quick] [--idle N] [--slow N] [--slow-seconds N] [--legit N] [--repeats N]
           [--in-flight N] [--systems moat,postfix,haraka] [--out FILE]
        node dist/bench/run.js relay [--quick] [--messages N] [--latency-messages N] [--repeats N]
           [--sizes 5120,51200] [--sessions 20,100] [--modes new,reuse] [--systems moat,postfix,haraka] [--warmup N] [--out FILE]`;
 
 /** How this process was started, for the report (arguments quoted when they need it). */
-function commandLine(argv: readonly string[]): string {
+export function commandLine(argv: readonly string[]): string {
   const q = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
   const env = ['MOAT_BENCH_NODE_ARGS', 'MOAT_BENCH_CONFIG'].map((k) => (process.env[k] !== undefined ? `${k}=${q(process.env[k])} ` : '')).join('');
   return `${env}node dist/bench/run.js ${argv.map(q).join(' ')}`.trim();
@@ -89,7 +92,7 @@ function systemsOr(v: string | undefined, base: readonly SystemName[]): SystemNa
   return (v?.split(',').map((s) => s.trim()) as SystemName[] | undefined) ?? base.filter((s) => s !== 'postfix' || canRunPostfix());
 }
 
-async function writeResult(suite: string, startedAt: string, out: string | undefined, data: unknown): Promise<string> {
+export async function writeResult(suite: string, startedAt: string, out: string | undefined, data: unknown): Promise<string> {
   const file = out ?? join(projectRoot(), 'bench', 'out', `${suite}-${startedAt.replace(/[:.]/g, '-')}.json`);
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
@@ -151,7 +154,7 @@ async function report(argv: readonly string[]): Promise<void> {
 }
 
 /** The measuring suites, in the order `all` runs them. */
-const MEASURING: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay, connections };
+const MEASURING: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay, connections, accuracy, scan };
 
 async function all(argv: readonly string[]): Promise<void> {
   const quick = argv.includes('--quick');

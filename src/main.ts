@@ -23,6 +23,7 @@ import { PostgresQuarantine } from './quarantine/postgres.js';
 import { SqliteStateStore } from './store/sqlite/state.js';
 import { RedisStateStore } from './store/redis/state.js';
 import type { StateStore } from './store/state.js';
+import { SqliteBayesStore } from './store/sqlite/bayes.js';
 import { SqliteMessageLog } from './store/sqlite/message-log.js';
 import { PostgresMessageLog } from './store/postgres/message-log.js';
 import type { MessageLogStore } from './store/message-log.js';
@@ -158,6 +159,12 @@ export function statePath(c: Config): string | null {
   if (!c.state.startsWith('sqlite:')) return null;
   const path = c.state.slice('sqlite:'.length);
   return path.length > 0 ? path : join(c.dataDir, 'state.db');
+}
+
+/** The Bayes store's file: "sqlite:" alone means dataDir/bayes.db. */
+export function bayesPath(c: Config): string {
+  const path = c.checks.bayes.store.slice('sqlite:'.length);
+  return path.length > 0 ? path : join(c.dataDir, 'bayes.db');
 }
 
 /** The state store the config names: SQLite (swept by `sweeps`), or the Redis shared by the nodes. */
@@ -367,8 +374,19 @@ export async function startWorker(initial: Config, index: number, count: number,
   if (state instanceof RedisStateStore) {
     await state.ready(config.redis.connectTimeout).catch((e: unknown) => log.error('state.unavailable', { error: e instanceof Error ? e.message : String(e) }));
   }
+  const bayes = new SqliteBayesStore(bayesPath(config));
+  // One worker expires old rare Bayes tokens, daily and at start.
+  const expireBayes = (): void => {
+    const e = config.checks.bayes.expiry;
+    void bayes
+      .expire({ before: clock.now() - e.maxAge, rareBelow: e.rareBelow, maxTokens: e.maxTokens })
+      .then((n) => n > 0 && log.info('bayes.expired', { tokens: n }))
+      .catch((err: unknown) => log.error('bayes.expired', { error: err instanceof Error ? err.message : String(err) }));
+  };
+  const bayesExpiry = index === 0 ? setInterval(expireBayes, 86_400_000).unref() : null;
+  if (index === 0) expireBayes();
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts(), ruleFiles, logger: log, ...(ports.ruleThread ? { ruleThread: ports.ruleThread } : {}) }, false, c, c.outbound);
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts(), bayes, ruleFiles, logger: log, ...(ports.ruleThread ? { ruleThread: ports.ruleThread } : {}) }, false, c, c.outbound);
     // Rule files are read and compiled now, not on the first message (rules.loaded is logged at start and reload).
     for (const e of checks) void e.check.prepare?.();
     const o = c.outbound;
@@ -514,8 +532,10 @@ export async function startWorker(initial: Config, index: number, count: number,
       await directory.close();
       await state.close();
       await quarantine.close();
+      await bayes.close();
       await tracking.close();
       if (expiry) clearInterval(expiry);
+      if (bayesExpiry) clearInterval(bayesExpiry);
     },
     metrics: () => metrics.snapshot(),
   };

@@ -94,6 +94,30 @@ describe('bench report', () => {
     await expect(writeReport({ root })).rejects.toThrow(/re-run/);
   });
 
+  it('adds the accuracy and scan sections from their newest full results, a --quick run not replacing a full one', async () => {
+    const root = await makeScratchDir('moat-bench-report-');
+    const out = join(root, 'bench', 'out');
+    await mkdir(out, { recursive: true });
+    const machine = { nproc: 2, cpuModel: 'Test CPU', memGiB: 4, kernel: '6.1', node: 'v20.0.0', postfix: '3.7.11', loadAtStart: 3 };
+    const m = (tp: number, fp: number) => ({ tp, fp, tn: 1000 - fp, fn: 100 - tp, fpr: fp / 1000, recall: tp / 100, precision: tp / (tp + fp), f1: 0.9, recallAtFpr: 0.8, thresholdAtFpr: 6, fprBound: 0.001 });
+    const sys = (system: string, version: string, tp: number, fp: number, rate: number) => ({ system, version, setup: `${version} setup`, trainSeconds: 1, scanSeconds: 1, messagesPerSecond: rate, metrics: m(tp, fp), falsePositives: [] });
+    const accuracy = (quick: boolean, tp: number) => ({ suite: 'accuracy', version: 1, startedAt: '2026-12-01T10:00:00.000Z', quick, machine, counts: { train: { ham: 10, spam: 10 }, test: { ham: 1000, spam: 100 } }, systems: [sys('moat', 'Moat 0.1.0', tp, 1, 300), sys('spamassassin', 'SpamAssassin 4.0.1', 90, 5, 16)], skipped: [], command: `node dist/bench/run.js accuracy${quick ? ' --quick' : ''}` });
+    await writeFile(join(out, 'accuracy-2026-12-01T10-00-00-000Z.json'), JSON.stringify(accuracy(false, 97)));
+    await writeFile(join(out, 'accuracy-2026-12-01T11-00-00-000Z.json'), JSON.stringify(accuracy(true, 50)));
+    const scanRun = (system: string, version: string, rate: number) => ({ system, version, concurrency: '2', messages: 1100, runs: [rate], messagesPerSecond: rate });
+    await writeFile(
+      join(out, 'scan-2026-12-01T10-00-00-000Z.json'),
+      JSON.stringify({ suite: 'scan', version: 1, startedAt: '2026-12-01T10:00:00.000Z', quick: false, machine, systems: [scanRun('moat', 'Moat 0.1.0', 320), scanRun('rspamd', 'Rspamd 3.4', 80)], skipped: [], command: 'node dist/bench/run.js scan' }),
+    );
+    const md = await readFile((await writeReport({ root })).markdownFile, 'utf8');
+    expect(md).toContain('## Content verdicts: accuracy');
+    expect(md).toContain('`node dist/bench/run.js accuracy`');
+    expect(md).not.toContain('accuracy --quick');
+    expect(md).toMatch(/\| Moat 0\.1\.0 \| 97 \| 1 \|/);
+    expect(md).toContain('## Content verdicts: full-scan throughput');
+    expect(md).toMatch(/\| Rspamd 3\.4 \| 2 \| 80\.0 \| 80\.0 \| ×4\.00 \|/);
+  });
+
   it('draws nice ticks and escapes text', () => {
     expect(niceStep(830)).toBe(200);
     expect(niceStep(0.9)).toBe(0.2);

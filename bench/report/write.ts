@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { projectRoot } from '../lib/paths.js';
 import { checkConnectionsReport, connectionsSection } from './connections-section.js';
 import { checkRelayReport, relaySection } from './relay-section.js';
+import { accuracySection, checkAccuracyReport, checkScanReport, scanSection } from './content-section.js';
 import type { Section } from './relay-section.js';
 
 export interface WrittenReport {
@@ -29,6 +30,16 @@ async function readJson(file: string): Promise<unknown> {
   return JSON.parse(await readFile(file, 'utf8')) as unknown;
 }
 
+/** The newest result that is not a `--quick` smoke run (the newest of all when every one is quick). */
+async function newestFullResult(outDir: string, prefix: string): Promise<string | undefined> {
+  const names = (await readdir(outDir).catch(() => [] as string[])).filter((n) => n.startsWith(`${prefix}-`) && n.endsWith('.json')).sort().reverse();
+  for (const n of names) {
+    const r = (await readJson(join(outDir, n))) as { quick?: unknown } | null;
+    if (r?.quick !== true) return join(outDir, n);
+  }
+  return names[0] === undefined ? undefined : join(outDir, names[0]);
+}
+
 /** Renders and writes the report; see the header. */
 export async function writeReport(opts: { readonly root?: string; readonly outDir?: string } = {}): Promise<WrittenReport> {
   const root = opts.root ?? projectRoot();
@@ -46,6 +57,18 @@ export async function writeReport(opts: { readonly root?: string; readonly outDi
     const rel = relative(root, connFile);
     sections.push(connectionsSection(checkConnectionsReport(await readJson(connFile), rel), rel));
     sources.push(connFile);
+  }
+  const accFile = await newestFullResult(outDir, 'accuracy');
+  if (accFile !== undefined) {
+    const rel = relative(root, accFile);
+    sections.push(accuracySection(checkAccuracyReport(await readJson(accFile), rel), rel));
+    sources.push(accFile);
+  }
+  const scanFile = await newestFullResult(outDir, 'scan');
+  if (scanFile !== undefined) {
+    const rel = relative(root, scanFile);
+    sections.push(scanSection(checkScanReport(await readJson(scanFile), rel), rel));
+    sources.push(scanFile);
   }
   if (sections.length === 0) throw new Error(`no results in ${outDir}: run a suite first (node dist/bench/run.js relay)`);
 

@@ -36,6 +36,8 @@ import { loadSourcesSync, type RuleFiles, type RuleFilesSync } from '../scan/rul
 import type { Logger } from '../platform/logger.js';
 import { urlsCheck, urlsSchema } from '../scan/urls/index.js';
 import { attachmentsCheck, attachmentsSchema } from '../scan/attachments/index.js';
+import { bayesCheck, bayesSchema } from '../scan/bayes/index.js';
+import type { BayesStore } from '../store/bayes.js';
 import { scanChecks, type ScannerConfigs, type ScannerPorts } from '../scan/index.js';
 import { clamavCheckSchema } from '../scan/clamav/index.js';
 import { rspamdCheckSchema } from '../scan/rspamd/index.js';
@@ -58,6 +60,7 @@ export const checksSchema = z
     rules: rulesSchema,
     urls: urlsSchema,
     attachments: attachmentsSchema,
+    bayes: bayesSchema,
     clamav: clamavCheckSchema,
     rspamd: rspamdCheckSchema,
     spamassassin: spamassassinCheckSchema,
@@ -86,6 +89,8 @@ export interface CheckPorts {
   readonly logger?: Pick<Logger, 'info' | 'warn'>;
   /** The rule thread's script, when not the built one beside the rules check (tests running from source). */
   readonly ruleThread?: URL;
+  /** The Bayes token store (SQLite embedded). */
+  readonly bayes: BayesStore;
   /** Adapters for the external content scanners (clamd, spamd, rspamd). */
   readonly scanners: ScannerPorts;
 }
@@ -132,6 +137,7 @@ export function createChecks(
     ...entry(structureCheck(ports.clock), config.structure),
     ...entry(attachmentsCheck(config.attachments), config.attachments),
     ...entry(urlsCheck(config.urls, ports), config.urls),
+    ...entry(bayesCheck(config.bayes, ports.bayes, ports.clock), config.bayes),
     // Then the external scanners (antivirus first).
     ...scanChecks(config, scanners, ports.scanners, all),
   ];
@@ -154,6 +160,7 @@ export const INERT: CheckPorts = {
   prober: { probe: refuse },
   readText: refuse,
   ruleFiles: { read: refuse, list: refuse },
+  bayes: new Proxy({} as BayesStore, { get: () => refuse }),
   scanners: {
     clamd: () => ({ scan: refuse }),
     spamd: () => ({ check: refuse }),

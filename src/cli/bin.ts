@@ -16,6 +16,7 @@ import { queueCommand } from './queue-command.js';
 import { dkimKeygenCommand, passwdCommand } from './outbound-commands.js';
 import { quarantineCommand } from './quarantine-command.js';
 import { scanCommand } from './scan-command.js';
+import { learnCommand } from './learn-command.js';
 import { explainCommand, logCommand } from './explain-command.js';
 import { parseDuration } from '../config/duration.js';
 import { nodeName } from '../main.js';
@@ -100,6 +101,25 @@ function cli(): Command {
     .option('--json', 'one JSON object per message and line')
     .argument('<path...>', 'message files, directories, Maildirs or mbox files')
     .action(async (paths: string[], o: { config: string; json?: boolean }) => process.exit(await scanCommand(await load(o.config), o.config, paths, { json: o.json === true })));
+  program
+    .command('learn')
+    .description('train Bayes: learn messages as spam or ham (files, directories, Maildirs, mbox), or forget them')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .option('--forget', 'unlearn the messages under the paths')
+    .option('--expire', 'remove old rare tokens now (checks.bayes.expiry)')
+    .argument('[args...]', 'spam|ham PATH…, or PATH… with --forget')
+    .action(async (args: string[], o: { config: string; forget?: boolean; expire?: boolean }) => {
+      const [first, ...rest] = args;
+      const usage = (): never => {
+        process.stderr.write('usage: moat learn --config FILE spam|ham PATH…  |  --forget PATH…  |  --expire\n');
+        return process.exit(2);
+      };
+      const config = await load(o.config);
+      if (o.expire === true) process.exit(await learnCommand(config, { op: 'expire' }));
+      if (o.forget === true) process.exit(args.length > 0 ? await learnCommand(config, { op: 'forget', paths: args }) : usage());
+      if ((first !== 'spam' && first !== 'ham') || rest.length === 0) return usage();
+      process.exit(await learnCommand(config, { op: 'learn', as: first, paths: rest }));
+    });
   const queue = program.command('queue').description('inspect and act on the delivery queue (live or offline)');
   const withConfig = (c: Command): Command => c.requiredOption('-c, --config <file>', 'configuration file (YAML)').option('--json', 'machine-readable output');
   withConfig(queue.command('list').description('list queued messages')).action(async (o: { config: string; json?: boolean }) =>
@@ -124,12 +144,16 @@ function cli(): Command {
   withConfig(quarantine.command('show <id>').description('show one message: envelope, verdict, headers')).action(async (id: string, o: { config: string; json?: boolean }) =>
     process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-show', id }, o.json === true)),
   );
-  withConfig(quarantine.command('release <id>').description('deliver a quarantined message without filtering it again')).action(
-    async (id: string, o: { config: string; json?: boolean }) => process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-release', id }, o.json === true)),
-  );
-  withConfig(quarantine.command('delete <id>').description('delete a quarantined message')).action(async (id: string, o: { config: string; json?: boolean }) =>
-    process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-delete', id }, o.json === true)),
-  );
+  withConfig(quarantine.command('release <id>').description('deliver a quarantined message without filtering it again'))
+    .option('--learn-ham', 'first learn it as ham (Bayes)')
+    .action(async (id: string, o: { config: string; json?: boolean; learnHam?: boolean }) =>
+      process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-release', id }, o.json === true, o.learnHam === true ? 'ham' : undefined)),
+    );
+  withConfig(quarantine.command('delete <id>').description('delete a quarantined message'))
+    .option('--learn-spam', 'first learn it as spam (Bayes)')
+    .action(async (id: string, o: { config: string; json?: boolean; learnSpam?: boolean }) =>
+      process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-delete', id }, o.json === true, o.learnSpam === true ? 'spam' : undefined)),
+    );
   program
     .command('store')
     .description('the state and message stores')

@@ -3,6 +3,8 @@
  * once); with no gateway running, works on the quarantine directory directly (a released message
  * goes into spool shard 0 and is delivered when the gateway starts). With `store: postgres://` the
  * quarantine is the cluster's: any node lists, releases (into its own spool) and deletes any message.
+ * `release --learn-ham` and `delete --learn-spam` first train Bayes on the message (read from the
+ * quarantine, learned into the Bayes store by this process, live or offline alike), then release or delete it.
  */
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
@@ -10,7 +12,9 @@ import type { ControlAnswer, ControlRequest, QuarantineEntry } from '../gateway/
 import { openQuarantine } from '../main.js';
 import type { Quarantine } from '../quarantine/store.js';
 import { Spool } from '../queue/spool.js';
+import type { BayesClass } from '../store/bayes.js';
 import { askGateway } from './control-client.js';
+import { learnOne } from './learn-command.js';
 import { noteState } from './explain-command.js';
 
 export type QuarantineRequest = Extract<ControlRequest, { op: `quarantine-${string}` }>;
@@ -53,7 +57,29 @@ function line(e: QuarantineEntry): string {
   return `${e.envelope.id}  ${String(e.size).padStart(9)}  ${new Date(e.envelope.receivedAt).toISOString()}  <${e.envelope.from}>  ${e.envelope.recipients.map((r) => `<${r.address}>`).join(',')}  score ${v?.score ?? '?'}`;
 }
 
-export async function quarantineCommand(config: Config, req: QuarantineRequest, json: boolean): Promise<number> {
+/** Trains Bayes on a quarantined message: what the store did with it, or why it could not. */
+async function learnQuarantined(config: Config, id: string, as: BayesClass): Promise<{ error: string } | { outcome: string }> {
+  const store = openQuarantine(config);
+  let raw: Buffer | null;
+  try {
+    await store.init();
+    raw = await store.content(id, config.policy.scanLimit);
+  } finally {
+    await store.close();
+  }
+  if (!raw) return { error: `no message ${id} in quarantine` };
+  return { outcome: await learnOne(config, raw, as) };
+}
+
+export async function quarantineCommand(config: Config, req: QuarantineRequest, json: boolean, learn?: BayesClass): Promise<number> {
+  if (learn && 'id' in req) {
+    const l = await learnQuarantined(config, req.id, learn);
+    if ('error' in l) {
+      process.stderr.write(`moat: ${l.error}\n`);
+      return 1;
+    }
+    if (!json) process.stdout.write(`${req.id}: ${l.outcome === 'known' ? `already learned as ${learn}` : `learned as ${learn}`}\n`);
+  }
   const answer = (await askGateway(config, req)) ?? (await offline(config, req));
   if (json) {
     process.stdout.write(`${JSON.stringify(answer)}\n`);

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { INERT, createChecks } from '../checks/index.js';
 import type { Config } from '../config/schema.js';
-import { openStateStore, scannerPorts, statePath } from '../main.js';
+import { bayesPath, openStateStore, scannerPorts, statePath } from '../main.js';
 import { messageView } from '../pipeline/message.js';
 import type { Explanation } from '../pipeline/policy.js';
 import { createPolicy, PipelineSession } from '../pipeline/runner.js';
@@ -18,6 +18,8 @@ import { systemClock } from '../platform/clock.js';
 import { createResolver, systemServers } from '../platform/dns/index.js';
 import { limitsForScan, mimeParser } from '../scan/mime/index.js';
 import { SqliteStateStore } from '../store/sqlite/state.js';
+import { SqliteBayesStore } from '../store/sqlite/bayes.js';
+import type { BayesStore } from '../store/bayes.js';
 import { StoreError, type StateStore } from '../store/state.js';
 
 export interface ScanResult {
@@ -44,6 +46,17 @@ const NO_STATE: StateStore = {
   close: () => Promise.resolve(),
 };
 
+/** No Bayes database in dataDir: nothing learned, so Bayes stays silent. */
+const NO_BAYES: BayesStore = {
+  lookup: () => Promise.resolve({ totals: { spam: 0, ham: 0 }, counts: new Map() }),
+  totals: () => Promise.resolve({ spam: 0, ham: 0 }),
+  learn: () => Promise.reject(new StoreError('no bayes store in dataDir')),
+  forget: () => Promise.reject(new StoreError('no bayes store in dataDir')),
+  learnedAs: () => Promise.resolve(null),
+  expire: () => Promise.resolve(0),
+  close: () => Promise.resolve(),
+};
+
 const LOCAL_SESSION = { id: 'scan', clientIp: '127.0.0.1', clientPort: 0, localIp: '127.0.0.1', localPort: 0 };
 
 export function createScanner(config: Config): Scanner {
@@ -52,10 +65,14 @@ export function createScanner(config: Config): Scanner {
   // A SQLite state file is read only when it exists (scan creates nothing); a shared Redis is asked.
   const file = statePath(config);
   const state = file === null ? openStateStore(config, clock, false) : existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE;
+  const bayesFile = bayesPath(config);
+  // Read-only: an offline scan learns nothing (auto-learning is off here too).
+  const bayes = existsSync(bayesFile) ? new SqliteBayesStore(bayesFile, { readonly: true }) : NO_BAYES;
+  const checksConfig = { ...config.checks, bayes: { ...config.checks.bayes, autoLearn: null } };
   // Only content checks run offline: the envelope stage's LDAP/LAN probes get the refusing ports.
   // The external scanners (clamd, spamd, rspamd) are asked when configured, as in the gateway.
   const ruleFiles = { read: (p: string) => readFile(p), list: (d: string) => readdir(d) };
-  const checks = createChecks(config.checks, config.domains, { ...INERT, resolver, clock, state, hostname: config.hostname, scanners: scannerPorts(), ruleFiles }, false, config);
+  const checks = createChecks(checksConfig, config.domains, { ...INERT, resolver, clock, state, hostname: config.hostname, scanners: scannerPorts(), bayes, ruleFiles }, false, config);
   const policy = createPolicy(checks, config.policy);
   const parse = mimeParser(limitsForScan(config.policy.scanLimit));
   const isLocal = (d: string): boolean => Object.hasOwn(config.domains, d);
@@ -76,6 +93,9 @@ export function createScanner(config: Config): Scanner {
         symbols: v.findings.map((f) => ({ name: f.symbol, score: f.score, description: f.description, detail: f.detail, observed: f.observed })),
       };
     },
-    close: () => state.close(),
+    close: async () => {
+      await state.close();
+      await bayes.close();
+    },
   };
 }

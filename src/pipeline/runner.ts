@@ -192,7 +192,16 @@ export class PipelineSession {
     const profile = this.transactionProfile;
     const o = await this.run('data', (r, c, s) => r.data?.(message, { ...c, ...data }, s), signal, profile);
     this.txFindings.push(...o.findings);
-    return this.deps.policy.verdict([...this.sessionFindings, ...this.txFindings], profile, this.couldExempt);
+    const v = this.deps.policy.verdict([...this.sessionFindings, ...this.txFindings], profile, this.couldExempt);
+    for (const { entry, run } of this.runs) {
+      if (!run.decided || entry.observe) continue;
+      try {
+        await run.decided(v, message);
+      } catch (e) {
+        this.deps.onFailOpen?.(entry.check.name, 'data', e);
+      }
+    }
+    return v;
   }
 
   /** The transaction is over: forget its findings and facts. */

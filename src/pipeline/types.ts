@@ -107,8 +107,16 @@ export interface CheckRun {
   /** Findings here concern this recipient; a reject refuses only it. */
   rcptTo?(to: Mailbox, ctx: PhaseContext & { readonly from: ReversePath }, signal: AbortSignal): Promise<Finding[]>;
   data?(message: MessageView, ctx: PhaseContext & DataContext, signal: AbortSignal): Promise<Finding[]>;
+  /** After the end-of-data verdict (auto-learning); a failure is logged, never changes the verdict. */
+  decided?(verdict: VerdictSummary, message: MessageView): Promise<void>;
   /** The transaction ended (RSET, new MAIL, end of data): drop per-transaction state. */
   reset?(): void;
+}
+
+/** The end-of-data verdict as `decided` sees it (policy.ts's Explanation has these fields). */
+export interface VerdictSummary {
+  readonly action: HardAction;
+  readonly findings: readonly { readonly symbol: string; readonly score: number; readonly transient: boolean }[];
 }
 
 export interface DataContext {

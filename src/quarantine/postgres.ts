@@ -148,6 +148,14 @@ export class PostgresQuarantine implements Quarantine {
     return end >= 0 ? text.slice(0, end + 2) : text;
   }
 
+  async content(id: string, limit: number): Promise<Buffer | null> {
+    const r = await this.q<{ record: Buffer }>('SELECT record FROM quarantine WHERE id = $1', [checkId(id)]);
+    const record = r.rows[0]?.record;
+    const m = record ? parseRecord(record) : null;
+    if (!record || m === null || typeof m === 'string') return null;
+    return record.subarray(m.contentOffset, m.contentOffset + Math.min(limit, m.contentLength));
+  }
+
   async delete(id: string): Promise<boolean> {
     return ((await this.q('DELETE FROM quarantine WHERE id = $1', [checkId(id)])).rowCount ?? 0) > 0;
   }

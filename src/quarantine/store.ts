@@ -31,6 +31,8 @@ export interface Quarantine {
   count(): Promise<number>;
   load(id: string): Promise<StoredMessage | null>;
   head(id: string, limit: number): Promise<string | null>;
+  /** The stored content, at most `limit` octets (for training Bayes on it), or null. */
+  content(id: string, limit: number): Promise<Buffer | null>;
   delete(id: string): Promise<boolean>;
   /** Puts the message into `spool` (this node's) for delivery; null when there is no such message. */
   release(id: string, spool: Spool): Promise<StoredMessage | null>;
@@ -95,6 +97,20 @@ export class QuarantineStore implements Quarantine {
       return null;
     } finally {
       await fh?.close();
+    }
+  }
+
+  /** The stored content, at most `limit` octets (for training Bayes on it), or null. */
+  async content(id: string, limit: number): Promise<Buffer | null> {
+    const m = await this.load(id);
+    if (!m) return null;
+    const fh = await open(this.path(id), 'r');
+    try {
+      const buf = Buffer.alloc(Math.min(limit, m.contentLength));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, m.contentOffset);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
     }
   }
 

@@ -1,7 +1,9 @@
 // SpamAssassin's spamd (Debian 12: 4.0) on loopback with a private site config: only local rules
-// (--local: no DNS, no network tests), no Bayes, no auto-learning, no user configs, plugins loaded by
-// our own init.pre (the local-only ones; the host's /etc/spamassassin is never read), as nobody,
-// with a scratch home dir. The rules are Debian's shipped set (/usr/share/spamassassin), no sa-update.
+// (--local: no DNS, no network tests), no auto-learning, no user configs, plugins loaded by our own
+// init.pre (the local-only ones; the host's /etc/spamassassin is never read), as nobody, with a
+// scratch home dir. The rules are Debian's shipped set (/usr/share/spamassassin), no sa-update.
+// Bayes is off unless `bayes: true` (the accuracy benchmark): then the Bayes plugin and a private
+// database in DIR/bayes, which sa-learn fills with the same site config (spamdSiteConfig).
 // Trusts: /usr/sbin/spamd to stay in the foreground (no --daemonize), bind only the --listen address
 // and exit with its children on SIGTERM. Readiness is spamd's own answer to `PING SPAMC/1.5` (PONG):
 // its port opens before the rules are loaded, so a TCP connect is not enough.
@@ -26,8 +28,37 @@ export interface SpamdOptions {
   readonly port?: number;
   readonly dir?: string;
   readonly maxChildren?: number;
+  /** spamd's --min-children (default 1; the benchmark pre-forks every child). */
+  readonly minChildren?: number;
+  /** Bayes on, with the database of spamdSiteConfig(dir, { bayes: true }). */
+  readonly bayes?: boolean;
+  /** spamd's output goes here too. */
+  readonly logFile?: string;
   readonly readyTimeoutMs?: number;
   readonly registry?: ProcessRegistry;
+}
+
+export interface SpamdSite {
+  /** --siteconfigpath for spamd and sa-learn. */
+  readonly site: string;
+  readonly home: string;
+  /** --dbpath for sa-learn (the directory of the bayes_path files), when Bayes is on. */
+  readonly bayesDir: string | null;
+}
+
+/** Writes the private site config under `dir` (init.pre, local.cf); the same for spamd and sa-learn. */
+export async function spamdSiteConfig(dir: string, o: { readonly bayes?: boolean } = {}): Promise<SpamdSite> {
+  const site = join(dir, 'site');
+  const home = join(dir, 'home');
+  await makeDirOwnedBy(site, 'root');
+  await makeDirOwnedBy(home, 'nobody');
+  const plugins = o.bayes === true ? [...LOCAL_PLUGINS, 'Bayes'] : LOCAL_PLUGINS;
+  await writeFile(join(site, 'init.pre'), plugins.map((p) => `loadplugin Mail::SpamAssassin::Plugin::${p}\n`).join(''));
+  const bayesDir = o.bayes === true ? join(dir, 'bayes') : null;
+  if (bayesDir !== null) await makeDirOwnedBy(bayesDir, 'nobody');
+  const bayes = bayesDir !== null ? ['use_bayes 1', `bayes_path ${join(bayesDir, 'bayes')}`, 'bayes_file_mode 0777', 'lock_method flock', 'use_auto_whitelist 0'] : ['use_bayes 0'];
+  await writeFile(join(site, 'local.cf'), [...bayes, 'bayes_auto_learn 0', 'dns_available no', 'skip_rbl_checks 1', ''].join('\n'));
+  return { site, home, bayesDir };
 }
 
 export interface SpamdHandle {
@@ -63,12 +94,7 @@ export function spamdPing(port: number, timeoutMs = 1000): Promise<string> {
 
 export async function startSpamd(o: SpamdOptions = {}): Promise<SpamdHandle> {
   const dir = o.dir ?? (await makeScratchDir('moat-spamd-'));
-  const site = join(dir, 'site');
-  const home = join(dir, 'home');
-  await makeDirOwnedBy(site, 'root');
-  await makeDirOwnedBy(home, 'nobody');
-  await writeFile(join(site, 'init.pre'), LOCAL_PLUGINS.map((p) => `loadplugin Mail::SpamAssassin::Plugin::${p}\n`).join(''));
-  await writeFile(join(site, 'local.cf'), ['use_bayes 0', 'bayes_auto_learn 0', 'dns_available no', 'skip_rbl_checks 1', ''].join('\n'));
+  const { site, home } = await spamdSiteConfig(dir, o.bayes === true ? { bayes: true } : {});
   return startWithPortRetry(
     async (port) => {
       const proc = startProcess(
@@ -78,14 +104,15 @@ export async function startSpamd(o: SpamdOptions = {}): Promise<SpamdHandle> {
           '--local',
           '--nouser-config',
           `--max-children=${o.maxChildren ?? 2}`,
-          '--min-children=1',
+          `--min-children=${o.minChildren ?? 1}`,
+          ...(o.minChildren !== undefined ? [`--min-spare=${o.minChildren}`] : []),
           '--syslog=stderr',
           `--pidfile=${join(dir, `spamd-${port}.pid`)}`,
           `--helper-home-dir=${home}`,
           `--siteconfigpath=${site}`,
           ...(process.getuid?.() === 0 ? ['--username=nobody'] : []),
         ],
-        { name: `spamd:${port}`, cwd: dir, ...(o.registry !== undefined ? { registry: o.registry } : {}) },
+        { name: `spamd:${port}`, cwd: dir, ...(o.logFile !== undefined ? { logFile: o.logFile } : {}), ...(o.registry !== undefined ? { registry: o.registry } : {}) },
       );
       try {
         await waitUntil(async () => (await spamdPing(port, 1000)).includes('PONG'), { timeoutMs: o.readyTimeoutMs ?? 45_000, what: `spamd PONG on 127.0.0.1:${port}`, process: proc, intervalMs: 100 });

@@ -1,0 +1,129 @@
+// `npm run bench:scan`: full-scan throughput on the test split (every message, all cores), Moat
+// beside spamd and rspamd on the same files, each with its Bayes trained on the train split first
+// (as in the accuracy suite: Bayes lookups are part of a real scan).
+//  - Moat: `moat scan --json` over the test directories: worker threads, one per core; the wall
+//    time of the whole command (start-up, reading the files, every content check, printing).
+//  - spamd: N children, CHECK from N connections at once (spamassassin-system.ts).
+//  - rspamd: one normal worker per core, /checkv2 from N connections at once (rspamd-system.ts).
+// Each system is scanned `repeats` times after its training; the table shows the median msg/s and
+// Moat's ratio to each. --clamd: also Moat with clamd (test/harness/clamd.ts) as its antivirus, its
+// runs interleaved with the plain ones.
+// MOAT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles Moat's scans (bench/profile-summary.ts).
+// Fails: as the accuracy suite (a system that cannot start is skipped with its reason).
+import { startClamd, stopAll } from '../../test/harness/index.js';
+import { machineInfo, type MachineInfo } from '../lib/machine.js';
+import { median } from '../lib/stats.js';
+import { scanMoat, trainMoat, version as moatVersion, writeMoatConfig } from './moat-system.js';
+import { rspamdVersion, scanRspamd, startRspamdWithBayes, trainRspamd } from './rspamd-system.js';
+import { saVersion, scanSpamd, startSpamdWithBayes, trainSpamAssassin } from './spamassassin-system.js';
+import { prepare, type AccuracySystem } from './suite.js';
+
+export interface ScanOptions {
+  readonly quick: boolean;
+  readonly systems: readonly AccuracySystem[];
+  readonly concurrency: number;
+  readonly clamd: boolean;
+  readonly log: (line: string) => void;
+  readonly repeats?: number;
+}
+
+export interface ScanSystemResult {
+  readonly system: AccuracySystem;
+  readonly version: string;
+  readonly concurrency: string;
+  readonly messages: number;
+  readonly runs: readonly number[];
+  readonly messagesPerSecond: number;
+}
+
+export interface ScanReport {
+  readonly suite: 'scan';
+  readonly version: 1;
+  readonly startedAt: string;
+  readonly quick: boolean;
+  readonly machine: MachineInfo;
+  readonly systems: readonly ScanSystemResult[];
+  readonly skipped: readonly { readonly system: AccuracySystem; readonly reason: string }[];
+  command?: string;
+}
+
+export async function runScanSuite(o: ScanOptions): Promise<ScanReport> {
+  const startedAt = new Date().toISOString();
+  const machine = machineInfo();
+  const repeats = o.repeats ?? (o.quick ? 1 : 3);
+  const { layout, dns } = await prepare(o.quick, o.log);
+  const n = layout.test.length;
+  const nodeArgs = (process.env['MOAT_BENCH_NODE_ARGS'] ?? '').split(/\s+/).filter((a) => a !== '');
+  const systems: ScanSystemResult[] = [];
+  const skipped: { system: AccuracySystem; reason: string }[] = [];
+  const rate = (seconds: number[]): number[] => seconds.map((s) => n / s);
+  for (const s of o.systems) {
+    o.log(`system ${s}`);
+    try {
+      if (s === 'moat') {
+        const config = await writeMoatConfig(layout.dir, dns);
+        await trainMoat(layout, config, o.log);
+        // With --clamd, Moat + clamd runs interleaved with the plain ones (A B A B), same learned store.
+        const clamd = o.clamd ? await startClamd() : null;
+        try {
+          const withClamd = clamd ? await writeMoatConfig(layout.dir, dns, clamd.address) : null;
+          const inputs = [layout.path('test', 'ham'), layout.path('test', 'spam')];
+          const runs: number[] = [];
+          const clamdRuns: number[] = [];
+          for (let i = 0; i < repeats; i++) {
+            runs.push((await scanMoat(inputs, config, nodeArgs)).seconds);
+            if (withClamd) clamdRuns.push((await scanMoat(inputs, withClamd, nodeArgs)).seconds);
+          }
+          const version = `Moat ${await moatVersion()}`;
+          const concurrency = `moat scan: ${machine.nproc} worker threads`;
+          systems.push({ system: s, version, concurrency, messages: n, runs: rate(runs), messagesPerSecond: median(rate(runs)) });
+          if (clamd) systems.push({ system: s, version: `${version} + clamd`, concurrency: `${concurrency}, clamd (test database)`, messages: n, runs: rate(clamdRuns), messagesPerSecond: median(rate(clamdRuns)) });
+        } finally {
+          await clamd?.stop();
+        }
+      } else if (s === 'spamassassin') {
+        await trainSpamAssassin(layout, o.log);
+        const spamd = await startSpamdWithBayes(layout.dir, o.concurrency);
+        try {
+          const runs: number[] = [];
+          for (let i = 0; i < repeats; i++) runs.push((await scanSpamd(spamd, layout.test)).seconds);
+          systems.push({ system: s, version: await saVersion(), concurrency: `${o.concurrency} children, ${o.concurrency} connections`, messages: n, runs: rate(runs), messagesPerSecond: median(rate(runs)) });
+        } finally {
+          await spamd.stop();
+        }
+      } else {
+        const r = await startRspamdWithBayes(layout.dir, dns, machine.nproc);
+        try {
+          await trainRspamd(r, layout, o.log);
+          const runs: number[] = [];
+          for (let i = 0; i < repeats; i++) runs.push((await scanRspamd(r, layout.test, o.concurrency)).seconds);
+          systems.push({ system: s, version: await rspamdVersion(), concurrency: `${machine.nproc} normal workers, ${o.concurrency} connections`, messages: n, runs: rate(runs), messagesPerSecond: median(rate(runs)) });
+        } finally {
+          await r.stop();
+        }
+      }
+      o.log(`${s}: ${systems.at(-1)?.messagesPerSecond.toFixed(1)} msg/s`);
+    } catch (e) {
+      if (s === 'moat') throw e;
+      const reason = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
+      o.log(`${s} skipped: ${reason}`);
+      skipped.push({ system: s, reason });
+    }
+  }
+  await stopAll();
+  return { suite: 'scan', version: 1, startedAt, quick: o.quick, machine, systems, skipped };
+}
+
+export function renderScanMarkdown(r: ScanReport): string {
+  const moat = r.systems.find((s) => s.system === 'moat');
+  const lines = [
+    `Full scan of ${r.systems[0]?.messages ?? 0} test messages${r.quick ? ' (quick subset)' : ''}, Bayes trained first; ${r.startedAt.slice(0, 10)}, ${r.machine.nproc} cores (${r.machine.cpuModel}).`,
+    '',
+    '| system | parallelism | msg/s (median) | runs | Moat / system |',
+    '|---|---|---|---|---|',
+    ...r.systems.map((s) => `| ${s.version} | ${s.concurrency} | ${s.messagesPerSecond.toFixed(1)} | ${s.runs.map((x) => x.toFixed(1)).join(', ')} | ${moat && s.system !== 'moat' ? `×${(moat.messagesPerSecond / s.messagesPerSecond).toFixed(2)}` : ''} |`),
+    '',
+    ...r.skipped.map((s) => `Skipped: ${s.system} (${s.reason}).\n`),
+  ];
+  return lines.join('\n');
+}

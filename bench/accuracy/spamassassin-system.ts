@@ -1,0 +1,87 @@
+// SpamAssassin 4 + Bayes as the accuracy and scan anchor: the harness's spamd (test/harness/spamd.ts:
+// local tests only, --local, no DNS, no network rules; its private site config with Bayes on; the
+// host's /etc/spamassassin is never read), Bayes trained by sa-learn on the train split into its
+// private database with the same site config, no auto-learning, then every test message through spamd's CHECK
+// command from N connections at once (spamc's protocol, spoken here to skip a process per message).
+// Flagged: spamd says "Spam: True" (score ≥ required_score 5.0).
+// Trusts: /usr/sbin/spamd and /usr/bin/sa-learn (Debian 12, 4.0.1) and the rules they ship.
+// Fails: throws when sa-learn fails, spamd does not answer PING, or an answer has no score.
+import { execFile } from 'node:child_process';
+import { chmod } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { spamdSiteConfig, startSpamd, type SpamdHandle } from '../../test/harness/index.js';
+import { pool, type Layout, type Outcome, type SystemRun } from './layout.js';
+
+const run = promisify(execFile);
+
+/** One spamd request (PING, CHECK...): the whole answer. */
+export function spamdRequest(port: number, head: string, body: Buffer = Buffer.alloc(0), timeoutMs = 120_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    s.setTimeout(timeoutMs, () => s.destroy(new Error('spamd: no answer in time')));
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('error', reject);
+    s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    s.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+  });
+}
+
+/** The score and verdict of one message (spamd's CHECK). */
+export async function spamdCheck(port: number, raw: Buffer): Promise<{ score: number; spam: boolean }> {
+  const answer = await spamdRequest(port, `CHECK SPAMC/1.5\r\nContent-length: ${raw.length}\r\nUser: nobody\r\n\r\n`, raw);
+  const m = /Spam: (True|False) ; (-?[\d.]+) \//.exec(answer);
+  if (!m) throw new Error(`spamd: unexpected answer ${JSON.stringify(answer.slice(0, 200))}`);
+  return { spam: m[1] === 'True', score: Number(m[2]) };
+}
+
+/** The harness's spamd with Bayes on (the database trainSpamAssassin filled), `children` pre-forked. */
+export async function startSpamdWithBayes(dir: string, children: number): Promise<SpamdHandle & { readonly children: number }> {
+  const spamd = await startSpamd({ dir, bayes: true, maxChildren: children, minChildren: children, readyTimeoutMs: 90_000, logFile: join(dir, 'spamd.log') });
+  return { ...spamd, children };
+}
+
+/** sa-learn on the train split (as root into the private db, then handed to nobody for spamd). */
+export async function trainSpamAssassin(layout: Layout, log: (line: string) => void): Promise<number> {
+  const { site, bayesDir } = await spamdSiteConfig(layout.dir, { bayes: true });
+  const db = bayesDir as string;
+  const t0 = performance.now();
+  for (const label of ['spam', 'ham'] as const) {
+    const r = await run('/usr/bin/sa-learn', [`--siteconfigpath=${site}`, '--local', '--no-sync', `--dbpath=${db}`, `--${label}`, layout.path('train', label)], { maxBuffer: 1 << 24, timeout: 3_600_000 });
+    log(`sa-learn --${label}: ${r.stdout.trim()}`);
+  }
+  await run('/usr/bin/sa-learn', [`--siteconfigpath=${site}`, '--local', `--dbpath=${db}`, '--sync'], { timeout: 600_000 });
+  const seconds = (performance.now() - t0) / 1000;
+  if (process.getuid?.() === 0) await run('chown', ['-R', 'nobody', db]);
+  await chmod(db, 0o777);
+  const dump = await run('/usr/bin/sa-learn', [`--siteconfigpath=${site}`, '--local', `--dbpath=${db}`, '--dump', 'magic'], { timeout: 120_000 });
+  log(`sa-learn --dump magic: ${dump.stdout.split('\n').filter((l) => / n(spam|ham)$/.test(l)).map((l) => l.trim()).join('; ')}`);
+  return seconds;
+}
+
+export async function saVersion(): Promise<string> {
+  const r = await run('/usr/sbin/spamd', ['--version']);
+  return (r.stdout.split('\n')[0] ?? '').trim();
+}
+
+/** Every test message through spamd, `spamd.children` at once. */
+export async function scanSpamd(spamd: SpamdHandle & { readonly children: number }, messages: readonly { readonly raw: Buffer }[]): Promise<{ answers: { score: number; spam: boolean }[]; seconds: number }> {
+  const t0 = performance.now();
+  const answers = await pool(messages, spamd.children, (m) => spamdCheck(spamd.port, m.raw));
+  return { answers, seconds: (performance.now() - t0) / 1000 };
+}
+
+export async function runSpamAssassin(layout: Layout, o: { readonly children: number; readonly log: (line: string) => void }): Promise<SystemRun> {
+  const trainSeconds = await trainSpamAssassin(layout, o.log);
+  const spamd = await startSpamdWithBayes(layout.dir, o.children);
+  try {
+    o.log(`spamd: scanning the test split (${o.children} children)`);
+    const { answers, seconds } = await scanSpamd(spamd, layout.test);
+    const results: Outcome[] = layout.test.map((m, i) => ({ name: m.name, label: m.label, score: answers[i]?.score ?? 0, flagged: answers[i]?.spam ?? false }));
+    return { system: 'spamassassin', version: await saVersion(), setup: `sa-learn on train (private db), spamd --local (no DNS/network tests), ${o.children} children, CHECK over ${o.children} connections`, trainSeconds, scanSeconds: seconds, concurrency: o.children, results };
+  } finally {
+    await spamd.stop();
+  }
+}

@@ -1,0 +1,146 @@
+// `npm run bench:accuracy`: Moat's content verdicts on the chronological test split, beside
+// SpamAssassin 4 + Bayes and Rspamd 3.4 + Bayes measured in the same run on the same files.
+//  1. install the corpus on demand (bench/mime/corpus.ts), write train and test as files;
+//  2. a DNS stub (dnsmasq answering nothing) for every system's lookups: nothing reaches a resolver;
+//  3. Moat: `moat learn` on train, `moat scan --json` on test (moat-system.ts);
+//     SpamAssassin: sa-learn on train, spamd --local (spamassassin-system.ts);
+//     Rspamd: Redis-backed Bayes learned through the controller, /checkv2 (rspamd-system.ts);
+//  4. per system: the confusion matrix at its own verdict, FPR, spam recall, precision, F1, spam
+//     recall at FPR ≤ 0.1% (threshold sweep over its scores), and Moat's ratios to each anchor.
+// --quick: an evenly spread subset (250 + 250 train, 300 + 100 test), Moat only unless --systems.
+// Fails: a system that cannot be started is reported under `skipped` with its reason (the others
+// still run); a system that fails mid-run fails the suite.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeScratchDir, startDnsmasq, stopAll } from '../../test/harness/index.js';
+import { machineInfo, type MachineInfo } from '../lib/machine.js';
+import { writeLayout, type Layout, type SystemRun } from './layout.js';
+import { metrics, type Metrics } from './metrics.js';
+import { runMoat } from './moat-system.js';
+import { runRspamd } from './rspamd-system.js';
+import { runSpamAssassin } from './spamassassin-system.js';
+import { loadSplit, type LabelledMessage } from './split.js';
+
+export type AccuracySystem = 'moat' | 'spamassassin' | 'rspamd';
+export const ACCURACY_SYSTEMS: readonly AccuracySystem[] = ['moat', 'spamassassin', 'rspamd'];
+
+export interface AccuracyOptions {
+  readonly quick: boolean;
+  readonly systems: readonly AccuracySystem[];
+  /** spamd children and rspamd connections (default: 2 per core). */
+  readonly concurrency: number;
+  readonly log: (line: string) => void;
+}
+
+export interface SystemResult {
+  readonly system: AccuracySystem;
+  readonly version: string;
+  readonly setup: string;
+  readonly trainSeconds: number;
+  readonly scanSeconds: number;
+  readonly messagesPerSecond: number;
+  readonly metrics: Metrics;
+  /** Names of the test ham it flagged (for reading them). */
+  readonly falsePositives: readonly string[];
+}
+
+export interface AccuracyReport {
+  readonly suite: 'accuracy';
+  readonly version: 1;
+  readonly startedAt: string;
+  readonly quick: boolean;
+  readonly machine: MachineInfo;
+  readonly counts: { readonly train: { ham: number; spam: number }; readonly test: { ham: number; spam: number } };
+  readonly systems: readonly SystemResult[];
+  readonly skipped: readonly { readonly system: AccuracySystem; readonly reason: string }[];
+  command?: string;
+}
+
+export const QUICK_LIMITS = { train: { ham: 250, spam: 250 }, test: { ham: 300, spam: 100 } } as const;
+
+function count(list: readonly LabelledMessage[]): { ham: number; spam: number } {
+  return { ham: list.filter((m) => m.label === 'ham').length, spam: list.filter((m) => m.label === 'spam').length };
+}
+
+export function summarize(system: AccuracySystem, r: SystemRun): SystemResult {
+  return {
+    system,
+    version: r.version,
+    setup: r.setup,
+    trainSeconds: r.trainSeconds,
+    scanSeconds: r.scanSeconds,
+    messagesPerSecond: r.results.length / r.scanSeconds,
+    metrics: metrics(r.results),
+    falsePositives: r.results.filter((x) => x.label === 'ham' && x.flagged).map((x) => x.name),
+  };
+}
+
+/** Writes the corpus split and starts the DNS stub; for this suite and the scan suite. */
+export async function prepare(quick: boolean, log: (line: string) => void): Promise<{ layout: Layout; dns: string }> {
+  const train = await loadSplit('train', quick ? QUICK_LIMITS.train : undefined, log);
+  const test = await loadSplit('test', quick ? QUICK_LIMITS.test : undefined, log);
+  const dir = await makeScratchDir('moat-accuracy-');
+  const layout = await writeLayout(dir, train, test);
+  log(`corpus written to ${dir}: train ${JSON.stringify(count(train))}, test ${JSON.stringify(count(test))}`);
+  // No records, no upstream: every query is answered at once (REFUSED/NXDOMAIN), none leaves the machine.
+  await mkdir(join(dir, 'dns'), { recursive: true });
+  const dns = await startDnsmasq({}, { dir: join(dir, 'dns') });
+  return { layout, dns: dns.server };
+}
+
+export async function runAccuracySuite(o: AccuracyOptions): Promise<AccuracyReport> {
+  const startedAt = new Date().toISOString();
+  const machine = machineInfo();
+  const { layout, dns } = await prepare(o.quick, o.log);
+  const systems: SystemResult[] = [];
+  const skipped: { system: AccuracySystem; reason: string }[] = [];
+  for (const s of o.systems) {
+    o.log(`system ${s}`);
+    let r: SystemRun;
+    try {
+      if (s === 'moat') r = await runMoat(layout, { dns, log: o.log });
+      else if (s === 'spamassassin') r = await runSpamAssassin(layout, { children: o.concurrency, log: o.log });
+      else r = await runRspamd(layout, { dns, workers: 2, concurrency: o.concurrency, log: o.log });
+    } catch (e) {
+      if (s === 'moat') throw e;
+      const reason = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
+      o.log(`${s} skipped: ${reason}`);
+      skipped.push({ system: s, reason });
+      continue;
+    }
+    const sum = summarize(s, r);
+    o.log(`${s}: FPR ${(sum.metrics.fpr * 100).toFixed(2)}%, recall ${(sum.metrics.recall * 100).toFixed(1)}%, ${sum.messagesPerSecond.toFixed(1)} msg/s`);
+    systems.push(sum);
+  }
+  await stopAll();
+  return { suite: 'accuracy', version: 1, startedAt, quick: o.quick, machine, counts: { train: count(layout.train), test: count(layout.test) }, systems, skipped };
+}
+
+const pct = (x: number, d = 2): string => `${(x * 100).toFixed(d)}%`;
+
+/** The tables of a report, as Markdown (also the docs section). */
+export function renderAccuracyMarkdown(r: AccuracyReport): string {
+  const lines = [
+    `Test split: ${r.counts.test.ham} ham, ${r.counts.test.spam} spam (trained on ${r.counts.train.ham} ham, ${r.counts.train.spam} spam)${r.quick ? ' — quick subset' : ''}; ${r.startedAt.slice(0, 10)}, ${r.machine.nproc} cores.`,
+    '',
+    '| system | TP | FP | TN | FN | FPR | spam recall | precision | F1 | recall at FPR ≤ 0.1% | train s | scan msg/s |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...r.systems.map((s) => {
+      const m = s.metrics;
+      return `| ${s.version} | ${m.tp} | ${m.fp} | ${m.tn} | ${m.fn} | ${pct(m.fpr)} | ${pct(m.recall, 1)} | ${pct(m.precision, 1)} | ${m.f1.toFixed(3)} | ${pct(m.recallAtFpr, 1)} | ${s.trainSeconds.toFixed(0)} | ${s.messagesPerSecond.toFixed(1)} |`;
+    }),
+    '',
+  ];
+  const moat = r.systems.find((s) => s.system === 'moat');
+  for (const a of r.systems.filter((s) => s.system !== 'moat')) {
+    if (!moat) break;
+    const ratio = (x: number, y: number): string => (y === 0 ? (x === 0 ? '1.00' : '∞') : (x / y).toFixed(2));
+    lines.push(
+      `Moat / ${a.system}: FPR ×${ratio(moat.metrics.fpr, a.metrics.fpr)}, spam recall ×${ratio(moat.metrics.recall, a.metrics.recall)}, recall at FPR ≤ 0.1% ×${ratio(moat.metrics.recallAtFpr, a.metrics.recallAtFpr)}, F1 ×${ratio(moat.metrics.f1, a.metrics.f1)}, scan speed ×${ratio(moat.messagesPerSecond, a.messagesPerSecond)}.`,
+      '',
+    );
+  }
+  for (const s of r.skipped) lines.push(`Skipped: ${s.system} (${s.reason}).`, '');
+  lines.push('Setups:', '', ...r.systems.map((s) => `- ${s.version}: ${s.setup}.`), '');
+  return lines.join('\n');
+}
