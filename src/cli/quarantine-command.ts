@@ -11,7 +11,7 @@ import { Spool } from '../queue/spool.js';
 import { askGateway } from './control-client.js';
 import { noteState } from './explain-command.js';
 
-export type QuarantineRequest = Extract<ControlRequest, { op: `quarantine-${string}` }>;
+export type QuarantineRequest = Extract<ControlRequest, { op: 'quarantine-list' | 'quarantine-show' | 'quarantine-release' | 'quarantine-delete' }>;
 
 async function offline(config: Config, req: QuarantineRequest): Promise<ControlAnswer> {
   const store = new QuarantineStore(join(config.dataDir, 'quarantine'));

@@ -19,7 +19,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { isControlRequest, mergeAnswers, type ControlAnswer, type ControlRequest } from '../gateway/control.js';
+import { isControlRequest, mergeAnswers, oneWorker, type ControlAnswer, type ControlRequest } from '../gateway/control.js';
 import type { Logger } from '../platform/logger.js';
 import { admissionLimits } from '../main.js';
 import { AdmissionService, isAdmissionRequest, type AdmissionAnswer, type AdmissionRequest } from './admission-ipc.js';
@@ -140,7 +140,10 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
   for (let i = 0; i < count; i++) fork(i);
 
   const ask = (req: ControlRequest): Promise<ControlAnswer> => {
-    const asks = [...workers.values()].map(
+    // The quarantine is one directory: one worker acts on it, so a release happens once.
+    const all = [...workers.values()];
+    const targets = oneWorker(req) ? [...ready].slice(0, 1).concat(ready.size === 0 ? all.slice(0, 1) : []) : all;
+    const asks = targets.map(
       (w) =>
         new Promise<ControlAnswer>((resolve) => {
           const n = ++seq;

@@ -13,7 +13,8 @@ export type LogEvent =
   | 'delivery.sent' | 'delivery.deferred' | 'delivery.bounced' | 'delivery.error'
   | 'queue.loaded' | 'queue.corrupt' | 'queue.deleted' | 'dsn.queued'
   | 'check.fail-open' | 'quarantine.released' | 'quarantine.deleted' | 'quarantine.expired'
-  | 'messagelog.error' | 'messagelog.pruned' | 'admin.start' | 'admin.error';
+  | 'messagelog.error' | 'messagelog.pruned' | 'admin.start' | 'admin.error'
+  | 'admin.login' | 'admin.login-failed' | 'admin.action' | 'digest.sent' | 'digest.queued' | 'digest.error' | 'queue.bounced';
 
 export type LogFields = Record<string, unknown>;
 
