@@ -409,7 +409,7 @@ export async function startWorker(initial: Config, index: number, count: number,
         case 'flush':
           return { ok: true, count: all.reduce((c, [, s]) => c + s.scheduler.flush(), 0) };
         case 'queue-stats':
-          return { ok: true, shards: all.map(([shard, s]) => ({ shard, ...s.scheduler.stats() })) };
+          return { ok: true, shards: all.map(([shard, s]) => ({ shard, ...s.scheduler.stats() })), count: await quarantine.count() };
         case 'bounce': {
           for (const [, s] of all) {
             const r = await s.scheduler.bounce(req.id, 'returned to the sender by the gateway administrator');

@@ -86,7 +86,8 @@ export function mergeAnswers(req: ControlRequest, answers: readonly ControlAnswe
   if (req.op === 'quarantine-list') return oks[0] ?? answers[0] ?? { ok: false, error: 'no worker answered' };
   if (req.op === 'quarantine-show') return oks.find((a) => (a.quarantined?.length ?? 0) > 0) ?? { ok: false, error: `no message ${req.id} in quarantine` };
   if (req.op === 'quarantine-preview') return oks.find((a) => a.preview) ?? answers.find((a) => !a.ok) ?? { ok: false, error: `no message ${req.id} in quarantine` };
-  if (req.op === 'queue-stats') return { ok: true, shards: oks.flatMap((a) => a.shards ?? []).sort((a, b) => a.shard - b.shard) };
+  // The shards are disjoint; the quarantine count is the one directory's, seen by each worker.
+  if (req.op === 'queue-stats') return { ok: true, shards: oks.flatMap((a) => a.shards ?? []).sort((a, b) => a.shard - b.shard), count: Math.max(0, ...oks.map((a) => a.count ?? 0)) };
   if (req.op === 'list' || req.op === 'show') {
     const items = oks.flatMap((a) => a.items ?? []);
     if (req.op === 'show' && items.length === 0) return { ok: false, error: `no message ${req.id} in the queue` };
