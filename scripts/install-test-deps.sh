@@ -24,6 +24,7 @@ REQUIREMENTS=(
   "slapd|test -x /usr/sbin/slapd"
   "ldap-utils|test -x /usr/bin/ldapadd"
   "ldap-utils|test -x /usr/bin/ldapwhoami"
+  "chromium|test -x /usr/bin/chromium"
 )
 
 # As root, make sure apt will start no daemon (now and in any later install).

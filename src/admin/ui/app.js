@@ -42,7 +42,7 @@ async function api(path, body) {
 }
 
 function show(title, ...content) {
-  main.replaceChildren(h('h1', {}, title), ...content);
+  main.replaceChildren(h('h1', {}, title), ...content.filter((c) => c !== null && c !== undefined && c !== false));
   document.title = `${title} · Moat`;
 }
 
@@ -95,7 +95,7 @@ function drawChart(box, series) {
   const opts = {
     width: Math.max(280, box.clientWidth || 600),
     height: 220,
-    series: [{}, ...KINDS.map((k) => ({ label: k, stroke: COLORS[k], width: 2 }))],
+    series: [{}, ...KINDS.map((k) => ({ label: k, stroke: COLORS[k], width: 2, points: { show: false } }))],
     axes: [{}, { size: 40 }],
   };
   if (state.chart) state.chart.destroy();
@@ -124,10 +124,11 @@ async function dashboardView() {
     );
     if (!d.messageLog) chartBox.replaceChildren(h('p', { class: 'muted' }, 'The message log is disabled: no counts.'));
     else drawChart(chartBox, d.series);
-    const all = KINDS.reduce((n, k) => n + d.totals[k], 0) || 1;
+    const VERDICTS = ['accept', 'tag', 'quarantine', 'reject', 'defer'];
+    const all = VERDICTS.reduce((n, k) => n + d.totals[k], 0) || 1;
     const top = (title, rows, cols) => h('section', {}, h('h2', {}, title), rows.length === 0 ? h('p', { class: 'muted' }, 'none') : table(cols[0], rows.map(cols[1])));
     rest.replaceChildren(
-      top('Verdict mix', ['accept', 'tag', 'quarantine', 'reject', 'defer'].filter((k) => d.totals[k] > 0), [['verdict', 'messages', 'share'], (k) => h('tr', {}, h('td', {}, badge(k)), h('td', { class: 'num' }, d.totals[k]), h('td', { class: 'num' }, `${Math.round((100 * d.totals[k]) / all)} %`))]),
+      top('Verdict mix', VERDICTS.filter((k) => d.totals[k] > 0), [['verdict', 'messages', 'share'], (k) => h('tr', {}, h('td', {}, badge(k)), h('td', { class: 'num' }, d.totals[k]), h('td', { class: 'num' }, `${Math.round((100 * d.totals[k]) / all)} %`))]),
       top('Top symbols', d.topSymbols, [['symbol', 'check', 'hits', 'refused'], (s) => h('tr', {}, h('td', {}, s.symbol), h('td', {}, s.check), h('td', { class: 'num' }, s.n), h('td', { class: 'num' }, s.refused))]),
       top('Top refusing checks', d.topRefusingChecks, [['check', 'refused'], (s) => h('tr', {}, h('td', {}, s.check), h('td', { class: 'num' }, s.refused))]),
       top('Top sender domains', d.topSenderDomains, [['domain', 'messages'], (s) => h('tr', {}, h('td', {}, s.value), h('td', { class: 'num' }, s.n))]),
@@ -254,12 +255,12 @@ async function quarantineItemView(id) {
     can('quarantine.act')
       ? h('div', { class: 'actions' }, h('button', { id: 'release', onclick: () => act('release', false) }, 'Release'), learn ? h('button', { class: 'secondary', onclick: () => act('release', true) }, 'Release and train as ham') : null, h('button', { id: 'delete', class: 'danger', onclick: () => act('delete', false) }, 'Delete'), learn ? h('button', { class: 'danger', onclick: () => act('delete', true) }, 'Delete and train as spam') : null)
       : null,
-    table(['', ''], [
+    h('table', { class: 'summary' }, h('tbody', {}, [
       h('tr', {}, h('th', { scope: 'row' }, 'From'), h('td', {}, p.from)),
       h('tr', {}, h('th', { scope: 'row' }, 'To'), h('td', {}, p.recipients.join(', '))),
       h('tr', {}, h('th', { scope: 'row' }, 'Received'), h('td', {}, `${when(p.receivedAt)} UTC from ${p.client.ip} (${p.client.helo})`)),
       h('tr', {}, h('th', { scope: 'row' }, 'Score'), h('td', {}, p.verdict ? `${p.verdict.score}: ${p.verdict.symbols.map((s) => `${s.name} ${s.score}`).join(', ')}` : '—')),
-    ]),
+    ])),
     p.problems.length ? h('p', { class: 'error' }, p.problems.join('; ')) : null,
     h('h2', {}, 'Attachments (listed, never opened)'),
     p.attachments.length === 0 ? h('p', {}, 'none') : table(['name', 'type', 'sniffed', 'size'], p.attachments.map((a) => h('tr', {}, h('td', {}, a.filename ?? a.path), h('td', {}, a.contentType), h('td', {}, a.sniffedType ?? ''), h('td', { class: 'num' }, a.size)))),
