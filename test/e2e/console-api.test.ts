@@ -9,6 +9,7 @@
  * view masks secrets; the digest's signed link releases to its recipient without a login and a
  * tampered link is refused; /metrics and /healthz still answer beside the console.
  */
+import { request } from 'node:http';
 import PostalMime from 'postal-mime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/ports.js';
@@ -94,12 +95,22 @@ describe('admin console API on the real gateway', () => {
     expect(r.headers.get('content-security-policy')).toContain("script-src 'self'");
   });
 
-  it('refuses a state change without the CSRF token, or from another origin (403)', async () => {
+  it('refuses a state change without the CSRF token or from another origin (403), and a foreign Host name (421)', async () => {
     const noToken = await admin.post('/api/queue/flush', {}, { csrf: false });
     expect(noToken.status).toBe(403);
     expect(noToken.body['error']).toMatch(/CSRF/);
     const foreign = await admin.post('/api/queue/flush', {}, { headers: { origin: 'http://evil.example' } });
     expect(foreign.status).toBe(403);
+    // fetch sets Host itself; node:http sends the one a DNS-rebinding page would bring.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: Number(new URL(base).port), path: '/api/session', headers: { host: `attacker.example:${new URL(base).port}`, cookie: admin.cookie ?? '' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(rebound).toBe(421);
     const ok = await admin.post('/api/queue/flush', {});
     expect(ok.status).toBe(200);
     expect((await admin.get('/api/dashboard')).status).toBe(200);
