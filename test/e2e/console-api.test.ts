@@ -223,3 +223,65 @@ describe('admin console API on the real gateway', () => {
     expect((await fetch(`${base}/`)).headers.get('content-type')).toMatch(/text\/html/);
   });
 });
+
+describe('admin console queue actions on the real gateway', () => {
+  let dir: string;
+  let lan: SmtpSinkHandle;
+  let gw: GatewayProcess;
+  let admin: ConsoleClient;
+
+  beforeAll(async () => {
+    dir = await makeScratchDir();
+    // The LAN server defers every recipient: the messages stay queued with its 4xx reply.
+    lan = await startSmtpSink({ softReject: ['RCPT'], softReply: '451 4.3.0 LAN server busy' });
+    gw = await startGateway({ dir, relayPort: lan.port, config: { queue: { retrySchedule: ['1h'] } } });
+    await addUser(gw, 'root', 'admin', PASSWORD);
+    await addUser(gw, 'reader', 'readonly', PASSWORD);
+    admin = new ConsoleClient(`http://127.0.0.1:${gw.adminPort}`);
+    expect((await admin.login('root', PASSWORD)).status).toBe(200);
+  }, 120_000);
+  afterAll(async () => {
+    if (gw?.process.running) await gw.stop();
+    await stopAll();
+    await removeScratchDir(dir);
+  });
+
+  interface QueueItem { id: string; attempts: number; active: boolean; recipients: { status: string; lastReply: string | null }[] }
+  const queued = async (): Promise<QueueItem[]> => (await admin.get('/api/queue')).body['items'] as QueueItem[];
+
+  it('lists deferred messages with the last reply, and retries, bounces and deletes them', async () => {
+    const a = await queuedId(await swaks({ port: gw.port, from: 'alice@sender.example', to: 'bob@example.test', headers: ['Subject: deferred a'] }));
+    const b = await queuedId(await swaks({ port: gw.port, from: 'alice@sender.example', to: 'bob@example.test', headers: ['Subject: deferred b'] }));
+    const items = await waitUntil(
+      async () => {
+        const q = await queued();
+        return [a, b].every((id) => q.some((i) => i.id === id && i.attempts >= 1 && !i.active)) ? q : undefined;
+      },
+      { timeoutMs: 30_000, what: 'both messages deferred once' },
+    );
+    const item = items.find((i) => i.id === a);
+    expect(item?.recipients[0]?.status).toBe('pending');
+    expect(item?.recipients[0]?.lastReply).toMatch(/^451 4\.3\.0 LAN server busy/);
+
+    const reader = new ConsoleClient(admin.base);
+    expect((await reader.login('reader', PASSWORD)).status).toBe(200);
+    expect((await reader.post(`/api/queue/${a}/delete`, {})).status).toBe(403);
+
+    expect((await admin.post(`/api/queue/${a}/retry`, {})).status).toBe(200);
+    // Bounce refuses (409) while an attempt is under way: wait until the retried attempt is over.
+    await waitUntil(
+      async () => {
+        const i = (await queued()).find((x) => x.id === a);
+        return i !== undefined && i.attempts >= 2 && !i.active;
+      },
+      { timeoutMs: 30_000, what: 'a second attempt after retry' },
+    );
+
+    const bounced = await admin.post(`/api/queue/${a}/bounce`, {});
+    expect(bounced.status).toBe(200);
+    const deleted = await admin.post(`/api/queue/${b}/delete`, {});
+    expect(deleted.status).toBe(200);
+    await waitUntil(async () => !(await queued()).some((i) => i.id === a || i.id === b), { timeoutMs: 30_000, what: 'both gone from the queue' });
+    expect((await admin.post('/api/queue/NOSUCHID/delete', {})).status).toBe(404);
+  });
+});

@@ -19,7 +19,6 @@ function h(tag, attrs = {}, ...kids) {
 }
 const when = (t) => (t ? new Date(t).toISOString().replace('T', ' ').slice(0, 19) : '—');
 const age = (s) => (s === null || s === undefined ? '—' : s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`);
-const reply = (r) => (r ? `${r.code}${r.status ? ` ${r.status}` : ''} ${r.text}` : '');
 const badge = (t, cls = t) => h('span', { class: `badge ${cls}` }, t);
 const can = (p) => Boolean(state.me && state.me.permissions.includes(p));
 
@@ -295,7 +294,7 @@ async function queueView() {
       : table(
           ['received (UTC)', 'queue id', 'from', 'recipients and last reply', 'attempts', 'next try', actions ? 'actions' : null].filter(Boolean),
           q.items.map((i) =>
-            h('tr', {}, h('td', {}, when(i.receivedAt)), h('td', {}, h('a', { href: `#/message/${i.id}` }, i.id)), h('td', {}, i.from || '<>'), h('td', {}, i.recipients.map((r) => h('div', {}, `${r.address} `, badge(r.status), r.lastReply ? ` ${reply(r.lastReply)}` : ''))), h('td', { class: 'num' }, i.attempts), h('td', {}, i.active ? 'delivering' : when(i.nextAttemptAt)), actions ? h('td', {}, h('div', { class: 'actions' }, h('button', { class: 'secondary', onclick: () => op(i.id, 'retry') }, 'Retry'), h('button', { class: 'secondary', onclick: () => op(i.id, 'bounce') }, 'Bounce'), h('button', { class: 'danger', onclick: () => op(i.id, 'delete') }, 'Delete'))) : null),
+            h('tr', {}, h('td', {}, when(i.receivedAt)), h('td', {}, h('a', { href: `#/message/${i.id}` }, i.id)), h('td', {}, i.from || '<>'), h('td', {}, i.recipients.map((r) => h('div', {}, `${r.address} `, badge(r.status), r.lastReply ? ` ${r.lastReply}` : ''))), h('td', { class: 'num' }, i.attempts), h('td', {}, i.active ? 'delivering' : when(i.nextAttemptAt)), actions ? h('td', {}, h('div', { class: 'actions' }, h('button', { class: 'secondary', onclick: () => op(i.id, 'retry') }, 'Retry'), h('button', { class: 'secondary', onclick: () => op(i.id, 'bounce') }, 'Bounce'), h('button', { class: 'danger', onclick: () => op(i.id, 'delete') }, 'Delete'))) : null),
           ),
           `${q.total} queued`,
         ),
