@@ -24,13 +24,17 @@ import { rdns } from './rdns/index.js';
 import { heloSchema } from './helo/config.js';
 import { helo } from './helo/index.js';
 import { greylist, greylistSchema } from './greylist/index.js';
-import { rateLimit, rateLimitSchema } from './rate-limit/index.js';
+import { OUTBOUND_RATE_LIMIT, rateLimit, rateLimitSchema, type RateLimitConfig } from './rate-limit/index.js';
 import { senderLists, senderListsSchema } from './sender-lists/index.js';
 
 import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js';
 import { spfCheck, spfSchema } from './spf/index.js';
 import { authCheck, authSchema } from '../scan/auth/index.js';
 import { structureCheck, structureSchema } from '../scan/structure/index.js';
+import { scanChecks, type ScannerConfigs, type ScannerPorts } from '../scan/index.js';
+import { clamavCheckSchema } from '../scan/clamav/index.js';
+import { rspamdCheckSchema } from '../scan/rspamd/index.js';
+import { spamassassinCheckSchema } from '../scan/spamd/index.js';
 
 export const checksSchema = z
   .object({
@@ -46,6 +50,9 @@ export const checksSchema = z
     rateLimit: rateLimitSchema,
     auth: authSchema,
     structure: structureSchema,
+    clamav: clamavCheckSchema,
+    rspamd: rspamdCheckSchema,
+    spamassassin: spamassassinCheckSchema,
   })
   .strict()
   .prefault({})
@@ -65,13 +72,19 @@ export interface CheckPorts {
   readonly prober: RecipientProber;
   /** Reads an operator's text file (static recipient lists). */
   readonly readText: (path: string) => Promise<string>;
+  /** Adapters for the external content scanners (clamd, spamd, rspamd). */
+  readonly scanners: ScannerPorts;
 }
 
 /** What checks need to know of `domains` besides the names: each domain's recipient validation. */
 export type CheckDomains = RecipientDomains;
 
-/** The configured checks in order; `all` also builds disabled ones (to know every symbol). */
-export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false): CheckEntry[] {
+/**
+ * The configured checks in order; `all` also builds disabled ones (to know every symbol).
+ * `scanners` are the top-level scanner slices (clamav, spamassassin, rspamd): absent ones are not used.
+ * `outbound`: outbound.rateLimit, the rate-limit instance of outbound sessions.
+ */
+export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false, scanners: ScannerConfigs = {}, outbound?: { readonly rateLimit: RateLimitConfig }): CheckEntry[] {
   const entry = (check: Check, c: CheckCommon): CheckEntry[] => (c.enabled || all ? [{ check, observe: c.observe, failOpen: c.failOpen }] : []);
   return [
     { check: relayGuard(), observe: false, failOpen: false },
@@ -89,10 +102,13 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     // After recipient validation: a refused recipient makes no triplet and uses no rate.
     ...entry(greylist(config.greylist, ports), config.greylist),
     ...entry(rateLimit(config.rateLimit, ports), config.rateLimit),
+    ...(outbound ? entry(rateLimit(outbound.rateLimit, ports, OUTBOUND_RATE_LIMIT), outbound.rateLimit) : []),
     // End of data: DKIM, ARC, DMARC (reads the spf fact).
     ...entry(authCheck(config.auth, ports), config.auth),
     // Content stage, cheapest first.
     ...entry(structureCheck(ports.clock), config.structure),
+    // Then the external scanners (antivirus first).
+    ...scanChecks(config, scanners, ports.scanners, all),
   ];
 }
 
@@ -107,10 +123,15 @@ export const INERT: CheckPorts = {
   directory: { exists: refuse, close: () => Promise.resolve() },
   prober: { probe: refuse },
   readText: refuse,
+  scanners: {
+    clamd: () => ({ scan: refuse }),
+    spamd: () => ({ check: refuse }),
+    rspamd: () => ({ check: refuse }),
+  },
 };
 
 /** The checks a config would run, built without I/O, for validating the policy against their symbols. */
-export function checksForValidation(config: ChecksConfig, domains: CheckDomains): CheckEntry[] {
+export function checksForValidation(config: ChecksConfig, domains: CheckDomains, scanners: ScannerConfigs = {}, outbound?: { readonly rateLimit: RateLimitConfig }): CheckEntry[] {
   // Disabled checks too: an operator may tune a symbol before turning its check on.
-  return createChecks(config, domains, INERT, true);
+  return createChecks(config, domains, INERT, true, scanners, outbound);
 }

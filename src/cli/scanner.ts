@@ -1,15 +1,15 @@
 /**
  * One message through the pipeline's data phase, offline (`moat scan`): a MessageView built from
  * the file (cut at policy.scanLimit, parsed with the same bounded MIME parse as the gateway), the
- * configured content checks with the real DNS resolver on `dns.servers` and the state store when
- * dataDir has one, and the policy's verdict. The envelope is unknown (null sender, no recipients),
- * the session a local one, so the envelope-stage checks have nothing to run. A check that fails
+ * configured content checks with the real DNS resolver on `dns.servers`, the state store when
+ * dataDir has one and the configured external scanners, and the policy's verdict. The envelope is
+ * unknown (null sender, no recipients), the session a local one, so the envelope-stage checks have nothing to run. A check that fails
  * shows up as its TEMPFAIL symbol, as in the gateway.
  */
 import { existsSync } from 'node:fs';
 import { INERT, createChecks } from '../checks/index.js';
 import type { Config } from '../config/schema.js';
-import { statePath } from '../main.js';
+import { scannerPorts, statePath } from '../main.js';
 import { messageView } from '../pipeline/message.js';
 import type { Explanation } from '../pipeline/policy.js';
 import { createPolicy, PipelineSession } from '../pipeline/runner.js';
@@ -51,7 +51,8 @@ export function createScanner(config: Config): Scanner {
   const file = statePath(config);
   const state = existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE;
   // Only content checks run offline: the envelope stage's LDAP/LAN probes get the refusing ports.
-  const checks = createChecks(config.checks, config.domains, { ...INERT, resolver, clock, state, hostname: config.hostname });
+  // The external scanners (clamd, spamd, rspamd) are asked when configured, as in the gateway.
+  const checks = createChecks(config.checks, config.domains, { ...INERT, resolver, clock, state, hostname: config.hostname, scanners: scannerPorts() }, false, config);
   const policy = createPolicy(checks, config.policy);
   const parse = mimeParser(limitsForScan(config.policy.scanLimit));
   const isLocal = (d: string): boolean => Object.hasOwn(config.domains, d);

@@ -1,0 +1,86 @@
+/**
+ * SpamAssassin at end of data, through spamd (SYMBOLS). Its judgement becomes ONE symbol,
+ * SPAMD_SCORE, weighted by spamd's score: the policy score of SPAMD_SCORE is a multiplier (default
+ * 1, so spamd's 6.2 adds 6.2 to Moat's total; 0.5 halves SpamAssassin's say). spamd's rule names go
+ * in the detail ("6.2/5.0: BAYES_99, HTML_MESSAGE"). Why not one symbol per SpamAssassin rule: the
+ * rule scores are spamd's (its config, its Bayes), not Moat's, and SYMBOLS gives names without
+ * scores; SA_<RULE> symbols with invented scores would make the explanation claim weights nobody
+ * set. One weighted symbol keeps Moat's total equal to what each scanner really said.
+ *
+ * spamd sees the message as the LAN server will: with the Received: field Moat prepends (client
+ * address and HELO), so SpamAssassin's relay-path rules judge the real client rather than the hop
+ * before it. Messages over `spamassassin.maxSize` are not sent (spamc's rule: big mail is rarely
+ * spam and costly to scan) and get SPAMD_SKIPPED (score 0).
+ *
+ * Fails: spamd down, slow or answering an error → the adapter throws → SPAMD_TEMPFAIL (defer,
+ * 451 4.7.1) unless `checks.spamassassin.failOpen` (logged as check.fail-open every time).
+ */
+import { z } from 'zod';
+import type { Check, Finding, SymbolDef } from '../../pipeline/types.js';
+import type { SpamdScanner } from '../../platform/spamd.js';
+import { checkCommon } from '../../checks/options.js';
+import { maxConcurrent, scanTimeout, socketAddress } from '../options.js';
+
+/** Top-level `spamassassin:`; absent: SpamAssassin is not asked. */
+export const spamassassinSchema = z
+  .object({
+    address: socketAddress('spamd: "ip:port" (its --listen) or the path of its --socketpath', '127.0.0.1:783'),
+    timeout: scanTimeout('15s'),
+    maxSize: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1 << 30)
+      .default(512_000)
+      .describe("Larger messages are not sent to spamd (SPAMD_SKIPPED); spamc's default is 500 KB"),
+    maxConcurrent: maxConcurrent("spamd serves --max-children at once, 5 by default", 4),
+    user: z
+      .string()
+      .regex(/^[A-Za-z0-9._@-]{1,64}$/, 'letters, digits and . _ @ - only')
+      .optional()
+      .describe('Sent as User: (whose SpamAssassin preferences apply); absent: spamd decides'),
+  })
+  .strict()
+  .describe('SpamAssassin: spamd over the SPAMC protocol. Absent: not used. checks.spamassassin has enabled/observe/failOpen');
+
+export const spamassassinCheckSchema = z
+  .object({
+    ...checkCommon,
+    failOpen: z
+      .boolean()
+      .default(false)
+      .describe('When spamd is down or slow, go on without its score (logged as check.fail-open each time); false: defer with 451 4.7.1 (SPAMD_TEMPFAIL)'),
+  })
+  .strict()
+  .prefault({})
+  .describe('The SpamAssassin check (check name "spamd"); it runs only when the top-level spamassassin: is set');
+
+export type SpamassassinConfig = z.infer<typeof spamassassinSchema>;
+
+export const SPAMD_SYMBOLS: readonly SymbolDef[] = [
+  { name: 'SPAMD_SCORE', description: "SpamAssassin's score, as weight: the symbol's score multiplies it (detail: spamd's score/required and rules)", score: 1 },
+  { name: 'SPAMD_SKIPPED', description: 'Message larger than spamassassin.maxSize, not sent to spamd', score: 0 },
+];
+
+/** "1003.3/5.0 spam: GTUBE, MISSING_DATE" (at most 40 rules). */
+function detailOf(v: { isSpam: boolean; score: number; threshold: number; rules: readonly string[] }): string {
+  const rules = v.rules.length > 40 ? [...v.rules.slice(0, 40), `+${v.rules.length - 40} more`] : v.rules;
+  return `${v.score}/${v.threshold}${v.isSpam ? ' spam' : ''}: ${rules.length > 0 ? rules.join(', ') : '(no rules hit)'}`;
+}
+
+export function spamassassin(config: SpamassassinConfig, scanner: SpamdScanner): Check {
+  return {
+    name: 'spamd',
+    symbols: SPAMD_SYMBOLS,
+    open() {
+      return {
+        data: async (message, ctx, signal): Promise<Finding[]> => {
+          if (message.size > config.maxSize) return [{ symbol: 'SPAMD_SKIPPED', detail: `${message.size} octets > ${config.maxSize}` }];
+          const prefix = Buffer.from(ctx.received ?? '', 'utf8');
+          const v = await scanner.check({ prefix, content: message.stream(), size: message.size }, signal);
+          return [{ symbol: 'SPAMD_SCORE', weight: v.score, detail: detailOf(v) }];
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,107 @@
+// SpamAssassin's spamd (Debian 12: 4.0) on loopback with a private site config: only local rules
+// (--local: no DNS, no network tests), no Bayes, no auto-learning, no user configs, plugins loaded by
+// our own init.pre (the local-only ones; the host's /etc/spamassassin is never read), as nobody,
+// with a scratch home dir. The rules are Debian's shipped set (/usr/share/spamassassin), no sa-update.
+// Trusts: /usr/sbin/spamd to stay in the foreground (no --daemonize), bind only the --listen address
+// and exit with its children on SIGTERM. Readiness is spamd's own answer to `PING SPAMC/1.5` (PONG):
+// its port opens before the rules are loaded, so a TCP connect is not enough.
+// Fails: no PONG within the bound rejects with spamd's output (a taken port is retried with a fresh
+// one); stop() escalates to SIGKILL by PID (process.ts).
+import { writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { startProcess, type ManagedProcess } from './process.js';
+import type { ProcessRegistry } from './registry.js';
+import { startWithPortRetry } from './ports.js';
+import { makeDirOwnedBy, makeScratchDir } from './tmp.js';
+import { waitUntil } from './wait.js';
+
+/** The GTUBE string: SpamAssassin and Rspamd score it as spam (SA: 1000 points). */
+export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
+
+/** Plugins that need no network; the rules in /usr/share/spamassassin guard the others with ifplugin. */
+const LOCAL_PLUGINS = ['Check', 'HTTPSMismatch', 'URIDetail', 'BodyEval', 'HTMLEval', 'HeaderEval', 'MIMEEval', 'RelayEval', 'URIEval', 'WLBLEval', 'VBounce', 'ImageInfo', 'FreeMail', 'MIMEHeader', 'ReplaceTags'];
+
+export interface SpamdOptions {
+  readonly port?: number;
+  readonly dir?: string;
+  readonly maxChildren?: number;
+  readonly readyTimeoutMs?: number;
+  readonly registry?: ProcessRegistry;
+}
+
+export interface SpamdHandle {
+  readonly port: number;
+  /** "127.0.0.1:PORT", as Moat's spamassassin.address. */
+  readonly address: string;
+  readonly process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+/** Resolves with spamd's first answer line to `PING SPAMC/1.5` ("SPAMD/1.5 0 PONG"). */
+export function spamdPing(port: number, timeoutMs = 1000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port });
+    let out = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`spamd PING: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => (out += d));
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(out.split('\r\n')[0] ?? '');
+    });
+    s.end('PING SPAMC/1.5\r\n\r\n');
+  });
+}
+
+export async function startSpamd(o: SpamdOptions = {}): Promise<SpamdHandle> {
+  const dir = o.dir ?? (await makeScratchDir('moat-spamd-'));
+  const site = join(dir, 'site');
+  const home = join(dir, 'home');
+  await makeDirOwnedBy(site, 'root');
+  await makeDirOwnedBy(home, 'nobody');
+  await writeFile(join(site, 'init.pre'), LOCAL_PLUGINS.map((p) => `loadplugin Mail::SpamAssassin::Plugin::${p}\n`).join(''));
+  await writeFile(join(site, 'local.cf'), ['use_bayes 0', 'bayes_auto_learn 0', 'dns_available no', 'skip_rbl_checks 1', ''].join('\n'));
+  return startWithPortRetry(
+    async (port) => {
+      const proc = startProcess(
+        '/usr/sbin/spamd',
+        [
+          `--listen=127.0.0.1:${port}`,
+          '--local',
+          '--nouser-config',
+          `--max-children=${o.maxChildren ?? 2}`,
+          '--min-children=1',
+          '--syslog=stderr',
+          `--pidfile=${join(dir, `spamd-${port}.pid`)}`,
+          `--helper-home-dir=${home}`,
+          `--siteconfigpath=${site}`,
+          ...(process.getuid?.() === 0 ? ['--username=nobody'] : []),
+        ],
+        { name: `spamd:${port}`, cwd: dir, ...(o.registry !== undefined ? { registry: o.registry } : {}) },
+      );
+      try {
+        await waitUntil(async () => (await spamdPing(port, 1000)).includes('PONG'), { timeoutMs: o.readyTimeoutMs ?? 45_000, what: `spamd PONG on 127.0.0.1:${port}`, process: proc, intervalMs: 100 });
+      } catch (err: unknown) {
+        await proc.stop();
+        throw err;
+      }
+      return {
+        port,
+        address: `127.0.0.1:${port}`,
+        process: proc,
+        stop: async () => {
+          await proc.stop();
+        },
+      };
+    },
+    { port: o.port },
+  );
+}
