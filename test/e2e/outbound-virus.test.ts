@@ -31,7 +31,7 @@ describe('outbound virus blocking and null MX', () => {
 
   beforeAll(async () => {
     dir = await makeScratchDir('moat-e2e-outvirus-');
-    eicarFile = join(dir, 'payroll.com');
+    eicarFile = join(dir, 'payroll.txt'); // not .com: the attachments check would refuse that name before clamd is asked
     await writeFile(eicarFile, EICAR);
     const mxPort = await freePort();
     dns = await startDnsmasq({
