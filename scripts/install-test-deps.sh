@@ -38,6 +38,7 @@ REQUIREMENTS=(
   "redis-server|test -x /usr/bin/redis-server"
   "postgresql-15|test -x /usr/lib/postgresql/15/bin/postgres"
   "postgresql-15|test -x /usr/lib/postgresql/15/bin/initdb"
+  "chromium|test -x /usr/bin/chromium"
 )
 
 # As root, make sure apt will start no daemon (now and in any later install).

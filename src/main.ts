@@ -20,6 +20,10 @@ import { createPolicy } from './pipeline/runner.js';
 import { outgoingContent } from './queue/outgoing.js';
 import { QuarantineStore, type Quarantine } from './quarantine/store.js';
 import { PostgresQuarantine } from './quarantine/postgres.js';
+import { buildPreview } from './quarantine/preview.js';
+import { DigestSender } from './quarantine/digest.js';
+import { loadLinkSecret } from './admin/signed-link.js';
+import { newQueueId } from './queue/queue-id.js';
 import { SqliteStateStore } from './store/sqlite/state.js';
 import { RedisStateStore } from './store/redis/state.js';
 import type { StateStore } from './store/state.js';
@@ -204,6 +208,19 @@ export function openQuarantine(c: Config): Quarantine {
   });
 }
 
+/**
+ * The console's users and sessions: in store.db with the embedded store; with PostgreSQL, a local
+ * dataDir/admin.db on each node (cluster-wide console users are not shared yet: docs/scaling.md).
+ */
+export function adminStorePath(c: Config): string {
+  return storePath(c) ?? join(c.dataDir, 'admin.db');
+}
+
+/** The secret that signs the digest's links (admin/signed-link.ts). */
+export function linkSecretPath(c: Config): string {
+  return join(c.dataDir, 'link-secret');
+}
+
 /** Shard directories this worker must deliver: its own, and any s ≥ count with s % count == index. */
 async function ownedShards(spoolRoot: string, index: number, count: number): Promise<number[]> {
   const found = (await readdir(spoolRoot).catch(() => [] as string[]))
@@ -385,6 +402,17 @@ export async function startWorker(initial: Config, index: number, count: number,
   };
   const bayesExpiry = index === 0 ? setInterval(expireBayes, 86_400_000).unref() : null;
   if (index === 0) expireBayes();
+  const digests = new DigestSender({
+    quarantine,
+    spool: own.spool,
+    state,
+    clock,
+    logger: log,
+    secret: () => loadLinkSecret(linkSecretPath(config)),
+    settings: () => ({ digest: config.quarantine.digest, publicUrl: config.admin.publicUrl, hostname: config.hostname }),
+    accepted: (m) => own.scheduler.add(m, null),
+  });
+  if (index === 0) digests.start();
   const pipelineFor = (c: Config) => {
     const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts(), bayes, ruleFiles, logger: log, ...(ports.ruleThread ? { ruleThread: ports.ruleThread } : {}) }, false, c, c.outbound);
     // Rule files are read and compiled now, not on the first message (rules.loaded is logged at start and reload).
@@ -487,7 +515,20 @@ export async function startWorker(initial: Config, index: number, count: number,
           const head = (await quarantine.head(req.id, 16 * 1024)) ?? '';
           return { ok: true, quarantined: [{ envelope: m.envelope, size: m.contentLength, head }] };
         }
+        case 'quarantine-preview': {
+          const r = await quarantine.read(req.id);
+          return r ? { ok: true, preview: await buildPreview(r.message, r.content) } : { ok: false, error: `no message ${req.id} in quarantine` };
+        }
         case 'quarantine-release': {
+          if (req.recipient !== undefined) {
+            const r = await quarantine.releaseTo(req.id, req.recipient, own.spool, newQueueId(clock.now()));
+            if (!r) return { ok: true, result: 'unknown' };
+            const id = r.message.envelope.id;
+            log.info('quarantine.released', { queueId: req.id, to: [req.recipient], ...(r.copy ? { copy: id } : {}) });
+            tracking.state(id, 'released');
+            own.scheduler.add(r.message, null);
+            return { ok: true, result: 'released' };
+          }
           const m = await quarantine.release(req.id, own.spool);
           if (!m) return { ok: true, result: 'unknown' };
           log.info('quarantine.released', { queueId: req.id, to: m.envelope.recipients.map((r) => r.address) });
@@ -495,6 +536,9 @@ export async function startWorker(initial: Config, index: number, count: number,
           own.scheduler.add(m, null);
           return { ok: true, result: 'released' };
         }
+        case 'digest-send':
+          if (!config.quarantine.digest.enabled) return { ok: false, error: 'quarantine digests are off (quarantine.digest.enabled)' };
+          return { ok: true, count: await digests.run() };
         case 'quarantine-delete': {
           const done = await quarantine.delete(req.id);
           if (done) log.info('quarantine.deleted', { queueId: req.id });
@@ -507,6 +551,16 @@ export async function startWorker(initial: Config, index: number, count: number,
           return { ok: true, items: all.flatMap(([n, s]) => view(n, s, req.id)) };
         case 'flush':
           return { ok: true, count: all.reduce((c, [, s]) => c + s.scheduler.flush(), 0) };
+        case 'queue-stats':
+          return { ok: true, shards: all.map(([shard, s]) => ({ shard, ...s.scheduler.stats() })), count: await quarantine.count() };
+        case 'bounce': {
+          for (const [, s] of all) {
+            const r = await s.scheduler.bounce(req.id, 'returned to the sender by the gateway administrator');
+            if (r === 'bounced') log.info('queue.bounced', { queueId: req.id });
+            if (r !== 'unknown') return { ok: true, result: r };
+          }
+          return { ok: true, result: 'unknown' };
+        }
         case 'retry':
           return { ok: true, result: all.some(([, s]) => s.scheduler.retry(req.id)) ? 'scheduled' : 'unknown' };
         case 'delete': {
@@ -534,6 +588,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       await quarantine.close();
       await bayes.close();
       await tracking.close();
+      digests.stop();
       if (expiry) clearInterval(expiry);
       if (bayesExpiry) clearInterval(bayesExpiry);
     },

@@ -1,12 +1,15 @@
 /**
  * The admin HTTP listener (one per `admin.listen`), run by the supervisor, which never parses mail:
- * today `GET /metrics` (Prometheus text, all workers merged) and `GET /healthz` (200 when every
- * worker is ready, else 503); the admin console will mount its routes beside them. Binds where the
+ * `GET /metrics` (Prometheus text, all workers merged) and `GET /healthz` (200 when every worker is
+ * ready, else 503) on their exact paths, and every other path to the admin console (console.ts)
+ * when one is mounted. HTTPS instead of HTTP when `admin.tls` names a certificate. Binds where the
  * config says — loopback unless the operator wrote another address.
- * Trusts nothing from the client: only GET/HEAD on the exact paths, no request body is read,
+ * Trusts nothing from the client: only GET/HEAD on the exact paths (the console checks its own),
  * bounded header and request times. A handler that fails answers 500 without detail.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { parseHostPort } from '../config/address.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
 
@@ -53,20 +56,38 @@ function plain(res: ServerResponse, code: number, text: string, extra: Record<st
   res.end(`${text}\n`);
 }
 
-export async function startAdminServer(listen: string, routes: readonly AdminRoute[]): Promise<AdminServer> {
+export interface AdminServerOptions {
+  /** PEM files: serve HTTPS. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** Every request no exact route takes (the console). */
+  readonly fallback?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+}
+
+export async function startAdminServer(listen: string, routes: readonly AdminRoute[], options: AdminServerOptions = {}): Promise<AdminServer> {
   const hp = parseHostPort(listen);
   if (!hp) throw new Error(`admin.listen: bad address ${listen}`);
   const byPath = new Map(routes.map((r) => [r.path, r]));
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const route = byPath.get(path);
+    const fallback = options.fallback;
+    if (!route && fallback) {
+      fallback(req, res).catch(() => {
+        if (!res.headersSent) plain(res, 500, 'internal error');
+        else res.destroy();
+      });
+      return;
+    }
     if (!route) return plain(res, 404, 'not found');
     if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'method not allowed', { allow: 'GET, HEAD' });
     route.handle(req, res).catch(() => {
       if (!res.headersSent) plain(res, 500, 'internal error');
       else res.destroy();
     });
-  });
+  };
+  const server: Server = options.tls
+    ? createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key), minVersion: 'TLSv1.2' }, onRequest)
+    : createServer(onRequest);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;

@@ -18,6 +18,7 @@ import { quarantineCommand } from './quarantine-command.js';
 import { scanCommand } from './scan-command.js';
 import { learnCommand } from './learn-command.js';
 import { explainCommand, logCommand } from './explain-command.js';
+import { adminCommand } from './admin-command.js';
 import { parseDuration } from '../config/duration.js';
 import { nodeName } from '../main.js';
 import { migrateStore } from './store-migrate.js';
@@ -176,6 +177,19 @@ function cli(): Command {
         process.exit(1);
       }
     });
+  const admin = program.command('admin').description('console users (store.db); passwords are read from the terminal or standard input, never from arguments');
+  withConfig(admin.command('add-user <name>').description('add a console user; asks for the password (or reads its first line from stdin)'))
+    .requiredOption('--role <role>', 'admin (everything), readonly (sees, changes nothing) or helpdesk (quarantine only)')
+    .action(async (name: string, o: { config: string; json?: boolean; role: string }) => process.exit(await adminCommand(await load(o.config), { op: 'add-user', name, role: o.role }, o.json === true)));
+  withConfig(admin.command('set-password <name>').description('change a user\'s password (ends its sessions)')).action(async (name: string, o: { config: string; json?: boolean }) =>
+    process.exit(await adminCommand(await load(o.config), { op: 'set-password', name }, o.json === true)),
+  );
+  withConfig(admin.command('delete-user <name>').description('delete a console user (ends its sessions)')).action(async (name: string, o: { config: string; json?: boolean }) =>
+    process.exit(await adminCommand(await load(o.config), { op: 'delete-user', name }, o.json === true)),
+  );
+  withConfig(admin.command('list-users').description('list the console users and their roles')).action(async (o: { config: string; json?: boolean }) =>
+    process.exit(await adminCommand(await load(o.config), { op: 'list-users' }, o.json === true)),
+  );
   withConfig(program.command('explain <queueId>').description('the whole story of one message from the message log: envelope, verdict, delivery')).action(
     async (id: string, o: { config: string; json?: boolean }) => process.exit(await explainCommand(await load(o.config), id, o.json === true)),
   );

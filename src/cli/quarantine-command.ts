@@ -17,7 +17,7 @@ import { askGateway } from './control-client.js';
 import { learnOne } from './learn-command.js';
 import { noteState } from './explain-command.js';
 
-export type QuarantineRequest = Extract<ControlRequest, { op: `quarantine-${string}` }>;
+export type QuarantineRequest = Extract<ControlRequest, { op: 'quarantine-list' | 'quarantine-show' | 'quarantine-release' | 'quarantine-delete' }>;
 
 async function offline(config: Config, req: QuarantineRequest): Promise<ControlAnswer> {
   const store = openQuarantine(config);

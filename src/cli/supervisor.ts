@@ -7,8 +7,9 @@
  * certificates, new listeners bound); a bad one is refused with its errors logged and the old one kept.
  * It also serves the control socket for `moat queue …`, and keeps the gateway-wide connection count
  * the workers ask for a slot in (admission-ipc.ts). On `admin.listen` it serves GET /metrics (the
- * workers' registries merged, metrics-ipc.ts) and GET /healthz (src/admin/metrics-server.ts); a
- * failure to bind it is logged (`admin.error`) and the gateway runs on: mail does not wait for metrics.
+ * workers' registries merged, metrics-ipc.ts), GET /healthz (src/admin/metrics-server.ts) and the
+ * admin console (admin-console.ts); a failure to bind it is logged (`admin.error`) and the gateway
+ * runs on: mail does not wait for metrics.
  */
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
@@ -19,7 +20,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { isControlRequest, mergeAnswers, type ControlAnswer, type ControlRequest } from '../gateway/control.js';
+import { isControlRequest, mergeAnswers, oneWorker, type ControlAnswer, type ControlRequest } from '../gateway/control.js';
 import type { Logger } from '../platform/logger.js';
 import { admissionLimits, nodeName } from '../main.js';
 import { AdmissionService, isAdmissionRequest, type AdmissionAnswer, type AdmissionRequest } from './admission-ipc.js';
@@ -29,6 +30,7 @@ import { dropPrivileges, prepareDataDir, privilegePlan, resolveAccount, StartupE
 import { isLoopback, metricsRoutes, startAdminServer, type AdminServer } from '../admin/metrics-server.js';
 import { supervisorMetrics } from '../admin/metrics.js';
 import { isMetricsAnswer, MetricsCollector, type MetricsAnswer, type MetricsRequest } from './metrics-ipc.js';
+import { openAdminConsole, type AdminConsole } from './admin-console.js';
 
 export type ToWorker =
   | { readonly type: 'reload'; readonly config: Config }
@@ -137,10 +139,20 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
       setTimeout(() => !stopping && fork(index), 1000).unref();
     });
   };
+  // The console's stores open before any worker: the message log's schema is in place when they write.
+  let adminConsole: AdminConsole | null = null;
+  try {
+    adminConsole = await openAdminConsole({ config: () => config, ask: (r) => ask(r), health: () => health(), tlsErrors, logger });
+  } catch (e) {
+    logger.error('admin.error', { during: 'console', error: e instanceof Error ? e.message : String(e) });
+  }
   for (let i = 0; i < count; i++) fork(i);
 
   const ask = (req: ControlRequest): Promise<ControlAnswer> => {
-    const asks = [...workers.values()].map(
+    // The quarantine is one directory: one worker acts on it, so a release happens once.
+    const all = [...workers.values()];
+    const targets = oneWorker(req) ? [...ready].slice(0, 1).concat(ready.size === 0 ? all.slice(0, 1) : []) : all;
+    const asks = targets.map(
       (w) =>
         new Promise<ControlAnswer>((resolve) => {
           const n = ++seq;
@@ -161,18 +173,19 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
   const control = await serveControl(controlSocketPath(config), ask);
   const own = supervisorMetrics({ workers: () => count, ready: () => ready.size, sessions: () => admission.openSessions, node: nodeName(config) });
   const healthy = (): boolean => !stopping && ready.size === count;
+  const health = () => ({ ok: healthy(), detail: { workers: count, ready: ready.size } });
   const routes = metricsRoutes({
     metrics: async () =>
       collector.collect(
         [...workers].map(([key, w]) => ({ key, send: (m: MetricsRequest) => w.isConnected() && w.send(m satisfies ToWorker) })),
         [await own.getMetricsAsJSON()],
       ),
-    health: () => ({ ok: healthy(), detail: { workers: count, ready: ready.size } }),
+    health: () => health(),
   });
   let admin: AdminServer | null = null;
   try {
-    admin = await startAdminServer(config.admin.listen, routes);
-    logger.info('admin.start', { listen: config.admin.listen, ...(isLoopback(config.admin.listen) ? {} : { exposed: true }) });
+    admin = await startAdminServer(config.admin.listen, routes, { ...(config.admin.tls ? { tls: config.admin.tls } : {}), ...(adminConsole ? { fallback: adminConsole.handler } : {}) });
+    logger.info('admin.start', { listen: config.admin.listen, https: config.admin.tls !== undefined, console: adminConsole !== null, ...(isLoopback(config.admin.listen) ? {} : { exposed: true }) });
   } catch (e) {
     logger.error('admin.error', { listen: config.admin.listen, error: e instanceof Error ? e.message : String(e) });
   }
@@ -193,7 +206,7 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
         if (workers.size > 0) return;
         clearInterval(check);
         control.close();
-        void admin?.close();
+        void admin?.close().then(() => adminConsole?.close());
         void rm(controlSocketPath(config), { force: true }).finally(() => resolve(0));
       }, 50);
     };

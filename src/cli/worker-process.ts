@@ -48,7 +48,12 @@ export async function runWorkerProcess(): Promise<void> {
       logger.info('gateway.stop', { worker: index, draining: true });
       void w.stop().then(() => process.exit(0));
     }
-    if (m.type === 'control') void w.control(m.req).then((answer) => send({ type: 'control', seq: m.seq, answer }));
+    if (m.type === 'control') {
+      void w
+        .control(m.req)
+        .catch((e: unknown) => ({ ok: false as const, error: e instanceof Error ? e.message : String(e) }))
+        .then((answer) => send({ type: 'control', seq: m.seq, answer }));
+    }
     if (m.type === 'metrics') void w.metrics().then((snapshot) => send({ type: 'metrics', seq: m.seq, snapshot }));
   });
   // The supervisor handles signals; a worker ignores them so a process-group signal doesn't cut it short.

@@ -12,6 +12,7 @@ import { policySchema } from '../pipeline/config.js';
 import { checksSchema } from '../checks/index.js';
 import { quarantineSchema } from '../quarantine/config.js';
 import { messageLogSchema, postgresSchema, redisSchema } from '../store/config.js';
+import { adminSchema } from '../admin/config.js';
 import { dnsSchema } from '../platform/dns/config.js';
 import { outboundSchema } from '../outbound/config.js';
 import { clamavSchema } from '../scan/clamav/index.js';
@@ -154,14 +155,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    admin: z
-      .object({
-        listen: hostPort('Address of the admin HTTP listener (GET /metrics, GET /healthz; the console later). Loopback by default: any other address is served only when written here').default('127.0.0.1:8025'),
-      })
-      .strict()
-      .prefault({}),
+    admin: adminSchema,
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.quarantine.digest.enabled && !c.admin.publicUrl) {
+      ctx.addIssue({ code: 'custom', path: ['admin', 'publicUrl'], message: 'required when quarantine.digest.enabled: the digest\'s release links point there' });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ListenerConfig = z.infer<typeof listenerSchema>;

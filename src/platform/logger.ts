@@ -15,7 +15,7 @@ export type LogEvent =
   | 'check.fail-open' | 'rules.loaded' | 'quarantine.released' | 'quarantine.deleted' | 'quarantine.expired' | 'quarantine.error'
   | 'session.auth' | 'session.auth-failed' | 'outbound.alert' | 'outbound.mta-sts' | 'outbound.learn-failed'
   | 'messagelog.error' | 'messagelog.pruned' | 'admin.start' | 'admin.error' | 'state.unavailable'
-  | 'bayes.expired';
+  | 'bayes.expired' | 'admin.login' | 'admin.login-failed' | 'admin.action' | 'digest.sent' | 'digest.queued' | 'digest.error' | 'queue.bounced';
 
 export type LogFields = Record<string, unknown>;
 

@@ -187,6 +187,65 @@ export class PostgresQuarantine implements Quarantine {
     }
   }
 
+  /** One message with its content, fully validated, or null. */
+  async read(id: string): Promise<{ message: StoredMessage; content: Buffer } | null> {
+    const r = await this.q<{ record: Buffer }>('SELECT record FROM quarantine WHERE id = $1', [checkId(id)]);
+    const record = r.rows[0]?.record;
+    const m = record ? parsed(record) : null;
+    if (!record || !m) return null;
+    return { message: m, content: record.subarray(m.contentOffset, m.contentOffset + m.contentLength) };
+  }
+
+  /**
+   * Releases a message to one of its recipients only (a digest link), as the directory store does:
+   * the copy for that recipient is made durable in this node's spool before the row, locked
+   * meanwhile, is rewritten without that recipient (a crash in between repeats a delivery, never
+   * loses one). null: no such message or recipient.
+   */
+  async releaseTo(id: string, address: string, spool: Spool, copyId: string): Promise<{ message: StoredMessage; copy: boolean } | null> {
+    const current = await this.read(id);
+    if (!current) return null;
+    const wanted = address.toLowerCase();
+    const env = current.message.envelope;
+    const mine = env.recipients.filter((x) => x.address.toLowerCase() === wanted);
+    if (mine.length === 0) return null;
+    if (mine.length === env.recipients.length) {
+      const m = await this.release(id, spool);
+      return m ? { message: m, copy: false } : null;
+    }
+    const c = await this.pool.connect().catch((e: unknown) => {
+      throw this.error(e);
+    });
+    const staged = join(this.o.stagingDir, `${checkId(id)}.rest.msg`);
+    try {
+      await c.query('BEGIN');
+      const r = await c.query<{ record: Buffer }>('SELECT record FROM quarantine WHERE id = $1 FOR UPDATE', [id]);
+      const record = r.rows[0]?.record;
+      const m = record ? parsed(record) : null;
+      if (!record || !m || !m.envelope.recipients.some((x) => x.address.toLowerCase() === wanted)) {
+        await c.query('ROLLBACK');
+        return null;
+      }
+      const content = record.subarray(m.contentOffset, m.contentOffset + m.contentLength);
+      const copy = spool.createWriter(copyId);
+      await copy.write([content]);
+      const message = await copy.finish({ ...m.envelope, id: copyId, recipients: m.envelope.recipients.filter((x) => x.address.toLowerCase() === wanted) }, m.eightBit);
+      const restEnvelope = { ...m.envelope, recipients: m.envelope.recipients.filter((x) => x.address.toLowerCase() !== wanted) };
+      const rest = spool.createWriter(id);
+      await rest.write([content]);
+      await rest.finish(restEnvelope, m.eightBit, { path: staged, dirSync: this.dirSync });
+      await c.query('UPDATE quarantine SET record = $2, envelope = $3 WHERE id = $1', [id, await readFile(staged), JSON.stringify(restEnvelope)]);
+      await c.query('COMMIT');
+      return { message, copy: true };
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e instanceof PostgresQuarantineError ? e : this.error(e);
+    } finally {
+      c.release();
+      await unlink(staged).catch(() => undefined);
+    }
+  }
+
   async expire(before: number): Promise<number> {
     return (await this.q('DELETE FROM quarantine WHERE received_at < $1', [before])).rowCount ?? 0;
   }

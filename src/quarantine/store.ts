@@ -6,7 +6,7 @@
  * file system) for delivery without re-filtering; delete removes it; expiry removes records older
  * than the retention. Listing reads only each record's envelope; release validates the whole record.
  */
-import { open, mkdir, readdir, rename, unlink } from 'node:fs/promises';
+import { open, mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DirectorySync } from '../platform/durable.js';
 import { MAX_TRAILER, parseTrailer, RECORD_MAGIC, type Envelope } from '../queue/record.js';
@@ -33,6 +33,10 @@ export interface Quarantine {
   head(id: string, limit: number): Promise<string | null>;
   /** The stored content, at most `limit` octets (for training Bayes on it), or null. */
   content(id: string, limit: number): Promise<Buffer | null>;
+  /** One message with its content, fully validated, or null. */
+  read(id: string): Promise<{ message: StoredMessage; content: Buffer } | null>;
+  /** Releases a message to one of its recipients only (a digest link); null: no such message or recipient. */
+  releaseTo(id: string, address: string, spool: Spool, copyId: string): Promise<{ message: StoredMessage; copy: boolean } | null>;
   delete(id: string): Promise<boolean>;
   /** Puts the message into `spool` (this node's) for delivery; null when there is no such message. */
   release(id: string, spool: Spool): Promise<StoredMessage | null>;
@@ -142,6 +146,42 @@ export class QuarantineStore implements Quarantine {
     await spool.dirSync.sync();
     await this.dirSync.sync();
     return m;
+  }
+
+  /** One message with its content, fully validated, or null. */
+  async read(id: string): Promise<{ message: StoredMessage; content: Buffer } | null> {
+    const m = await this.load(id);
+    if (!m) return null;
+    const data = await readFile(this.path(id)).catch(() => null);
+    if (!data) return null;
+    return { message: m, content: data.subarray(m.contentOffset, m.contentOffset + m.contentLength) };
+  }
+
+  /**
+   * Releases a message to one of its recipients only (a digest link). For its only recipient this
+   * is `release`; otherwise a copy for that recipient goes into the spool under `copyId` (durable
+   * first), then the quarantined record is rewritten without that recipient. A crash in between
+   * may deliver that copy and keep the recipient in quarantine: a later release repeats a
+   * delivery, never loses one. null: no such message or recipient.
+   */
+  async releaseTo(id: string, address: string, spool: Spool, copyId: string): Promise<{ message: StoredMessage; copy: boolean } | null> {
+    const r = await this.read(id);
+    if (!r) return null;
+    const env = r.message.envelope;
+    const wanted = address.toLowerCase();
+    const mine = env.recipients.filter((x) => x.address.toLowerCase() === wanted);
+    if (mine.length === 0) return null;
+    if (mine.length === env.recipients.length) {
+      const m = await this.release(id, spool);
+      return m ? { message: m, copy: false } : null;
+    }
+    const copy = spool.createWriter(copyId);
+    await copy.write([r.content]);
+    const message = await copy.finish({ ...env, id: copyId, recipients: mine }, r.message.eightBit);
+    const rest = spool.createWriter(id);
+    await rest.write([r.content]);
+    await rest.finish({ ...env, recipients: env.recipients.filter((x) => x.address.toLowerCase() !== wanted) }, r.message.eightBit, { path: this.path(id), dirSync: this.dirSync });
+    return { message, copy: true };
   }
 
   async close(): Promise<void> {

@@ -120,6 +120,34 @@ export class Scheduler {
     return 'deleted';
   }
 
+  /**
+   * Returns a queued message to its sender (operator action): every pending recipient fails with
+   * 5.0.0, the sender gets the usual DSN (never for a null sender, as always), then the message
+   * leaves the queue. Refused while it is being delivered.
+   */
+  async bounce(id: string, reason: string): Promise<'bounced' | 'active' | 'unknown'> {
+    const e = this.entries.get(id);
+    if (!e) return 'unknown';
+    if (e.active) return 'active';
+    const env = e.message.envelope;
+    const now = this.deps.clock.now();
+    const outcomes: RecipientOutcome[] = e.state.recipients.flatMap((r, index) => (r.status === 'pending' ? [{ index, kind: 'failed' as const, reply: reason, dsnStatus: '5.0.0', remoteMta: null }] : []));
+    // Held like an attempt, so that no delivery starts while the DSN is written.
+    e.active = true;
+    try {
+      const result = applyAttempt(e.state, outcomes, env.receivedAt, now, this.deps.schedule());
+      if (result.newlyFailed.length > 0) await this.deps.notifier.notify(e.message, result.state, result.newlyFailed, 'failed');
+      this.entries.delete(id);
+      this.due.delete(id);
+      await this.deps.spool.remove(id);
+      this.deps.events.attempted(env, outcomes, result.state);
+      this.deps.events.removed(env, 'done');
+      return 'bounced';
+    } finally {
+      e.active = false;
+    }
+  }
+
   /** Stops starting attempts and waits for the active ones (bounded by the caller). */
   async stop(): Promise<void> {
     this.stopping = true;

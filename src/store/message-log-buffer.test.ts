@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MessageLogBuffer } from './message-log-buffer.js';
-import type { LogRecord, MessageLogStore, MessagePage, MessageStory } from './message-log.js';
+import type { LogRecord, MessageLogStore, MessagePage, MessageStory, MessageSummary } from './message-log.js';
 
 /** A store that records its writes, and fails or stalls on request. */
 class RecordingStore implements MessageLogStore {
@@ -19,6 +19,10 @@ class RecordingStore implements MessageLogStore {
   async search(): Promise<MessagePage> {
     return { items: [], next: null };
   }
+  async lookup(): Promise<MessageSummary[]> {
+    return [];
+  }
+
   async story(): Promise<MessageStory | null> {
     return null;
   }

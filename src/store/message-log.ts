@@ -177,6 +177,8 @@ export interface MessageLogStore {
   write(records: readonly LogRecord[]): Promise<void>;
   search(q: MessageSearch): Promise<MessagePage>;
   story(queueId: string): Promise<MessageStory | null>;
+  /** The newest entry of each queue id given that has one (for lists of quarantined or queued mail). */
+  lookup(queueIds: readonly string[]): Promise<MessageSummary[]>;
   /** Deletes up to `limit` entries and up to `limit` events older than `before`; how many rows went. */
   prune(before: number, limit: number): Promise<number>;
   close(): Promise<void>;

@@ -51,6 +51,8 @@ export interface GatewayOptions {
   readonly port?: number;
   /** STARTTLS on the listener with this certificate. */
   readonly listenTls?: { readonly cert: string; readonly key: string };
+  /** The admin listener's port (default: a free one), for configs that must name it (admin.publicUrl). */
+  readonly adminPort?: number;
   /** Another copy of bin.js (e.g. one an unprivileged user can read, app-copy.ts). */
   readonly bin?: string;
 }
@@ -68,7 +70,7 @@ export function processTree(pid: number): number[] {
 
 export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
   const port = o.port ?? (await freePort());
-  const adminPort = await freePort();
+  const adminPort = o.adminPort ?? (await freePort());
   const dataDir = join(o.dir, 'data');
   const configFile = join(o.dir, 'moat.yaml');
   let config: Record<string, unknown> = {

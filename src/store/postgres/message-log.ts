@@ -21,6 +21,7 @@ import {
   type MessageLogStore,
   type MessagePage,
   type MessageSearch,
+  type MessageSummary,
   type MessageState,
   type MessageStory,
   type TransactionEntry,
@@ -245,6 +246,15 @@ export class PostgresMessageLog implements MessageLogStore {
     } catch (e) {
       throw this.error(e);
     }
+  }
+
+  async lookup(queueIds: readonly string[]): Promise<MessageSummary[]> {
+    const out: MessageSummary[] = [];
+    for (const id of new Set(queueIds)) {
+      const page = await this.search({ queueId: id, limit: 1 });
+      if (page.items[0]) out.push(page.items[0]);
+    }
+    return out;
   }
 
   async prune(before: number, limit: number): Promise<number> {

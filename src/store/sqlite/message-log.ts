@@ -6,6 +6,7 @@
  * The whole entry is kept as JSON; the columns searched are copied beside it, with an index each
  * (time, queue id, sender, recipient, client IP, subject, action). The SQL is kept plain (no
  * upserts, no JSON functions) so that the PostgreSQL adapter can follow it closely.
+ * The dashboard's rollups (log-rollups.ts) are written in the same transaction as the records.
  * Opened read-only (explain), it never creates or changes anything. Every failure is a MessageLogError.
  */
 import Database from 'better-sqlite3';
@@ -21,12 +22,16 @@ import {
   type MessageLogStore,
   type MessagePage,
   type MessageSearch,
+  type MessageSummary,
   type MessageState,
   type MessageStory,
   type TransactionEntry,
 } from '../message-log.js';
+import type { CountSeries, MessageStatsReader, RelayStatus, SymbolCount, TopValue } from '../message-stats.js';
+import { ROLLUP_BACKFILL, ROLLUP_SCHEMA, SqliteLogRollups } from './log-rollups.js';
 
-const SCHEMA_VERSION = 1;
+/** 2: the dashboard's rollups (log-rollups.ts). */
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS log_messages (
@@ -95,7 +100,7 @@ function initialState(action: LoggedAction): MessageState | null {
   return action === 'accept' || action === 'tag' ? 'queued' : action === 'quarantine' ? 'quarantined' : null;
 }
 
-export class SqliteMessageLog implements MessageLogStore {
+export class SqliteMessageLog implements MessageLogStore, MessageStatsReader {
   private readonly db: Database.Database;
   private readonly queries = new Map<string, Database.Statement>();
   private readonly stmt: {
@@ -109,6 +114,7 @@ export class SqliteMessageLog implements MessageLogStore {
   private readonly storyEntry: Database.Statement<[string], { entry: string; state: string | null }>;
   private readonly storyEvents: Database.Statement<[string], { event: string }>;
   private readonly writeAll: ((records: readonly LogRecord[]) => void) | null;
+  private readonly rollups: SqliteLogRollups;
 
   constructor(
     readonly path: string,
@@ -126,9 +132,14 @@ export class SqliteMessageLog implements MessageLogStore {
         this.db.pragma('foreign_keys = ON');
         const version = Number(this.db.pragma('user_version', { simple: true }));
         if (version > SCHEMA_VERSION) throw new Error(`schema version ${version} is newer than this Moat (${SCHEMA_VERSION})`);
-        this.db.exec(SCHEMA);
-        if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+        this.db.transaction(() => {
+          this.db.exec(SCHEMA);
+          this.db.exec(ROLLUP_SCHEMA);
+          if (version === 1) this.db.exec(ROLLUP_BACKFILL);
+          if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+        }).immediate();
       }
+      this.rollups = new SqliteLogRollups(this.db, !options.readonly);
       this.storyEntry = this.db.prepare('SELECT entry, state FROM log_messages WHERE queue_id = ? ORDER BY id DESC LIMIT 1');
       this.storyEvents = this.db.prepare('SELECT event FROM log_events WHERE queue_id = ? ORDER BY time, id');
     } catch (e) {
@@ -177,6 +188,7 @@ export class SqliteMessageLog implements MessageLogStore {
           if (r.kind === 'state') stmt.setState.run(r.state, r.queueId);
         }
       }
+      this.rollups.add(records);
     });
   }
 
@@ -290,7 +302,36 @@ export class SqliteMessageLog implements MessageLogStore {
   async prune(before: number, limit: number): Promise<number> {
     const stmt = this.stmt;
     if (!stmt) throw new MessageLogError(`message log ${this.path} is open read-only`);
-    return this.run(() => stmt.pruneMessages.run(before, limit).changes + stmt.pruneEvents.run(before, limit).changes);
+    return this.run(() => {
+      const rows = stmt.pruneMessages.run(before, limit).changes + stmt.pruneEvents.run(before, limit).changes;
+      this.rollups.prune(before);
+      return rows;
+    });
+  }
+
+  async lookup(queueIds: readonly string[]): Promise<MessageSummary[]> {
+    const out: MessageSummary[] = [];
+    for (const id of new Set(queueIds)) {
+      const page = await this.search({ queueId: id, limit: 1 });
+      if (page.items[0]) out.push(page.items[0]);
+    }
+    return out;
+  }
+
+  async counts(since: number, until: number, bucketMs: number): Promise<CountSeries> {
+    return this.run(() => this.rollups.counts(since, until, bucketMs));
+  }
+
+  async topSymbols(since: number, limit: number): Promise<SymbolCount[]> {
+    return this.run(() => this.rollups.topSymbols(since, limit));
+  }
+
+  async top(field: 'clientIp' | 'senderDomain', since: number, limit: number): Promise<TopValue[]> {
+    return this.run(() => this.rollups.top(field, since, limit));
+  }
+
+  async relays(): Promise<RelayStatus[]> {
+    return this.run(() => this.rollups.relays());
   }
 
   async close(): Promise<void> {

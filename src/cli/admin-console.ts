@@ -1,0 +1,87 @@
+/**
+ * The supervisor's side of the admin console: opens what the console reads and writes — the admin
+ * store (users, sessions) and the message log in store.db, the state store (login limits) — and
+ * builds the console handler (src/admin/console.ts) over them and the workers' control IPC. Run
+ * after the privileges are dropped, before the workers start, so the files belong to Moat's user
+ * and the message log's schema is in place before any worker writes. The console reads the
+ * message log only; workers write it.
+ */
+import { join } from 'node:path';
+import { ConsoleAuth, OriginPolicy } from '../admin/auth.js';
+import { createConsole, type ConsoleHandler } from '../admin/console.js';
+import type { Capabilities } from '../admin/route.js';
+import { loadLinkSecret } from '../admin/signed-link.js';
+import { parseHostPort } from '../config/address.js';
+import { parseConfigText, type ConfigError } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import type { ControlAnswer, ControlRequest } from '../gateway/control.js';
+import { adminStorePath, linkSecretPath, openStateStore, storePath } from '../main.js';
+import { systemClock } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
+import { SqliteAdminStore } from '../store/sqlite/admin.js';
+import { SqliteMessageLog } from '../store/sqlite/message-log.js';
+
+export interface AdminConsole {
+  readonly handler: ConsoleHandler;
+  close(): Promise<void>;
+}
+
+/** No Bayes learning and no run-time sender lists in this release (the console says so). */
+const CAPABILITIES: Capabilities = { learn: false, senderLists: false };
+
+export async function openAdminConsole(o: {
+  readonly config: () => Config;
+  readonly ask: (req: ControlRequest) => Promise<ControlAnswer>;
+  readonly health: () => { ok: boolean; detail: Readonly<Record<string, unknown>> };
+  readonly tlsErrors: (c: Config) => string[];
+  readonly logger: Logger;
+}): Promise<AdminConsole> {
+  const start = o.config();
+  const listen = parseHostPort(start.admin.listen);
+  if (!listen) throw new Error(`admin.listen: bad address ${start.admin.listen}`);
+  const store = new SqliteAdminStore(adminStorePath(start));
+  const state = openStateStore(start, systemClock, false);
+  // The dashboard's rollups and tracking read the SQLite message log; with the PostgreSQL store the
+  // console of this release shows no message log (docs/scaling.md).
+  const logFile = storePath(start);
+  const log = start.messageLog.enabled && logFile !== null ? new SqliteMessageLog(logFile) : null;
+  const https = start.admin.tls !== undefined;
+  const auth = new ConsoleAuth(
+    store,
+    state,
+    () => {
+      const a = o.config().admin;
+      return { idleMs: a.session.idle, lifetimeMs: a.session.lifetime, perIp: a.loginLimit.perIp, perUser: a.loginLimit.perUser, windowMs: a.loginLimit.window, secure: https };
+    },
+    () => systemClock.now(),
+  );
+  let secret: Promise<Buffer> | null = null;
+  const handler = await createConsole({
+    auth,
+    origins: new OriginPolicy(listen, https, start.admin.publicUrl),
+    ask: o.ask,
+    log,
+    config: o.config,
+    checkConfig: async (yaml) => {
+      const r = parseConfigText(yaml);
+      if (!r.ok) return { ok: false, errors: r.errors };
+      const tls: ConfigError[] = o.tlsErrors(r.config).map((t) => ({ path: t.slice(0, Math.max(0, t.indexOf(':'))), message: t.slice(t.indexOf(':') + 2) }));
+      return { ok: tls.length === 0, errors: tls };
+    },
+    health: o.health,
+    linkSecret: () => (secret ??= loadLinkSecret(linkSecretPath(start)).catch((e: unknown) => {
+      secret = null;
+      throw e;
+    })),
+    logger: o.logger,
+    now: () => systemClock.now(),
+    capabilities: CAPABILITIES,
+    assetsDir: join(import.meta.dirname, '..', 'admin', 'ui'),
+  });
+  return {
+    handler,
+    async close() {
+      await Promise.all([store.close(), state.close(), log?.close()]);
+    },
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * The console's UI end to end in headless Chromium (Debian's /usr/bin/chromium driven by
+ * playwright-core; no browser download), against the real gateway with smtp-sink as the LAN server.
+ * Logs in through the form, sees the dashboard counters, finds a message sent through the SMTP path
+ * in tracking and opens its explanation, opens a quarantined HTML mail (with a script and a remote
+ * image pointing at a local HTTP server that counts requests) in the sandboxed preview, releases it
+ * and sees it arrive at smtp-sink and the dashboard's delivered counter move. The preview must run
+ * no script and fetch nothing: the counting server must see no request. Screenshots of each page
+ * go to test/out/console/ (kept out of git).
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../harness/ports.js';
+import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
+import { stopAll } from '../harness/process.js';
+import { swaks } from '../harness/swaks.js';
+import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
+import { waitUntil } from '../harness/wait.js';
+import { ROOT, startGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { addUser } from '../support/console-client.js';
+
+const PASSWORD = 'a long test password for the ui';
+const SHOTS = join(ROOT, 'test', 'out', 'console');
+
+describe('admin console in headless Chromium', () => {
+  let dir: string;
+  let lan: SmtpSinkHandle;
+  let gw: GatewayProcess;
+  let browser: Browser;
+  let page: Page;
+  let bait: Server;
+  let baitPort: number;
+  let baitHits = 0;
+  let base: string;
+  let deliveredBefore = 0;
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    dir = await makeScratchDir();
+    baitPort = await freePort();
+    bait = createServer((_req, res) => {
+      baitHits++;
+      res.end('x');
+    });
+    await new Promise<void>((resolve) => bait.listen(baitPort, '127.0.0.1', resolve));
+    lan = await startSmtpSink();
+    gw = await startGateway({ dir, relayPort: lan.port, config: { policy: { symbols: { MISSING_SUBJECT: { score: 10 } } } } });
+    base = `http://127.0.0.1:${gw.adminPort}`;
+    await addUser(gw, 'root', 'admin', PASSWORD);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    if (gw?.process.running) await gw.stop();
+    await stopAll();
+    bait?.close();
+    await removeScratchDir(dir);
+  });
+
+  // The dashboard polls every 5 s: its counters change without a reload.
+  const card = async (kind: string): Promise<number> => Number(await page.locator(`.card[data-kind="${kind}"] .n`).textContent());
+
+  it('logs in through the form and shows the dashboard', async () => {
+    await page.goto(base);
+    await page.getByLabel('User name').fill('root');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await page.locator('.card[data-kind="delivered"]').waitFor();
+    await page.screenshot({ path: join(SHOTS, 'dashboard-empty.png'), fullPage: true });
+    expect(await card('delivered')).toBe(0);
+  });
+
+  it('finds a message sent through the SMTP path in tracking and shows its explanation', async () => {
+    const r = await swaks({ port: gw.port, from: 'alice@sender.example', to: 'bob@example.test', headers: ['Subject: browser tracking test'] });
+    const id = (r.replies.find((x) => x.startsWith('250 2.0.0 Ok: queued as ')) ?? '').slice('250 2.0.0 Ok: queued as '.length);
+    expect(id).not.toBe('');
+    await waitUntil(async () => (await lan.messages()).length >= 1, { timeoutMs: 30_000, what: 'the ham at smtp-sink' });
+    // The dashboard polls: its delivered counter moves without a reload.
+    await waitUntil(async () => (await card('delivered')) >= 1, { timeoutMs: 30_000, what: 'the delivered counter at 1' });
+    await page.screenshot({ path: join(SHOTS, 'dashboard.png'), fullPage: true });
+    deliveredBefore = await card('delivered');
+
+    await page.getByRole('link', { name: 'Tracking' }).click();
+    await page.getByLabel('Subject').fill('browser tracking');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: id }).click();
+    const story = page.locator('#explain');
+    await story.waitFor();
+    const text = (await story.textContent()) ?? '';
+    expect(text).toContain(`Queue id:  ${id}`);
+    expect(text).toMatch(/delivered/);
+    expect(text).toContain('browser tracking test');
+    await page.screenshot({ path: join(SHOTS, 'message.png'), fullPage: true });
+  });
+
+  it('previews a quarantined HTML mail without running its script or fetching its image, releases it to smtp-sink', async () => {
+    const data = [
+      'From: promo@sender.example',
+      'To: carol@example.test',
+      'Date: Tue, 01 Dec 2026 10:00:00 +0000',
+      'Message-ID: <ui-q@sender.example>',
+      'MIME-Version: 1.0',
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      `<html><body><p id="offer">Browser offer</p><script>fetch("http://127.0.0.1:${baitPort}/script")</script>`,
+      `<img src="http://127.0.0.1:${baitPort}/pixel.png"><div style="background:url(http://127.0.0.1:${baitPort}/bg)">x</div></body></html>`,
+      '',
+    ].join('\r\n');
+    await swaks({ port: gw.port, from: 'promo@sender.example', to: 'carol@example.test', data });
+    await gw.waitForEvent('message.quarantined');
+
+    await page.getByRole('link', { name: 'Quarantine' }).click();
+    await page.getByRole('link', { name: '(no subject)' }).click();
+    const frame = page.frameLocator('iframe.preview');
+    await frame.locator('#offer, p').first().waitFor();
+    expect(await frame.locator('body').textContent()).toContain('Browser offer');
+    await page.screenshot({ path: join(SHOTS, 'quarantine-preview.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Release', exact: true }).click();
+    await page.getByRole('heading', { name: 'Quarantine' }).waitFor();
+    await waitUntil(async () => (await lan.messages()).some((m) => m.data.includes('Browser offer')), { timeoutMs: 30_000, what: 'the released message at smtp-sink' });
+    await page.screenshot({ path: join(SHOTS, 'quarantine-after-release.png'), fullPage: true });
+    expect(baitHits).toBe(0);
+
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await waitUntil(async () => (await card('delivered')) > deliveredBefore, { timeoutMs: 30_000, what: 'the delivered counter moving' });
+    await page.getByRole('link', { name: 'Queue' }).click();
+    await page.getByRole('heading', { name: 'Queue' }).waitFor();
+    await page.getByRole('link', { name: 'Config' }).click();
+    await page.locator('#config').waitFor();
+    await page.screenshot({ path: join(SHOTS, 'config.png'), fullPage: true });
+    // A phone-sized window: the navigation wraps, the quarantine list still fits.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('link', { name: 'Quarantine' }).click();
+    await page.getByRole('heading', { name: 'Quarantine' }).waitFor();
+    const width = await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(SHOTS, 'quarantine-phone.png'), fullPage: true });
+    expect(baitHits).toBe(0);
+  });
+});
