@@ -22,6 +22,8 @@ export interface CountingSink {
    * it already had). Register before starting the load so the time is exact.
    */
   whenCount(target: number, timeoutMs: number): Promise<number>;
+  /** performance.now() of the update that last raised the count (0 before the first message). */
+  lastCountAt(): number;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export function startCountingSink(): Promise<CountingSink> {
     const pid = child.pid ?? -1;
     killOnDeath(pid);
     let count = 0;
+    let lastCountAt = 0;
     let exited = false;
     let stderr = '';
     const waiters = new Set<Waiter>();
@@ -67,7 +70,10 @@ export function startCountingSink(): Promise<CountingSink> {
       partial = parts.pop() ?? '';
       for (const p of parts) {
         const m = /mesg=(\d+)/.exec(p);
-        if (m !== null) count = Math.max(count, Number(m[1]));
+        if (m !== null && Number(m[1]) > count) {
+          count = Number(m[1]);
+          lastCountAt = now;
+        }
       }
       settle(now);
     });
@@ -121,6 +127,7 @@ export function startCountingSink(): Promise<CountingSink> {
       port,
       pid,
       count: () => count,
+      lastCountAt: () => lastCountAt,
       whenCount: (target, timeoutMs) =>
         new Promise<number>((resolve, reject) => {
           if (exited) {

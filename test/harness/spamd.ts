@@ -2,6 +2,8 @@
 // (--local: no DNS, no network tests), no Bayes, no auto-learning, no user configs, plugins loaded by
 // our own init.pre (the local-only ones; the host's /etc/spamassassin is never read), as nobody,
 // with a scratch home dir. The rules are Debian's shipped set (/usr/share/spamassassin), no sa-update.
+// With `dnsServer` (a loopback dnsmasq) it also verifies DKIM signatures (the DKIM plugin, DNS
+// through that server only: dns_server, no --local); RBL checks stay off either way.
 // Trusts: /usr/sbin/spamd to stay in the foreground (no --daemonize), bind only the --listen address
 // and exit with its children on SIGTERM. Readiness is spamd's own answer to `PING SPAMC/1.5` (PONG):
 // its port opens before the rules are loaded, so a TCP connect is not enough.
@@ -26,6 +28,8 @@ export interface SpamdOptions {
   readonly port?: number;
   readonly dir?: string;
   readonly maxChildren?: number;
+  /** "127.0.0.1:PORT" of the test's dnsmasq: enables DNS (for DKIM) through it only. */
+  readonly dnsServer?: string;
   readonly readyTimeoutMs?: number;
   readonly registry?: ProcessRegistry;
 }
@@ -67,15 +71,18 @@ export async function startSpamd(o: SpamdOptions = {}): Promise<SpamdHandle> {
   const home = join(dir, 'home');
   await makeDirOwnedBy(site, 'root');
   await makeDirOwnedBy(home, 'nobody');
-  await writeFile(join(site, 'init.pre'), LOCAL_PLUGINS.map((p) => `loadplugin Mail::SpamAssassin::Plugin::${p}\n`).join(''));
-  await writeFile(join(site, 'local.cf'), ['use_bayes 0', 'bayes_auto_learn 0', 'dns_available no', 'skip_rbl_checks 1', ''].join('\n'));
+  if (o.dnsServer !== undefined && !/^127\.\d+\.\d+\.\d+:\d+$/.test(o.dnsServer)) throw new Error(`spamd harness: dnsServer must be a loopback ip:port, got ${o.dnsServer}`);
+  const plugins = o.dnsServer === undefined ? LOCAL_PLUGINS : [...LOCAL_PLUGINS, 'DKIM'];
+  await writeFile(join(site, 'init.pre'), plugins.map((p) => `loadplugin Mail::SpamAssassin::Plugin::${p}\n`).join(''));
+  const dns = o.dnsServer === undefined ? ['dns_available no'] : [`dns_server ${o.dnsServer}`, 'dns_available yes'];
+  await writeFile(join(site, 'local.cf'), ['use_bayes 0', 'bayes_auto_learn 0', ...dns, 'skip_rbl_checks 1', ''].join('\n'));
   return startWithPortRetry(
     async (port) => {
       const proc = startProcess(
         '/usr/sbin/spamd',
         [
           `--listen=127.0.0.1:${port}`,
-          '--local',
+          ...(o.dnsServer === undefined ? ['--local'] : []),
           '--nouser-config',
           `--max-children=${o.maxChildren ?? 2}`,
           '--min-children=1',
