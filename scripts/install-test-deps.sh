@@ -21,6 +21,7 @@ REQUIREMENTS=(
   "python3-aiosmtpd|/usr/bin/python3 -c 'import aiosmtpd'"
   "haproxy|test -x /usr/sbin/haproxy"
   "testssl.sh|test -x /usr/bin/testssl"
+  "nmap|test -x /usr/bin/nmap"
   "slapd|test -x /usr/sbin/slapd"
   "ldap-utils|test -x /usr/bin/ldapadd"
   "ldap-utils|test -x /usr/bin/ldapwhoami"
@@ -31,6 +32,8 @@ REQUIREMENTS=(
   "spamassassin|test -x /usr/bin/spamassassin"
   "spamc|test -x /usr/bin/spamc"
   "rspamd|test -x /usr/bin/rspamd"
+  "libmail-dkim-perl|/usr/bin/perl -MMail::DKIM::Verifier -e 1"
+  "libnet-dns-perl|/usr/bin/perl -MNet::DNS -e 1"
 )
 
 # As root, make sure apt will start no daemon (now and in any later install).

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SecureContext } from 'node:tls';
+import { rootCertificates, type SecureContext } from 'node:tls';
 import { createChecks } from './checks/index.js';
 import type { ScannerPorts } from './scan/index.js';
 import { parseSocketAddress } from './scan/options.js';
@@ -37,7 +37,15 @@ import { RelayDeliverer } from './relay/deliverer.js';
 import { ConnectionPool } from './relay/pool.js';
 import type { Hop, TlsChoice } from './relay/routes.js';
 import { SmtpRecipientProber } from './relay/verify.js';
-import type { Domain } from './smtp/address.js';
+import { MtaSts } from './relay/mta-sts.js';
+import { httpsPolicyFetcher } from './relay/mta-sts-fetch.js';
+import { transportFor } from './outbound/transports.js';
+import type { Domain, Mailbox } from './smtp/address.js';
+import { AUTH_MECHANISMS } from './smtp/server/sasl.js';
+import { DkimSigner } from './outbound/dkim.js';
+import { OutboundContent } from './outbound/content.js';
+import { passwordCheckers } from './outbound/checkers.js';
+import { outboundPort } from './outbound/port.js';
 import { connect, type SmtpConnection, type Timeouts } from './smtp/client/index.js';
 import { LocalGate, type AdmissionLimits, type ConnectionGate } from './smtp/server/admission.js';
 import { parseCidr, type Cidr } from './smtp/server/ip.js';
@@ -66,11 +74,16 @@ async function* once(b: Buffer): AsyncIterable<Buffer> {
   yield b;
 }
 
-function serverOptions(c: Config, tls: SecureContext | null): ServerOptions {
+function serverOptions(c: Config, tls: SecureContext | null, address: string): ServerOptions {
   const l = c.limits;
+  const listener = c.listen.find((x) => x.address === address);
+  const submitters = listener !== undefined && (listener.submission || listener.implicitTls) && (c.outbound.auth.passwordFile !== undefined || c.outbound.auth.ldap !== undefined);
   return {
     hostname: c.hostname,
     tls,
+    implicitTls: listener?.implicitTls ?? false,
+    requireTls: listener?.submission ?? false,
+    auth: submitters ? { mechanisms: AUTH_MECHANISMS } : null,
     limits: {
       maxMessageSize: l.maxMessageSize,
       maxHeaderSize: l.maxHeaderSize,
@@ -186,7 +199,8 @@ export async function startWorker(initial: Config, index: number, count: number,
           policy: tls.policy,
           verify: tls.verify,
           ...(tls.servername ? { servername: tls.servername } : {}),
-          ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
+          // MTA-STS: the public roots and the configured CA; otherwise the CA alone (a LAN server's private CA).
+          ...(tls.ca ? { ca: tls.publicRoots ? [...rootCertificates, readFileSync(tls.ca, 'utf8')] : readFileSync(tls.ca) } : {}),
         },
         timeouts,
       },
@@ -212,6 +226,17 @@ export async function startWorker(initial: Config, index: number, count: number,
     },
   });
   const directory = new LdapDirectory();
+  // One MTA-STS policy cache per worker, kept across reloads (policies are the domains', not ours).
+  const mtaSts = new MtaSts({
+    resolver,
+    fetch: httpsPolicyFetcher({
+      resolver,
+      port: () => config.outbound.mtaSts.httpsPort,
+      ca: () => (config.outbound.tls.ca ? [...rootCertificates, readFileSync(config.outbound.tls.ca, 'utf8')] : undefined),
+    }),
+    now: () => clock.now(),
+    timeoutMs: () => config.outbound.mtaSts.timeout,
+  });
   const readText = (path: string): Promise<string> => readFile(path, 'utf8');
 
   const makeShard = async (n: number): Promise<Shard> => {
@@ -222,8 +247,14 @@ export async function startWorker(initial: Config, index: number, count: number,
       pool,
       resolver,
       domains: () => config.domains,
-      mxPort: () => config.delivery.mxPort,
+      routeOptions: (m) => ({
+        mxPort: m.envelope.outbound ? config.outbound.smtpPort : config.delivery.mxPort,
+        transport: (d) => transportFor(config.outbound.transports, d),
+        mtaSts: config.outbound.mtaSts.enabled ? mtaSts : null,
+        ca: config.outbound.tls.ca,
+      }),
       content,
+      onStsViolation: (queueId, domain, detail) => log.warn('outbound.mta-sts', { queueId, domain, mode: 'testing', detail }),
     });
     // DSNs go into the shard they are about; that shard's scheduler delivers them.
     const notifier = new DsnNotifier({
@@ -285,13 +316,29 @@ export async function startWorker(initial: Config, index: number, count: number,
   const state = new SqliteStateStore(statePath(config), clock);
   if (index === 0) state.startSweeping(60_000);
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts() }, false, c);
-    return { checks, policy: createPolicy(checks, c.policy) };
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts() }, false, c, c.outbound);
+    const o = c.outbound;
+    const signer = Object.keys(o.dkim).length > 0 ? new DkimSigner(o.dkim, readText) : null;
+    const outbound = {
+      config: o,
+      passwords: passwordCheckers(o, readText),
+      content: new OutboundContent({ hideInternalReceived: o.hideInternalReceived, trustedNetworks: o.trustedNetworks, signer }),
+      state,
+      clock,
+      logger: log,
+      isLocal: (m: Mailbox) => Object.hasOwn(c.domains, m.domain),
+    };
+    return { checks, policy: createPolicy(checks, c.policy, o.policy), outbound, outboundSkips: new Set(o.skipChecks) };
   };
   let pipeline = pipelineFor(config);
 
-  const openSession = (info: ConnectionInfo): InboundSession =>
+  const openSession = (info: ConnectionInfo, address: string): InboundSession =>
     new InboundSession(info, {
+      outbound: outboundPort(pipeline.outbound, {
+        submission: config.listen.find((l) => l.address === address)?.submission ?? false,
+        implicitTls: config.listen.find((l) => l.address === address)?.implicitTls ?? false,
+      }),
+      outboundSkips: pipeline.outboundSkips,
       hostname: config.hostname,
       checks: pipeline.checks,
       policy: pipeline.policy,
@@ -314,10 +361,10 @@ export async function startWorker(initial: Config, index: number, count: number,
   let stopping = false;
   const listen = async (address: string): Promise<void> => {
     const listener = new SmtpListener({
-      options: () => serverOptions(config, contexts.get(address) ?? null),
+      options: () => serverOptions(config, contexts.get(address) ?? null, address),
       settings: () => listenerSettings(config, address),
       gate,
-      openSession,
+      openSession: (info) => openSession(info, address),
       hooks: {
         onInternalError: (ref, e) => log.error('session.error', { ref, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
         onLimit: (info, limit, reply) => log.warn('session.limit', { session: info.id, client: info.remoteAddress, limit, reply: replyToString(reply) }),

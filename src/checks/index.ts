@@ -24,7 +24,7 @@ import { rdns } from './rdns/index.js';
 import { heloSchema } from './helo/config.js';
 import { helo } from './helo/index.js';
 import { greylist, greylistSchema } from './greylist/index.js';
-import { rateLimit, rateLimitSchema } from './rate-limit/index.js';
+import { OUTBOUND_RATE_LIMIT, rateLimit, rateLimitSchema, type RateLimitConfig } from './rate-limit/index.js';
 import { senderLists, senderListsSchema } from './sender-lists/index.js';
 
 import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js';
@@ -82,8 +82,9 @@ export type CheckDomains = RecipientDomains;
 /**
  * The configured checks in order; `all` also builds disabled ones (to know every symbol).
  * `scanners` are the top-level scanner slices (clamav, spamassassin, rspamd): absent ones are not used.
+ * `outbound`: outbound.rateLimit, the rate-limit instance of outbound sessions.
  */
-export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false, scanners: ScannerConfigs = {}): CheckEntry[] {
+export function createChecks(config: ChecksConfig, domains: CheckDomains, ports: CheckPorts, all = false, scanners: ScannerConfigs = {}, outbound?: { readonly rateLimit: RateLimitConfig }): CheckEntry[] {
   const entry = (check: Check, c: CheckCommon): CheckEntry[] => (c.enabled || all ? [{ check, observe: c.observe, failOpen: c.failOpen }] : []);
   return [
     { check: relayGuard(), observe: false, failOpen: false },
@@ -101,6 +102,7 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     // After recipient validation: a refused recipient makes no triplet and uses no rate.
     ...entry(greylist(config.greylist, ports), config.greylist),
     ...entry(rateLimit(config.rateLimit, ports), config.rateLimit),
+    ...(outbound ? entry(rateLimit(outbound.rateLimit, ports, OUTBOUND_RATE_LIMIT), outbound.rateLimit) : []),
     // End of data: DKIM, ARC, DMARC (reads the spf fact).
     ...entry(authCheck(config.auth, ports), config.auth),
     // Content stage, cheapest first.
@@ -129,7 +131,7 @@ export const INERT: CheckPorts = {
 };
 
 /** The checks a config would run, built without I/O, for validating the policy against their symbols. */
-export function checksForValidation(config: ChecksConfig, domains: CheckDomains, scanners: ScannerConfigs = {}): CheckEntry[] {
+export function checksForValidation(config: ChecksConfig, domains: CheckDomains, scanners: ScannerConfigs = {}, outbound?: { readonly rateLimit: RateLimitConfig }): CheckEntry[] {
   // Disabled checks too: an operator may tune a symbol before turning its check on.
-  return createChecks(config, domains, INERT, true, scanners);
+  return createChecks(config, domains, INERT, true, scanners, outbound);
 }

@@ -12,6 +12,7 @@ import { StartupError } from './privileges.js';
 import { checksForValidation } from '../checks/index.js';
 import { createPolicy } from '../pipeline/runner.js';
 import { queueCommand } from './queue-command.js';
+import { dkimKeygenCommand, passwdCommand } from './outbound-commands.js';
 import { quarantineCommand } from './quarantine-command.js';
 import { scanCommand } from './scan-command.js';
 import { explainCommand, logCommand } from './explain-command.js';
@@ -65,7 +66,7 @@ function cli(): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { config: string; json?: boolean }) => {
       const config = await load(o.config);
-      const policy = createPolicy(checksForValidation(config.checks, config.domains, config), config.policy);
+      const policy = createPolicy(checksForValidation(config.checks, config.domains, config, config.outbound), config.policy, config.outbound.policy);
       const rows = policy.allSymbols().map((s) => {
         const { score, action } = policy.defaultProfile.score({ symbol: s.name }, s);
         return { name: s.name, score, action, description: s.description };
@@ -73,6 +74,18 @@ function cli(): Command {
       if (o.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
       else for (const r of rows) process.stdout.write(`${r.name.padEnd(32)} ${String(r.score).padStart(7)}  ${(r.action ?? '').padEnd(10)} ${r.description}\n`);
     });
+  program
+    .command('passwd <user>')
+    .description('print a password-file line for SMTP AUTH (outbound.auth.passwordFile); the password is read from standard input')
+    .action(async (user: string) => process.exit(await passwdCommand(user)));
+  const dkim = program.command('dkim').description('DKIM keys for outbound signing');
+  dkim
+    .command('keygen <domain> <selector>')
+    .description('write a new private key (mode 0600) and print the DNS TXT record to publish')
+    .option('--algorithm <rsa|ed25519>', 'key type', 'rsa')
+    .option('--bits <n>', 'RSA modulus length', '2048')
+    .option('--out <file>', 'key file (default DOMAIN.SELECTOR.key)')
+    .action(async (domain: string, selector: string, o: { algorithm: string; bits: string; out?: string }) => process.exit(await dkimKeygenCommand(domain, selector, o)));
   program
     .command('scan')
     .description('offline verdict of message files, directories, Maildirs and mbox files through the configured content checks')

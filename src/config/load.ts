@@ -40,7 +40,11 @@ export function validateConfig(raw: unknown): LoadResult {
   if (!r.success) return { ok: false, errors: r.error.issues.map(toError) };
   // The policy names symbols that only the configured checks know; checks refuse entries the schema cannot judge.
   try {
-    createPolicy(checksForValidation(r.data.checks, r.data.domains, r.data), r.data.policy);
+    const checks = checksForValidation(r.data.checks, r.data.domains, r.data, r.data.outbound);
+    createPolicy(checks, r.data.policy, r.data.outbound.policy);
+    const names = new Set(checks.map((c) => c.check.name));
+    const unknown = r.data.outbound.skipChecks.findIndex((n) => !names.has(n));
+    if (unknown >= 0) return { ok: false, errors: [{ path: `outbound.skipChecks[${unknown}]`, message: `unknown check (known: ${[...names].join(', ')})` }] };
   } catch (e) {
     if (e instanceof PolicyError) return { ok: false, errors: [{ path: e.path, message: e.message.slice(e.path.length + 2) }] };
     throw e;

@@ -13,6 +13,7 @@ import { checksSchema } from '../checks/index.js';
 import { quarantineSchema } from '../quarantine/config.js';
 import { messageLogSchema } from '../store/config.js';
 import { dnsSchema } from '../platform/dns/config.js';
+import { outboundSchema } from '../outbound/config.js';
 import { clamavSchema } from '../scan/clamav/index.js';
 import { rspamdSchema } from '../scan/rspamd/index.js';
 import { spamassassinSchema } from '../scan/spamd/index.js';
@@ -33,9 +34,18 @@ const listenerSchema = z
       .optional()
       .describe('Addresses or CIDRs of the proxies allowed to send that header; required with proxyProtocol. Any other peer is closed without a greeting'),
     proxyTimeout: duration('Deadline for the whole PROXY header to arrive').prefault('5s'),
+    submission: z
+      .boolean()
+      .default(false)
+      .describe('Message submission (port 587, RFC 6409): STARTTLS required before MAIL (530 5.7.0), SMTP AUTH offered after it, MAIL without AUTH refused (530 5.7.0) unless the client is in outbound.trustedNetworks; needs tls'),
+    implicitTls: z
+      .boolean()
+      .default(false)
+      .describe('TLS from the first octet (port 465, RFC 8314 §3), SMTP AUTH offered; needs tls'),
   })
   .strict()
   .superRefine((l, ctx) => {
+    if ((l.submission || l.implicitTls) && !l.tls) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'required with submission or implicitTls' });
     if (l.proxyProtocol && !l.trustedProxies) ctx.addIssue({ code: 'custom', path: ['trustedProxies'], message: 'required when proxyProtocol is true' });
   });
 
@@ -126,6 +136,7 @@ export const configSchema = z
     rspamd: rspamdSchema.optional(),
     policy: policySchema,
     quarantine: quarantineSchema,
+    outbound: outboundSchema,
     messageLog: messageLogSchema,
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto').describe('Worker processes ("auto" = one per core)'),
     shutdownGrace: duration('On SIGTERM, how long open transactions may take to finish').prefault('30s'),

@@ -17,15 +17,36 @@ import type { Phase } from '../pipeline/types.js';
 import type { Spool, SpoolWriter, StoredMessage } from '../queue/spool.js';
 import { SpoolFull, SpoolError } from '../queue/spool.js';
 import { newQueueId } from '../queue/queue-id.js';
-import type { Envelope } from '../queue/record.js';
+import type { ContentEdit, Envelope } from '../queue/record.js';
+import type { OutboundContentInput } from '../outbound/content.js';
+import type { PasswordChecker } from '../outbound/passwords.js';
 import { formatMailbox, type Domain, type Mailbox, type ReversePath } from '../smtp/address.js';
 import type { MailParams, RcptParams } from '../smtp/params.js';
 import * as R from '../smtp/reply.js';
 import type { SmtpReply } from '../smtp/reply.js';
-import type { CloseReason, ConnectionInfo, ContentInfo, EarlyTalk, GreetingPlan, MessageSink, SessionHandler, TlsInfo, Transaction } from '../smtp/server/handler.js';
+import type { AuthCredentials, AuthMechanism, CloseReason, ConnectionInfo, ContentInfo, EarlyTalk, GreetingPlan, MessageSink, SessionHandler, TlsInfo, Transaction } from '../smtp/server/handler.js';
 import { authResultsField, contentEdits, verdictFields, type VerdictHeaderNames } from './added-headers.js';
 import { TransactionTrail, type TransactionJournal } from './journal.js';
 import { receivedHeader } from './received.js';
+
+/**
+ * The outbound relay as the handler sees it (src/outbound, wired in main.ts): who may relay, how
+ * AUTH credentials are checked, and what an outbound message gets before it is spooled.
+ */
+export interface OutboundPort {
+  /** The client may relay without AUTH (outbound.trustedNetworks). */
+  trusted(ip: string): boolean;
+  /** Checks SMTP AUTH credentials; null: no credential store configured. */
+  readonly passwords: PasswordChecker | null;
+  /** This listener is for submission: MAIL needs AUTH (or a trusted client), else 530 5.7.0. */
+  readonly requireAuth: boolean;
+  /** A submission or implicit-TLS listener: the pipeline skips outbound.skipChecks from the start. */
+  readonly submissionListener: boolean;
+  /** The header lines and edits of an outbound message (reduced trace, LAN Received: dropped, DKIM). */
+  prepare(input: OutboundContentInput): Promise<{ readonly prepend: string; readonly edits: ContentEdit[] }>;
+  /** An outbound message was spooled: remember whom the organization writes to. */
+  learn(recipients: readonly Mailbox[]): void;
+}
 
 /** Where quarantined messages go (src/quarantine); the writer's content becomes a quarantine record. */
 export interface QuarantinePort {
@@ -51,6 +72,8 @@ export interface InboundDeps {
   /** Told the outcome of every transaction (the message log, the metrics). */
   readonly journal: TransactionJournal;
   readonly onFailOpen?: (check: string, phase: Phase, error: unknown) => void;
+  readonly outbound?: OutboundPort;
+  readonly outboundSkips?: ReadonlySet<string>;
 }
 
 function symbolsOf(findings: readonly ScoredFinding[]): string[] {
@@ -72,7 +95,7 @@ export class InboundSession implements SessionHandler {
     private readonly deps: InboundDeps,
   ) {
     this.pipeline = new PipelineSession(
-      { checks: deps.checks, policy: deps.policy, isLocal: deps.isLocal, ...(deps.onFailOpen ? { onFailOpen: deps.onFailOpen } : {}) },
+      { checks: deps.checks, policy: deps.policy, isLocal: deps.isLocal, ...(deps.onFailOpen ? { onFailOpen: deps.onFailOpen } : {}), ...(deps.outboundSkips ? { outboundSkips: deps.outboundSkips } : {}) },
       { id: conn.id, clientIp: conn.remoteAddress, clientPort: conn.remotePort, localIp: conn.localAddress, localPort: conn.localPort },
     );
     this.log = deps.logger.child({ session: conn.id, client: conn.remoteAddress });
@@ -103,6 +126,8 @@ export class InboundSession implements SessionHandler {
       local: `${this.conn.localAddress}:${this.conn.localPort}`,
       ...(this.conn.proxiedBy ? { proxiedBy: this.conn.proxiedBy } : {}),
     });
+    if (this.deps.outbound?.trusted(this.conn.remoteAddress)) this.pipeline.facts.outbound = { by: 'network', account: null };
+    if (this.deps.outbound?.submissionListener) this.pipeline.facts.submission = true;
     const wait = await this.pipeline.greetWait(this.deadline());
     const checks = this.pipeline.connect(this.deadline());
     if (wait <= 0) return this.answer(await checks, 'connect');
@@ -124,9 +149,29 @@ export class InboundSession implements SessionHandler {
     return this.answer(await this.pipeline.helo(name, this.deadline()), 'helo', { helo: name });
   }
 
+  /** SMTP AUTH (RFC 4954): the password is checked by the outbound port and never logged. */
+  async authenticate(mechanism: AuthMechanism, c: AuthCredentials): Promise<SmtpReply> {
+    const passwords = this.deps.outbound?.passwords ?? null;
+    // RFC 4616 §2: acting as another identity (authzid) is not offered.
+    const verdict = !passwords ? { kind: 'unavailable' as const, reason: 'no credential store' } : c.authzid !== '' && c.authzid !== c.username ? { kind: 'invalid' as const } : await passwords.verify(c.username, c.password);
+    const reply = verdict.kind === 'ok' ? R.authSucceeded() : verdict.kind === 'invalid' ? R.authFailed() : R.authTemporaryFailure();
+    const fields = { mechanism, user: c.username, reply: R.replyToString(reply), ...(verdict.kind === 'unavailable' ? { why: verdict.reason } : {}) };
+    if (verdict.kind === 'ok') {
+      this.pipeline.facts.outbound = { by: 'auth', account: c.username };
+      this.log.info('session.auth', fields);
+    } else this.log.warn('session.auth-failed', fields);
+    return reply;
+  }
+
   async mailFrom(from: ReversePath, params: MailParams): Promise<SmtpReply | null> {
     const sender = from ? formatMailbox(from) : '';
     this.trail.mail(sender);
+    if (this.deps.outbound?.requireAuth && !this.pipeline.facts.outbound) {
+      const reply = R.authRequired();
+      this.log.info('message.rejected', { phase: 'mailFrom', from: sender, reply: R.replyToString(reply), why: 'submission listener without AUTH' });
+      this.trail.refused('mailFrom', reply, 'submission listener without AUTH');
+      return reply;
+    }
     const free = await this.deps.spool.freeSpace(this.deps.clock.now()).catch(() => 0);
     if (free < (params.size ?? 0) + this.deps.spoolReserve) {
       this.log.warn('message.deferred', { from: sender, reply: '452 4.3.1', why: 'spool space low', free });
@@ -169,7 +214,7 @@ export class InboundSession implements SessionHandler {
     const from = tx.from ? formatMailbox(tx.from) : '';
     const to = tx.recipients.map((r) => formatMailbox(r.mailbox));
     const first = tx.recipients.length === 1 ? tx.recipients[0] : undefined;
-    const received = receivedHeader({
+    const trace = {
       helo: tx.helo,
       clientIp: this.conn.remoteAddress,
       hostname: this.deps.hostname,
@@ -179,7 +224,8 @@ export class InboundSession implements SessionHandler {
       queueId: id,
       singleRecipient: first ? formatMailbox(first.mailbox) : null,
       date: new Date(receivedAt),
-    });
+    };
+    const received = receivedHeader(trace);
     let verdict: Explanation;
     let view;
     let scanMs: number;
@@ -211,7 +257,24 @@ export class InboundSession implements SessionHandler {
     }
     const profile = this.pipeline.transactionProfile;
     const names = this.deps.headerNames;
-    const { edits, extra } = contentEdits(view, this.deps.hostname, names, verdict.action === 'tag' ? profile.subjectTag : null);
+    const outbound = this.pipeline.facts.outbound;
+    const own = contentEdits(view, this.deps.hostname, names, verdict.action === 'tag' && !outbound ? profile.subjectTag : null);
+    let prepend: string;
+    let edits: ContentEdit[];
+    if (outbound && this.deps.outbound) {
+      // Outbound: no verdict fields toward the internet; our trace without the LAN; DKIM over the final form.
+      try {
+        ({ prepend, edits } = await this.deps.outbound.prepare({ view, trace, authenticated: outbound.by === 'auth', edits: own.edits, content: () => writer.stream() }));
+      } catch (e) {
+        await writer.abort();
+        const reply = R.temporaryFailure(`${this.conn.id}.${id}`);
+        log.error('message.deferred', { ...fields, reply: R.replyToString(reply), error: e instanceof Error ? e.message : String(e) });
+        return reply;
+      }
+    } else {
+      prepend = received + authResultsField(this.deps.hostname, this.pipeline.transactionFacts.authResults) + verdictFields(names, verdict) + own.extra;
+      edits = own.edits;
+    }
     const envelope: Envelope = {
       v: 2,
       id,
@@ -223,8 +286,9 @@ export class InboundSession implements SessionHandler {
       envid: tx.mailParams.envid,
       client: { ip: this.conn.remoteAddress, helo: tx.helo, tls: tx.tls !== null },
       recipients: tx.recipients.map((r) => ({ address: formatMailbox(r.mailbox), domain: r.mailbox.domain, notify: r.params.notify, orcpt: r.params.orcpt })),
-      prepend: received + authResultsField(this.deps.hostname, this.pipeline.transactionFacts.authResults) + verdictFields(names, verdict) + extra,
+      prepend,
       edits,
+      ...(outbound ? { outbound: { account: outbound.account } } : {}),
       verdict: { action: verdict.action, score: verdict.score, symbols: verdict.findings.filter((f) => !f.observed).map((f) => ({ name: f.symbol, score: f.score })) },
     };
     try {
@@ -233,15 +297,18 @@ export class InboundSession implements SessionHandler {
         this.messages++;
         const reply = R.queued(id);
         log.info('message.quarantined', { ...fields, reply: R.replyToString(reply) });
+        // Spam leaving the organization means a compromised account or host: tell the admin.
+        if (outbound) log.warn('outbound.alert', { ...fields, account: outbound.account, client: this.conn.remoteAddress, why: 'outbound message quarantined' });
         this.trail.finished(reply, verdict, null, scanMs);
         return reply;
       }
       const stored = await writer.finish(envelope, info.eightBit);
       this.messages++;
       const reply = R.queued(id);
-      log.info('message.accepted', { ...fields, reply: R.replyToString(reply) });
+      log.info('message.accepted', { ...fields, reply: R.replyToString(reply), ...(outbound ? { outbound: true, account: outbound.account } : {}) });
       this.trail.finished(reply, verdict, null, scanMs);
       this.deps.accepted(stored);
+      if (outbound) this.deps.outbound?.learn(tx.recipients.map((r) => r.mailbox));
       return reply;
     } catch (e) {
       const reply = e instanceof SpoolFull ? R.insufficientStorage() : R.temporaryFailure(`${this.conn.id}.${id}`);

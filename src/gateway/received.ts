@@ -12,6 +12,10 @@ export interface ReceivedInfo {
   readonly queueId: string;
   readonly singleRecipient: string | null;
   readonly date: Date;
+  /** The client passed SMTP AUTH: "ESMTPA"/"ESMTPSA" (RFC 3848). */
+  readonly authenticated?: boolean;
+  /** Leave out the from-clause (outbound mail: the LAN client's name and address stay inside). */
+  readonly hideClient?: boolean;
 }
 
 /** RFC 5322 §3.3 date-time, e.g. "Sat, 28 Nov 2026 06:37:10 +0000". */
@@ -23,10 +27,11 @@ export function rfc5322Date(d: Date): string {
 }
 
 export function receivedHeader(r: ReceivedInfo): string {
-  const proto = `${r.utf8 ? 'UTF8SMTP' : r.extended ? 'ESMTP' : 'SMTP'}${r.tls ? 'S' : ''}`;
+  const proto = `${r.utf8 ? 'UTF8SMTP' : r.extended ? 'ESMTP' : 'SMTP'}${r.tls ? 'S' : ''}${r.authenticated && r.extended ? 'A' : ''}`;
   const helo = r.helo.replace(/[^\x21-\x7e]/g, '?').slice(0, 255);
   const ip = r.clientIp.includes(':') ? `IPv6:${r.clientIp}` : r.clientIp;
-  const lines = [`Received: from ${helo} ([${ip}])`, `\tby ${r.hostname} with ${proto} id ${r.queueId}`];
+  // RFC 5322 §3.6.7: every part of the received-token list is optional; "by" alone is a valid trace.
+  const lines = r.hideClient ? [`Received: by ${r.hostname} with ${proto} id ${r.queueId}`] : [`Received: from ${helo} ([${ip}])`, `\tby ${r.hostname} with ${proto} id ${r.queueId}`];
   if (r.singleRecipient) lines.push(`\tfor <${r.singleRecipient}>`);
   lines[lines.length - 1] += `; ${rfc5322Date(r.date)}`;
   return `${lines.join('\r\n')}\r\n`;

@@ -78,10 +78,13 @@ export class Policy {
   private readonly symbols = new Map<string, SymbolDef>();
   private readonly base: Profile;
   private readonly profiles = new Map<string, Profile>();
+  /** Mail outbound sessions send (src/outbound): its own thresholds, the global symbol table. */
+  readonly outboundProfile: Profile;
 
   constructor(
     private readonly config: PolicyConfig,
     symbols: readonly SymbolDef[],
+    outbound: { readonly [K in keyof Thresholds]?: Thresholds[K] | undefined } = {},
   ) {
     for (const s of symbols) this.symbols.set(s.name, s);
     const unknown = (o: SymbolOverrides, path: string): void => {
@@ -92,6 +95,7 @@ export class Policy {
     };
     unknown(config.symbols, 'policy.symbols');
     this.base = profileOf('default', config.actions, config.subjectTag, config.symbols);
+    this.outboundProfile = profileOf('outbound', { ...config.actions, ...Object.fromEntries(Object.entries(outbound).filter(([, v]) => v !== undefined)) }, null, config.symbols);
     for (const [key, o] of Object.entries(config.overrides)) {
       if (o.symbols) unknown(o.symbols, `policy.overrides.${key}.symbols`);
       const id = key.toLowerCase();

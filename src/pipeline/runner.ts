@@ -8,7 +8,7 @@
 import type { Mailbox, ReversePath } from '../smtp/address.js';
 import type { MailParams } from '../smtp/params.js';
 import type { MessageView } from './message.js';
-import type { PolicyConfig } from './config.js';
+import type { PolicyConfig, Thresholds } from './config.js';
 import { Policy, type Explanation, type Profile, type ScoredFinding } from './policy.js';
 import type { Check, CheckRun, DataContext, EarlyTalkInfo, Finding, Phase, PhaseContext, SessionFacts, SessionInfo, SymbolDef, TransactionFacts } from './types.js';
 
@@ -26,6 +26,12 @@ export interface PipelineDeps {
   readonly isLocal: PhaseContext['isLocal'];
   /** Called for every failure of a fail-open check, so that its use is always logged. */
   readonly onFailOpen?: (check: string, phase: Phase, error: unknown) => void;
+  /**
+   * Checks not run for outbound sessions and on submission listeners (outbound.skipChecks): the
+   * reputation, sender-authentication and greylisting of the internet's mail say nothing about the
+   * organization's own (a DMARC check would even refuse it before our DKIM signature exists).
+   */
+  readonly outboundSkips?: ReadonlySet<string>;
 }
 
 export type PhaseOutcome =
@@ -94,6 +100,7 @@ export class PipelineSession {
     const ctx = this.context();
     for (const { entry, run } of this.runs) {
       const name = entry.check.name;
+      if ((this.facts.outbound || this.facts.submission) && this.deps.outboundSkips?.has(name)) continue;
       if (signal.aborted) {
         found.push(p.scoreFinding({ symbol: tempfailSymbol(name), detail: `${phase}: deadline passed`, transient: true }, name, phase, entry.observe, profile));
         break;
@@ -129,6 +136,7 @@ export class PipelineSession {
     let wait = 0;
     for (const { entry, run } of this.runs) {
       if (!run.greetWait || entry.observe) continue;
+      if ((this.facts.outbound || this.facts.submission) && this.deps.outboundSkips?.has(entry.check.name)) continue;
       try {
         wait = Math.max(wait, await run.greetWait(this.context(), signal));
       } catch (e) {
@@ -167,7 +175,8 @@ export class PipelineSession {
    * 'other-profile' (the caller answers 452 4.5.3 so the client sends it in a new transaction).
    */
   async rcptTo(to: Mailbox, from: ReversePath, signal: AbortSignal): Promise<PhaseOutcome | { readonly kind: 'other-profile' }> {
-    const profile = this.deps.policy.profileFor(to);
+    // Outbound mail is judged by the outbound profile, whatever the recipient (src/outbound).
+    const profile = this.facts.outbound ? this.deps.policy.outboundProfile : this.deps.policy.profileFor(to);
     if (this.profile && this.profile.id !== profile.id) return { kind: 'other-profile' };
     const o = await this.run('rcptTo', (r, c, s) => r.rcptTo?.(to, { ...c, from }, s), signal, profile);
     if (o.kind === 'continue') {
@@ -196,6 +205,6 @@ export class PipelineSession {
 }
 
 /** The policy over the configured checks' symbols (and their TEMPFAIL symbols). */
-export function createPolicy(checks: readonly CheckEntry[], config: PolicyConfig): Policy {
-  return new Policy(config, checks.flatMap((e) => [...e.check.symbols, tempfailDef(e.check.name)]));
+export function createPolicy(checks: readonly CheckEntry[], config: PolicyConfig, outbound: { readonly [K in keyof Thresholds]?: Thresholds[K] | undefined } = {}): Policy {
+  return new Policy(config, checks.flatMap((e) => [...e.check.symbols, tempfailDef(e.check.name)]), outbound);
 }

@@ -60,6 +60,14 @@ export interface SessionFacts {
   allowlisted?: { readonly by: string; readonly detail: string };
   /** helo: the name the client gave, as given. */
   helo?: string;
+  /**
+   * The inbound handler (gateway/inbound.ts): this session sends mail out for the organization — a
+   * client in outbound.trustedNetworks ('network'), or one that passed SMTP AUTH ('auth', with the
+   * account). The relay guard lets such a session reach any domain; checks may judge it differently.
+   */
+  outbound?: { readonly by: 'network' | 'auth'; readonly account: string | null };
+  /** The inbound handler: the connection came to a submission or implicit-TLS listener (clients there are submitters, not MTAs). */
+  submission?: boolean;
 }
 
 export interface TransactionFacts {

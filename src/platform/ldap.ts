@@ -112,6 +112,35 @@ function classify(e: unknown, during: 'bind' | 'search'): LdapError {
   return new LdapError('CONNECT', `${during}: ${message}`);
 }
 
+/**
+ * SMTP AUTH against the directory (RFC 4513 §5.1.3 simple bind): binds as `dn` with `password` on a
+ * connection of its own, then unbinds. True: the directory took the credentials; false: it said
+ * invalidCredentials (49). Anything else (connect, TLS, timeout, another result code) throws
+ * LdapError, so the caller can answer "try later" rather than "wrong password". An empty password
+ * is refused before any bind: RFC 4513 §5.1.2 makes that an unauthenticated bind, which succeeds.
+ */
+export async function verifyBind(target: Omit<LdapTarget, 'bindDn' | 'password'>, dn: string, password: string, signal: AbortSignal): Promise<boolean> {
+  if (password === '' || dn === '') return false;
+  const tls = await tlsOptions({ ...target, bindDn: null, password: null });
+  const client = new Client({ url: target.url, timeout: target.timeoutMs, connectTimeout: target.timeoutMs, ...(tls ? { tlsOptions: tls } : {}) });
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(new LdapError('ABORTED', 'bind aborted (deadline)'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([client.bind(dn, password), aborted]);
+    return true;
+  } catch (e) {
+    if (e instanceof InvalidCredentialsError) return false;
+    throw classify(e, 'bind');
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    await client.unbind().catch(() => undefined);
+  }
+}
+
 export class LdapDirectory implements Directory {
   private readonly connections = new Map<string, Connection>();
   private readonly refused = new Map<string, { until: number; error: LdapError }>();

@@ -13,6 +13,7 @@ export type LogEvent =
   | 'delivery.sent' | 'delivery.deferred' | 'delivery.bounced' | 'delivery.error'
   | 'queue.loaded' | 'queue.corrupt' | 'queue.deleted' | 'dsn.queued'
   | 'check.fail-open' | 'quarantine.released' | 'quarantine.deleted' | 'quarantine.expired'
+  | 'session.auth' | 'session.auth-failed' | 'outbound.alert' | 'outbound.mta-sts' | 'outbound.learn-failed'
   | 'messagelog.error' | 'messagelog.pruned' | 'admin.start' | 'admin.error';
 
 export type LogFields = Record<string, unknown>;

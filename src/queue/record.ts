@@ -67,6 +67,8 @@ export interface Envelope {
   readonly verdict?: VerdictSummary;
   /** Set for DSNs we generated, so that a DSN about a DSN is never made. */
   readonly isBounce?: boolean;
+  /** Set for mail an outbound session sent (src/outbound): the AUTH account, if any. */
+  readonly outbound?: { readonly account: string | null };
 }
 
 export function encodeEnvelope(envelope: Envelope): Buffer {

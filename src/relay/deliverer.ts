@@ -14,14 +14,17 @@ import { isSmtpClientError, recipientOutcomes, type Envelope as ClientEnvelope }
 import { replyToString, type SmtpReply } from '../smtp/reply.js';
 import type { DomainConfig } from './config.js';
 import type { ConnectionPool } from './pool.js';
-import { routeFor, type Hop, type TlsChoice } from './routes.js';
+import { routeFor, type Hop, type RouteOptions, type TlsChoice } from './routes.js';
 
 export interface RelayDeps {
   readonly pool: ConnectionPool;
   readonly resolver: Resolver;
   readonly domains: () => Readonly<Record<string, DomainConfig>>;
-  readonly mxPort: () => number;
+  /** MX port, transports and MTA-STS for one message (outbound mail and DSNs differ in port). */
+  readonly routeOptions: (m: StoredMessage) => RouteOptions;
   readonly content: (m: StoredMessage) => AsyncIterable<Buffer>;
+  /** MTA-STS testing mode: what enforce mode would have refused (logged as outbound.mta-sts). */
+  readonly onStsViolation?: (queueId: string, domain: string, detail: string) => void;
 }
 
 function statusOf(r: SmtpReply): string {
@@ -43,7 +46,7 @@ export class RelayDeliverer implements Deliverer {
   async deliver(message: StoredMessage, indices: readonly number[], signal: AbortSignal): Promise<RecipientOutcome[]> {
     const env = message.envelope;
     const domain = env.recipients[indices[0] ?? 0]?.domain ?? '';
-    const route = await routeFor(domain, this.deps.domains(), this.deps.resolver, this.deps.mxPort());
+    const route = await routeFor(domain, this.deps.domains(), this.deps.resolver, this.deps.routeOptions(message));
     if (route.kind === 'defer') return all(indices, 'retry', route.reason, route.status, null);
     if (route.kind === 'fail') return all(indices, 'failed', route.reason, route.status, null);
 
@@ -61,13 +64,24 @@ export class RelayDeliverer implements Deliverer {
       }),
     };
     let lastProblem = 'no host could be reached';
+    let lastTemporary: RecipientOutcome[] | null = null;
     for (const hop of route.hops) {
       if (signal.aborted) break;
-      const r = await this.tryHop(hop, route.tls, envelope, message, indices, signal);
-      if (r.kind === 'done') return r.outcomes;
+      if (hop.stsViolation) this.deps.onStsViolation?.(env.id, domain, hop.stsViolation);
+      const r = await this.tryHop(hop, hop.tls ?? route.tls, envelope, message, indices, signal);
+      if (r.kind === 'done') {
+        // RFC 5321 §5.1: an MX host that defers every recipient is no answer yet; the next one may take them.
+        if (!route.mx || r.outcomes.some((o) => o.kind !== 'retry')) {
+          if (route.sts?.mode === 'testing' && r.tlsProblem) this.deps.onStsViolation?.(env.id, domain, `${hop.name}: ${r.tlsProblem}`);
+          return r.outcomes;
+        }
+        lastTemporary = r.outcomes;
+        lastProblem = `${hop.name}: ${r.outcomes[0]?.reply ?? 'deferred'}`;
+        continue;
+      }
       lastProblem = `${hop.name}: ${r.problem}`;
     }
-    return all(indices, 'retry', lastProblem, '4.4.1', null);
+    return lastTemporary ?? all(indices, 'retry', lastProblem, route.sts?.mode === 'enforce' ? '4.7.5' : '4.4.1', null);
   }
 
   private async tryHop(
@@ -77,7 +91,7 @@ export class RelayDeliverer implements Deliverer {
     message: StoredMessage,
     indices: readonly number[],
     signal: AbortSignal,
-  ): Promise<{ kind: 'done'; outcomes: RecipientOutcome[] } | { kind: 'next'; problem: string }> {
+  ): Promise<{ kind: 'done'; outcomes: RecipientOutcome[]; tlsProblem?: string } | { kind: 'next'; problem: string }> {
     // A reused connection may have been closed by the server meanwhile: one fresh retry is fair.
     for (let round = 0; round < 2; round++) {
       let lease;
@@ -94,7 +108,9 @@ export class RelayDeliverer implements Deliverer {
         // The whole server said 4xx/5xx before any recipient (e.g. 421 at MAIL): other hosts may do better.
         if (result.mail.code === 421) return { kind: 'next', problem: replyToString(result.mail) };
         const replies = recipientOutcomes(result);
-        return { kind: 'done', outcomes: replies.map((r, i) => outcome(indices[i] as number, r, hop, lease.connection.capabilities.dsn)) };
+        const info = lease.connection.info;
+        const tlsProblem = !info.secure ? 'no TLS' : info.tlsVerified ? undefined : `certificate not valid for ${hop.name} (${info.tlsProblem ?? 'unverified'})`;
+        return { kind: 'done', outcomes: replies.map((r, i) => outcome(indices[i] as number, r, hop, lease.connection.capabilities.dsn)), ...(tlsProblem ? { tlsProblem } : {}) };
       } catch (e) {
         if (lease.reused && round === 0 && isSmtpClientError(e) && e.transient && !signal.aborted) continue;
         return { kind: 'next', problem: describe(e) };

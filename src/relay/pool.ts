@@ -32,7 +32,7 @@ export class ConnectionPool {
   constructor(private readonly options: PoolOptions) {}
 
   async acquire(hop: Hop, tls: TlsChoice, signal: AbortSignal): Promise<Lease> {
-    const key = `${hop.host}|${hop.port}|${tls.policy}|${tls.verify}`;
+    const key = `${hop.host}|${hop.port}|${tls.policy}|${tls.verify}|${tls.servername ?? ''}`;
     const d = this.destination(key);
     for (;;) {
       if (signal.aborted) throw signal.reason;

@@ -1,31 +1,68 @@
 /**
- * Where a recipient domain's mail goes: our own domains to their LAN servers, in the configured order;
- * any other domain (only DSNs to outside senders, for now) by MX lookup (RFC 5321 §5.1) with A/AAAA
- * fallback, honouring null MX (RFC 7505). Host names are resolved here, through our resolver only.
+ * Where a recipient domain's mail goes: our own domains to their LAN servers, in the configured
+ * order; a domain with an outbound transport (outbound.transports, "*" for every other) to those
+ * hosts; any other domain by MX lookup (RFC 5321 §5.1): MX records in preference order, hosts of
+ * equal preference shuffled (§5.1 "randomized"), each host's A then AAAA addresses, the domain's own
+ * A/AAAA when it has no MX (implicit MX), null MX honoured (RFC 7505). MTA-STS (RFC 8461, mta-sts.ts)
+ * applies to MX delivery: "enforce" keeps only MX hosts that match the policy, each with verified
+ * TLS for its own name (no host left: defer); "testing" keeps every host and marks which ones the
+ * policy would refuse, for the logs. Host names are resolved here, through our resolver only.
  */
 import type { Resolver } from '../platform/dns/index.js';
 import type { DomainConfig } from './config.js';
-
-export interface Hop {
-  readonly host: string;
-  readonly port: number;
-  /** Shown in logs and DSNs as the Remote-MTA. */
-  readonly name: string;
-}
+import { mxMatches, type MtaSts, type StsPolicy } from './mta-sts.js';
 
 export interface TlsChoice {
   readonly policy: 'none' | 'opportunistic' | 'required';
   readonly verify: boolean;
   readonly ca?: string | undefined;
   readonly servername?: string | undefined;
+  /** Trust the bundled public roots besides `ca` (MTA-STS verification: WebPKI plus a private CA). */
+  readonly publicRoots?: boolean | undefined;
+}
+
+export interface Hop {
+  readonly host: string;
+  readonly port: number;
+  /** Shown in logs and DSNs as the Remote-MTA (the MX host name for MX delivery). */
+  readonly name: string;
+  /** TLS toward this hop when it differs from the route's (MTA-STS: verified for the MX name). */
+  readonly tls?: TlsChoice;
+  /** MTA-STS testing mode: this hop would be refused in enforce mode (why, for the logs). */
+  readonly stsViolation?: string;
 }
 
 export type Route =
-  | { readonly kind: 'hops'; readonly hops: readonly Hop[]; readonly tls: TlsChoice }
-  /** No way to deliver now (DNS failure): retry later. */
+  | {
+      readonly kind: 'hops';
+      readonly hops: readonly Hop[];
+      readonly tls: TlsChoice;
+      /** MX delivery: a temporary failure of every recipient on one host moves on to the next (RFC 5321 §5.1). */
+      readonly mx: boolean;
+      /** The MTA-STS policy applied, if any. */
+      readonly sts?: StsPolicy;
+    }
+  /** No way to deliver now (DNS failure, MTA-STS refuses every MX): retry later. */
   | { readonly kind: 'defer'; readonly reason: string; readonly status: string }
   /** No way to deliver ever (null MX, no such domain): bounce. */
   | { readonly kind: 'fail'; readonly reason: string; readonly status: string };
+
+export interface TransportRoute {
+  readonly relay: readonly string[];
+  readonly tls: TlsChoice;
+}
+
+export interface RouteOptions {
+  /** Port of MX hosts (25; tests point it at loopback sinks). */
+  readonly mxPort: number;
+  /** Transport for a non-local domain, or null for MX delivery. */
+  readonly transport?: (domain: string) => TransportRoute | null;
+  readonly mtaSts?: MtaSts | null;
+  /** Extra trust anchors for verified MX TLS (a file). */
+  readonly ca?: string | undefined;
+  /** Shuffles hosts of equal preference; default Math.random (tests pass their own). */
+  readonly random?: () => number;
+}
 
 function hostPort(s: string): { host: string; port: number } {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
@@ -37,36 +74,65 @@ export function lanHops(own: DomainConfig): Hop[] {
   return own.relay.map((r) => ({ ...hostPort(r), name: r }));
 }
 
-export async function routeFor(
-  domain: string,
-  domains: Readonly<Record<string, DomainConfig>>,
-  resolver: Resolver,
-  mxPort: number,
-): Promise<Route> {
+const OPPORTUNISTIC: TlsChoice = { policy: 'opportunistic', verify: false };
+
+/** MX exchanges by preference, equal preferences shuffled (Fisher-Yates). */
+export function orderExchanges(records: readonly { exchange: string; priority: number }[], random: () => number = Math.random): string[] {
+  const byPref = new Map<number, string[]>();
+  for (const r of records) byPref.set(r.priority, [...(byPref.get(r.priority) ?? []), r.exchange]);
+  return [...byPref.keys()]
+    .sort((a, b) => a - b)
+    .flatMap((p) => {
+      const group = [...(byPref.get(p) as string[])];
+      for (let i = group.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [group[i], group[j]] = [group[j] as string, group[i] as string];
+      }
+      return group;
+    });
+}
+
+export async function routeFor(domain: string, domains: Readonly<Record<string, DomainConfig>>, resolver: Resolver, o: RouteOptions): Promise<Route> {
   const own = domains[domain];
-  if (own) {
-    return { kind: 'hops', hops: lanHops(own), tls: own.tls };
-  }
-  const opportunistic: TlsChoice = { policy: 'opportunistic', verify: false };
+  if (own) return { kind: 'hops', hops: lanHops(own), tls: own.tls, mx: false };
+  const transport = o.transport?.(domain) ?? null;
+  if (transport) return { kind: 'hops', hops: transport.relay.map((r) => ({ ...hostPort(r), name: r })), tls: transport.tls, mx: false };
   if (domain.startsWith('[')) {
     const ip = domain.slice(1, -1).replace(/^IPv6:/i, '');
-    return { kind: 'hops', hops: [{ host: ip, port: mxPort, name: domain }], tls: opportunistic };
+    return { kind: 'hops', hops: [{ host: ip, port: o.mxPort, name: domain }], tls: OPPORTUNISTIC, mx: true };
   }
   const mx = await resolver.mx(domain);
   if (mx.kind === 'error') return { kind: 'defer', reason: `MX lookup for ${domain} failed (${mx.code})`, status: '4.4.3' };
-  const exchanges = mx.kind === 'ok' ? [...mx.records].sort((a, b) => a.priority - b.priority).map((r) => r.exchange) : [domain];
   // RFC 7505: a single MX with the root as exchange says the domain takes no mail.
-  if (mx.kind === 'ok' && exchanges.length === 1 && (exchanges[0] === '' || exchanges[0] === '.')) {
+  if (mx.kind === 'ok' && mx.records.length === 1 && (mx.records[0]?.exchange === '' || mx.records[0]?.exchange === '.')) {
     return { kind: 'fail', reason: `${domain} does not accept mail (null MX)`, status: '5.1.10' };
   }
+  const exchanges = mx.kind === 'ok' ? orderExchanges(mx.records.filter((r) => r.exchange !== '' && r.exchange !== '.'), o.random) : [domain];
+  const sts = o.mtaSts ? await o.mtaSts.policyFor(domain) : null;
+  const policy = sts?.kind === 'policy' && sts.policy.mode !== 'none' ? sts.policy : null;
   const hops: Hop[] = [];
   let lastError: string | null = null;
+  let refused = 0;
   for (const name of exchanges) {
+    const matches = policy === null || mxMatches(name, policy.mx);
+    if (policy?.mode === 'enforce' && !matches) {
+      refused++;
+      continue;
+    }
     const a = await resolver.addresses(name);
-    if (a.kind === 'ok') for (const ip of a.records) hops.push({ host: ip, port: mxPort, name });
-    else if (a.kind === 'error') lastError = a.code;
+    if (a.kind === 'error') lastError = a.code;
+    if (a.kind !== 'ok') continue;
+    for (const ip of a.records) {
+      if (policy?.mode === 'enforce') {
+        // RFC 8461 §4.2: a valid certificate for the MX host's own name, or no delivery to it.
+        hops.push({ host: ip, port: o.mxPort, name, tls: { policy: 'required', verify: true, servername: name, ca: o.ca, publicRoots: true } });
+      } else {
+        hops.push({ host: ip, port: o.mxPort, name, ...(policy && !matches ? { stsViolation: `MX ${name} is not in the MTA-STS policy of ${domain}` } : {}) });
+      }
+    }
   }
-  if (hops.length > 0) return { kind: 'hops', hops, tls: opportunistic };
+  if (hops.length > 0) return { kind: 'hops', hops, tls: OPPORTUNISTIC, mx: true, ...(policy ? { sts: policy } : {}) };
+  if (refused > 0 && refused === exchanges.length) return { kind: 'defer', reason: `no MX host of ${domain} matches its MTA-STS policy (enforce)`, status: '4.7.5' };
   if (lastError) return { kind: 'defer', reason: `address lookup failed (${lastError})`, status: '4.4.3' };
   return { kind: 'fail', reason: `no mail server found for ${domain}`, status: '5.1.2' };
 }

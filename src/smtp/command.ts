@@ -14,7 +14,9 @@ export type Command =
   | { readonly verb: 'DATA' }
   | { readonly verb: 'BDAT'; readonly size: number; readonly last: boolean }
   | { readonly verb: 'RSET' | 'NOOP' | 'QUIT' | 'STARTTLS' | 'HELP' }
-  | { readonly verb: 'VRFY' | 'EXPN' };
+  | { readonly verb: 'VRFY' | 'EXPN' }
+  /** RFC 4954 §4: AUTH mechanism [SP initial-response]; the response stays base64 here. */
+  | { readonly verb: 'AUTH'; readonly mechanism: string; readonly initial: string | null };
 
 export type CommandResult = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly reply: SmtpReply };
 
@@ -81,6 +83,12 @@ export function parseCommand(line: string): CommandResult {
     case 'HELP':
       // RFC 5321 §4.1.1.9/§4.1.1.8: an argument is allowed and ignored.
       return ok({ verb });
+    case 'AUTH': {
+      // sasl-mech = 1*20 (UPPER-ALPHA / DIGIT / "-" / "_") (RFC 4422 §3.1), case-insensitive on the wire.
+      const m = /^([A-Za-z0-9_-]{1,20})(?: (\S+))?$/.exec(args);
+      if (!m) return fail(R.syntaxError('Syntax: AUTH mechanism [initial-response]'));
+      return ok({ verb, mechanism: (m[1] as string).toUpperCase(), initial: m[2] ?? null });
+    }
     case 'VRFY':
     case 'EXPN':
       return args.trim() === '' ? fail(R.syntaxError(`Syntax: ${verb} address`)) : ok({ verb });
@@ -92,5 +100,5 @@ export function parseCommand(line: string): CommandResult {
 
 /** Verbs from RFCs or vendors that we know and deliberately do not implement: 502 rather than 500. */
 const KNOWN_BUT_UNSUPPORTED = new Set([
-  'TURN', 'ATRN', 'ETRN', 'SEND', 'SOML', 'SAML', 'AUTH', 'XCLIENT', 'XFORWARD', 'XEXCH50', 'X-LINK2STATE', 'X-EXPS', 'VERB', 'ONEX', 'XUSR',
+  'TURN', 'ATRN', 'ETRN', 'SEND', 'SOML', 'SAML', 'XCLIENT', 'XFORWARD', 'XEXCH50', 'X-LINK2STATE', 'X-EXPS', 'VERB', 'ONEX', 'XUSR',
 ]);

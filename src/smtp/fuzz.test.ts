@@ -17,7 +17,7 @@ const RUNS = Number(process.env['FUZZ_RUNS'] ?? '') || 0;
 const runs = (byDefault: number): number => (RUNS > 0 ? RUNS : byDefault);
 const TIMEOUT = RUNS > 0 ? 0 : 30_000;
 
-const VERBS = ['EHLO', 'HELO', 'MAIL', 'RCPT', 'DATA', 'BDAT', 'RSET', 'NOOP', 'QUIT', 'STARTTLS', 'HELP', 'VRFY', 'EXPN'];
+const VERBS = ['EHLO', 'HELO', 'MAIL', 'RCPT', 'DATA', 'BDAT', 'RSET', 'NOOP', 'QUIT', 'STARTTLS', 'HELP', 'VRFY', 'EXPN', 'AUTH'];
 const REPLY_LINE = /^\d{3}[ -][^\r\n]*\r\n$/;
 
 /** A reply is well-formed on the wire: CRLF lines under 512 octets, "-" on all but the last. */

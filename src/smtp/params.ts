@@ -15,6 +15,8 @@ export interface MailParams {
   readonly ret: DsnRet | null;
   /** ENVID decoded from xtext. */
   readonly envid: string | null;
+  /** RFC 4954 §5 AUTH=, decoded from xtext ("<>" when the submitter is unknown); absent when not given. */
+  readonly auth?: string;
 }
 
 export interface Orcpt {
@@ -93,8 +95,15 @@ export function parseMailParams(text: string): ParamResult<MailParams> {
   let smtputf8 = false;
   let ret: DsnRet | null = null;
   let envid: string | null = null;
+  let auth: string | null = null;
   for (const [name, value] of split.value) {
     switch (name) {
+      case 'AUTH': {
+        const decoded = value === null || value.length > 500 ? null : decodeXtext(value);
+        if (decoded === null || decoded === '') return invalid(name);
+        auth = decoded;
+        break;
+      }
       case 'SIZE':
         // RFC 1870: size-value ::= 1*20DIGIT
         if (value === null || !/^\d{1,20}$/.test(value)) return invalid(name);
@@ -127,7 +136,7 @@ export function parseMailParams(text: string): ParamResult<MailParams> {
         return { ok: false, error: { kind: 'unknown', name } };
     }
   }
-  return { ok: true, value: Object.freeze({ size, body, smtputf8, ret, envid }) };
+  return { ok: true, value: Object.freeze({ size, body, smtputf8, ret, envid, ...(auth === null ? {} : { auth }) }) };
 }
 
 export function parseRcptParams(text: string): ParamResult<RcptParams> {

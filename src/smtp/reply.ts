@@ -100,6 +100,24 @@ export const bareNewline = (): SmtpReply => reply(521, '5.2', 'Error: bare <CR> 
 export const tlsRequired = (): SmtpReply => reply(530, '7.0', 'Must issue a STARTTLS command first');
 export const tlsAlreadyActive = (): SmtpReply => reply(503, '5.1', 'Error: TLS already active');
 
+// --- SMTP AUTH (RFC 4954) ---------------------------------------------------------------------------
+/** §4: a server challenge; the text is base64 (empty for PLAIN without an initial response). */
+export const authChallenge = (base64: string): SmtpReply => reply(334, null, base64);
+export const authSucceeded = (): SmtpReply => reply(235, '7.0', 'Authentication successful');
+/** §6: 535 5.7.8, the same text whether the user or the password was wrong. */
+export const authFailed = (): SmtpReply => reply(535, '7.8', 'Authentication credentials invalid');
+/** §6: 454 4.7.0, the credential store could not answer (directory down): try later. */
+export const authTemporaryFailure = (): SmtpReply => reply(454, '7.0', 'Temporary authentication failure');
+/** §6: 538 5.7.11, AUTH over a connection that is not encrypted. */
+export const authNeedsEncryption = (): SmtpReply => reply(538, '7.11', 'Encryption required for requested authentication mechanism');
+/** §6: 530 5.7.0, this listener takes mail only from authenticated clients. */
+export const authRequired = (): SmtpReply => reply(530, '7.0', 'Authentication required');
+/** §4: the client cancelled the exchange with "*". */
+export const authCancelled = (): SmtpReply => reply(501, '0.0', 'Authentication cancelled');
+export const authBadResponse = (): SmtpReply => reply(501, '5.2', 'Cannot decode the authentication response');
+export const authUnknownMechanism = (): SmtpReply => reply(504, '5.4', 'Unrecognized authentication type');
+export const authAlreadyDone = (): SmtpReply => reply(503, '5.1', 'Error: already authenticated');
+
 // --- policy and content -----------------------------------------------------------------------------
 export const relayDenied = (): SmtpReply => reply(554, '7.1', 'Relay access denied');
 export const policyRejected = (text = 'Message rejected by policy'): SmtpReply => reply(550, '7.1', clean(text));

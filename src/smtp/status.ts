@@ -39,6 +39,7 @@ export const ENHANCED_STATUS = {
   'X.6.8': 'UTF-8 string reply is required, but not permitted by the SMTP client',
   'X.7.0': 'Other or undefined security status',
   'X.7.1': 'Delivery not authorized, message refused',
+  'X.7.8': 'Authentication credentials invalid',
   'X.7.10': 'Encryption Needed',
   'X.7.11': 'Encryption required for requested authentication mechanism',
   'X.7.23': 'SPF validation failed',

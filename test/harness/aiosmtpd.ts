@@ -22,6 +22,8 @@ const PYTHON = '/usr/bin/python3';
 
 export interface LanSmtpdOptions {
   readonly port?: number;
+  /** Loopback address to listen on (default 127.0.0.1): MX hosts of outbound tests share one port on several addresses. */
+  readonly host?: string;
   /** Greeting/EHLO host name. Default "lan.test". */
   readonly hostname?: string;
   /** Advertise DSN and accept RET/ENVID (MAIL) and NOTIFY/ORCPT (RCPT). Default false. */
@@ -65,7 +67,7 @@ export interface LanCommand {
 }
 
 export interface LanSmtpdHandle {
-  readonly host: '127.0.0.1';
+  readonly host: string;
   readonly port: number;
   readonly dir: string;
   /** The current process (changes on up()). */
@@ -86,7 +88,7 @@ export interface LanSmtpdHandle {
 }
 
 function scriptArgs(o: LanSmtpdOptions, port: number, dir: string): string[] {
-  const a = [SCRIPT, '127.0.0.1', String(port), dir, '--hostname', o.hostname ?? 'lan.test'];
+  const a = [SCRIPT, o.host ?? '127.0.0.1', String(port), dir, '--hostname', o.hostname ?? 'lan.test'];
   if (o.dsn === true) a.push('--dsn');
   if (o.tls !== undefined) {
     a.push('--tls-cert', o.tls.certPath, '--tls-key', o.tls.keyPath);
@@ -147,7 +149,7 @@ export async function startLanSmtpd(opts: LanSmtpdOptions = {}): Promise<LanSmtp
   const messages = (): Promise<LanMessage[]> => readLanMessages(dir);
   const commands = (): Promise<LanCommand[]> => readLanCommands(dir);
   return {
-    host: '127.0.0.1',
+    host: opts.host ?? '127.0.0.1',
     port,
     dir,
     get process() {

@@ -46,3 +46,41 @@ export async function makeSelfSignedCert(opts: CertOptions = {}): Promise<SelfSi
   );
   return { dir, certPath, keyPath, cert: await readFile(certPath, 'utf8'), key: await readFile(keyPath, 'utf8') };
 }
+
+export interface TestCa {
+  readonly dir: string;
+  /** PEM file of the CA certificate (what a verifying client trusts). */
+  readonly caPath: string;
+  /** A certificate for these DNS names (the first is the CN), signed by the CA. */
+  issue(names: readonly string[]): Promise<SelfSignedCert>;
+}
+
+/** A private certificate authority (EC P-256) for tests that need verified TLS (MTA-STS). */
+export async function makeTestCa(opts: { readonly dir?: string } = {}): Promise<TestCa> {
+  const dir = opts.dir ?? (await makeScratchDir('moat-ca-'));
+  const caPath = join(dir, 'ca.pem');
+  const caKey = join(dir, 'ca.key');
+  await runChecked(
+    '/usr/bin/openssl',
+    [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', caKey, '-out', caPath, '-days', '7',
+      '-subj', '/CN=Moat Test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    { timeoutMs: 20_000 },
+  );
+  let serial = 0;
+  return {
+    dir,
+    caPath,
+    async issue(names) {
+      for (const n of names) if (!/^[A-Za-z0-9.*-]+$/.test(n)) throw new Error(`certs: bad name ${JSON.stringify(n)}`);
+      const base = join(dir, `leaf-${++serial}`);
+      const ext = `${base}.ext`;
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(ext, `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+      await runChecked('/usr/bin/openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${names[0] ?? 'localhost'}`], { timeoutMs: 20_000 });
+      await runChecked('/usr/bin/openssl', ['x509', '-req', '-in', `${base}.csr`, '-CA', caPath, '-CAkey', caKey, '-set_serial', String(1000 + serial), '-days', '7', '-out', `${base}.pem`, '-extfile', ext], { timeoutMs: 20_000 });
+      return { dir, certPath: `${base}.pem`, keyPath: `${base}.key`, cert: await readFile(`${base}.pem`, 'utf8'), key: await readFile(`${base}.key`, 'utf8') };
+    },
+  };
+}

@@ -21,3 +21,4 @@ export * from './spamd.js';
 export * from './swaks.js';
 export * from './tmp.js';
 export * from './wait.js';
+export * from './mail-dkim.js';

@@ -52,6 +52,8 @@ export interface SlapdUser {
   readonly aliases?: readonly string[];
   /** proxyAddresses values as AD writes them, e.g. ["SMTP:carol@x", "smtp:c.smith@x"]. */
   readonly proxyAddresses?: readonly string[];
+  /** userPassword (clear text: the test directory's own), for bind tests. */
+  readonly password?: string;
 }
 
 export interface SlapdOptions {
@@ -86,7 +88,7 @@ export interface SlapdHandle {
 
 function userLdif(u: SlapdUser): string {
   if (!/^[a-z0-9.-]+$/i.test(u.id)) throw new Error(`slapd: bad user id ${JSON.stringify(u.id)}`);
-  const values = [u.mail, ...(u.aliases ?? []), ...(u.proxyAddresses ?? [])];
+  const values = [u.mail, u.password, ...(u.aliases ?? []), ...(u.proxyAddresses ?? [])];
   if (values.some((v) => v !== undefined && /[\r\n]/.test(v))) throw new Error('slapd: line break in a value');
   const lines = [`dn: uid=${u.id},ou=people,${SLAPD_SUFFIX}`, 'objectClass: inetOrgPerson'];
   if ((u.aliases ?? []).length > 0) lines.push('objectClass: inetLocalMailRecipient');
@@ -95,6 +97,7 @@ function userLdif(u: SlapdUser): string {
   if (u.mail !== undefined) lines.push(`mail: ${u.mail}`);
   for (const a of u.aliases ?? []) lines.push(`mailLocalAddress: ${a}`);
   for (const p of u.proxyAddresses ?? []) lines.push(`proxyAddresses: ${p}`);
+  if (u.password !== undefined) lines.push(`userPassword: ${u.password}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -17,6 +17,8 @@ import { waitForSmtpBanner, waitUntil } from './wait.js';
 
 export interface SmtpSinkOptions {
   readonly port?: number;
+  /** Loopback address to listen on (any of 127.0.0.0/8, or "::1"); default 127.0.0.1. MX hosts of outbound tests share one port on several addresses. */
+  readonly host?: string;
   /** Greeting/EHLO host name (-h). Default "lan.test". */
   readonly hostname?: string;
   /** Capture each transaction to a file (-d). Default true. */
@@ -89,7 +91,7 @@ export interface SinkMessage {
 }
 
 export interface SmtpSinkHandle {
-  readonly host: '127.0.0.1';
+  readonly host: string;
   readonly port: number;
   /** Directory the capture files go to (empty without capture). */
   readonly captureDir: string;
@@ -180,7 +182,8 @@ function sinkArgs(o: SmtpSinkOptions, captureDir: string | undefined, port: numb
   if (o.timeoutSec !== undefined) a.push('-t', String(o.timeoutSec));
   if (o.maxConnections !== undefined) a.push('-m', String(o.maxConnections));
   a.push(...(o.extraArgs ?? []));
-  a.push(`127.0.0.1:${port}`, String(o.backlog ?? 256));
+  const host = o.host ?? '127.0.0.1';
+  a.push(host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`, String(o.backlog ?? 256));
   return a;
 }
 
@@ -207,7 +210,7 @@ export async function readSinkCaptures(dir: string): Promise<SinkMessage[]> {
   return out;
 }
 
-/** Starts smtp-sink on 127.0.0.1; resolves when it greets with 220. */
+/** Starts smtp-sink on 127.0.0.1 (or opts.host); resolves when it greets with 220. */
 export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSinkHandle> {
   const dir = opts.dir ?? (await makeScratchDir('moat-sink-'));
   const capture = opts.capture ?? true;
@@ -221,14 +224,14 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
         ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
       });
       try {
-        await waitForSmtpBanner(port, { timeoutMs: opts.readyTimeoutMs ?? 5000, process: proc });
+        await waitForSmtpBanner(port, { timeoutMs: opts.readyTimeoutMs ?? 5000, process: proc, host: opts.host ?? '127.0.0.1' });
       } catch (err: unknown) {
         await proc.stop();
         throw err;
       }
       const messages = (): Promise<SinkMessage[]> => (capture ? readSinkCaptures(captureDir) : Promise.resolve([]));
       return {
-        host: '127.0.0.1',
+        host: opts.host ?? '127.0.0.1',
         port,
         captureDir: capture ? captureDir : '',
         process: proc,

@@ -5,7 +5,8 @@
  * recorded for assertions.
  */
 import { LocalGate, type AdmissionLimits, type LimitName } from '../../src/smtp/server/admission.js';
-import type { CloseReason, ConnectionInfo, EarlyTalk, GreetingPlan, SessionHandler } from '../../src/smtp/server/handler.js';
+import type { SecureContext } from 'node:tls';
+import type { AuthCredentials, AuthMechanism, CloseReason, ConnectionInfo, EarlyTalk, GreetingPlan, SessionHandler } from '../../src/smtp/server/handler.js';
 import { parseCidr, type Cidr } from '../../src/smtp/server/ip.js';
 import { SmtpListener, type ListenerSettings, type RefusalReason } from '../../src/smtp/server/listener.js';
 import type { ServerLimits, ServerOptions } from '../../src/smtp/server/options.js';
@@ -22,6 +23,12 @@ export interface EngineOptions {
   readonly connect?: () => SmtpReply | GreetingPlan | null;
   /** greeted() of the handler; absent: the handler has no greeted method. */
   readonly greeted?: (early: EarlyTalk) => SmtpReply | null;
+  /** STARTTLS (or implicit TLS) with this context. */
+  readonly tls?: SecureContext;
+  readonly implicitTls?: boolean;
+  readonly requireTls?: boolean;
+  /** Offer AUTH PLAIN LOGIN; the handler's authenticate() answers with this. */
+  readonly authenticate?: (mechanism: AuthMechanism, credentials: AuthCredentials) => SmtpReply;
 }
 
 export interface Engine {
@@ -33,6 +40,8 @@ export interface Engine {
   readonly refused: { peer: string; reason: RefusalReason }[];
   /** Messages received, as text. */
   readonly messages: string[];
+  /** Usernames (never passwords) the handler was asked about, with the mechanism. */
+  readonly auths: { mechanism: AuthMechanism; username: string; authzid: string }[];
   stop(): Promise<void>;
 }
 
@@ -52,8 +61,15 @@ export const ENGINE_LIMITS: ServerLimits = {
 
 export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
   const port = await freePort();
-  const e: Engine = { port, sessions: [], closed: [], early: [], limits: [], refused: [], messages: [], stop: async () => undefined };
-  const options: ServerOptions = { hostname: o.hostname ?? 'mx.engine.test', tls: null, limits: { ...ENGINE_LIMITS, ...o.limits } };
+  const e: Engine = { port, sessions: [], closed: [], early: [], limits: [], refused: [], messages: [], auths: [], stop: async () => undefined };
+  const options: ServerOptions = {
+    hostname: o.hostname ?? 'mx.engine.test',
+    tls: o.tls ?? null,
+    limits: { ...ENGINE_LIMITS, ...o.limits },
+    implicitTls: o.implicitTls ?? false,
+    requireTls: o.requireTls ?? false,
+    auth: o.authenticate ? { mechanisms: ['PLAIN', 'LOGIN'] } : null,
+  };
   const admission: AdmissionLimits = { maxConnections: 1000, maxConnectionsPerIp: 1000, maxConnectionsPerNet: 1000, connectionRate: null, ...o.admission };
   const settings: ListenerSettings = o.proxy
     ? { proxyProtocol: true, trustedProxies: o.proxy.trusted.map((c) => parseCidr(c) as Cidr), proxyTimeoutMs: o.proxy.timeoutMs ?? 2000 }
@@ -85,6 +101,13 @@ export async function startEngine(o: EngineOptions = {}): Promise<Engine> {
         e.closed.push(reason);
       },
     };
+    const authenticate = o.authenticate;
+    if (authenticate) {
+      h.authenticate = (mechanism, credentials) => {
+        e.auths.push({ mechanism, username: credentials.username, authzid: credentials.authzid });
+        return Promise.resolve(authenticate(mechanism, credentials));
+      };
+    }
     const greeted = o.greeted;
     if (greeted) {
       h.greeted = (early) => {

@@ -11,7 +11,10 @@
  * that one (RFC 5321 §3.3: each RCPT has its own reply). Every triplet is recorded at its first RCPT,
  * so after one deferred attempt every recipient of the message passes together on the retry.
  *
- * Skipped: clients or senders with the `allowlisted` fact (sender-lists, DNSWL), clients in
+ * Skipped: outbound sessions (the `outbound` fact), a sender the organization has written to (its
+ * `outbound-rcpt:` key, learnt by src/outbound when outbound mail was spooled; MAIL FROM can be
+ * forged, but this only spares the delay, every other check still runs), clients or senders with
+ * the `allowlisted` fact (sender-lists, DNSWL), clients in
  * `internalNetworks`, and an SPF pass (the `spf` fact) for a domain in `skipSpfPassDomains` (big
  * senders whose retries come from other hosts). The null sender is greylisted like any other:
  * bounces come from MTAs that retry, exempting "<>" would make it a free pass, and postgrey does
@@ -121,11 +124,12 @@ export function greylist(config: GreylistConfig, ports: GreylistPorts): Check {
       const autoKey = `greylist:auto:${net}`;
       return {
         rcptTo: async (to, ctx): Promise<Finding[]> => {
-          if (ctx.facts.allowlisted || ctx.tx.allowlisted || isInternal) return [];
+          if (ctx.facts.allowlisted || ctx.tx.allowlisted || isInternal || ctx.facts.outbound) return [];
           const spf = ctx.tx.spf;
           if (spf?.result === 'pass' && spfDomains.matches(spf.domain.toLowerCase())) return [];
           const now = clock.now();
           if (config.autoAllowAfter > 0 && (await known(autoKey, now))) return [];
+          if (ctx.from && (await state.get(`outbound-rcpt:${recipientKey(ctx.from)}`)) !== null) return [];
           const triplet = JSON.stringify([net, tripletSender(ctx.from), recipientKey(to)]);
           const passedKey = `greylist:pass:${triplet}`;
           if (await known(passedKey, now)) return [];

@@ -21,7 +21,7 @@
  */
 import { z } from 'zod';
 import { duration } from '../../config/duration.js';
-import type { Check, Finding, SymbolDef } from '../../pipeline/types.js';
+import type { Check, Finding, SessionFacts, SymbolDef } from '../../pipeline/types.js';
 import type { Mailbox } from '../../smtp/address.js';
 import { rateLimited } from '../../smtp/reply.js';
 import type { Clock } from '../../platform/clock.js';
@@ -124,29 +124,60 @@ async function takeAll(state: StateStore, now: number, rules: readonly Rule[]): 
   return [];
 }
 
-export function rateLimit(config: RateLimitConfig, ports: RateLimitPorts): Check {
+/**
+ * Which sessions one instance of the check limits. Inbound mail (the default) and outbound mail
+ * (src/outbound: the LAN server and SMTP AUTH submitters) have instances of their own, with their
+ * own limits, counters and symbols; outbound counts an authenticated account as the "client".
+ */
+export interface RateLimitVariant {
+  readonly name: string;
+  /** Symbol prefix replacing "RATE_LIMIT_"; also keeps the state keys apart. */
+  readonly prefix: string;
+  readonly applies: (facts: SessionFacts) => boolean;
+  /** The per-client subject instead of the client network (e.g. the AUTH account); null: the network. */
+  readonly client?: (facts: SessionFacts) => string | null;
+}
+
+export const INBOUND_RATE_LIMIT: RateLimitVariant = { name: 'rate-limit', prefix: 'RATE_LIMIT_', applies: (f) => !f.outbound };
+export const OUTBOUND_RATE_LIMIT: RateLimitVariant = {
+  name: 'outbound-rate-limit',
+  prefix: 'OUTBOUND_RATE_LIMIT_',
+  applies: (f) => f.outbound !== undefined,
+  client: (f) => (f.outbound?.account ? `account:${f.outbound.account}` : null),
+};
+
+export function rateLimit(config: RateLimitConfig, ports: RateLimitPorts, variant: RateLimitVariant = INBOUND_RATE_LIMIT): Check {
   const internal = new NetworkList(config.internalNetworks);
   const { state, clock } = ports;
   const c = config;
+  const sym = (name: string): string => `${variant.prefix}${name.slice('RATE_LIMIT_'.length)}`;
+  const keyPrefix = variant === INBOUND_RATE_LIMIT ? '' : `${variant.prefix.toLowerCase()}`;
   return {
-    name: 'rate-limit',
-    symbols: RATE_LIMIT_SYMBOLS,
+    name: variant.name,
+    symbols: variant === INBOUND_RATE_LIMIT ? RATE_LIMIT_SYMBOLS : RATE_LIMIT_SYMBOLS.map((s) => ({ ...s, name: sym(s.name), description: `Outbound: ${s.description.replace(/^C/, 'c').replace(/^E/, 'e').replace(/^R/, 'r')}` })),
     open(session) {
       const exempt = internal.contains(session.clientIp);
-      const net = clientNetwork(session.clientIp, c.clientNetwork);
+      const network = clientNetwork(session.clientIp, c.clientNetwork);
+      let net = network;
+      const skip = (facts: SessionFacts): boolean => {
+        net = variant.client?.(facts) ?? network;
+        return exempt || !variant.applies(facts);
+      };
+      const all = (rules: readonly Rule[]): Promise<Finding[]> =>
+        takeAll(state, clock.now(), rules.map((r) => ({ ...r, name: `${keyPrefix}${r.name}`, symbol: sym(r.symbol) })));
       return {
-        mailFrom: async (from): Promise<Finding[]> => {
-          if (exempt) return [];
+        mailFrom: async (from, _params, ctx): Promise<Finding[]> => {
+          if (skip(ctx.facts)) return [];
           const sender = from === null ? null : addressKey(from);
-          return takeAll(state, clock.now(), [
+          return all([
             { name: 'mc', symbol: 'RATE_LIMIT_CLIENT_MESSAGES', subject: net, limit: c.messagesPerClient },
             { name: 'ms', symbol: 'RATE_LIMIT_SENDER_MESSAGES', subject: sender ?? '', limit: sender === null ? undefined : c.messagesPerSender },
           ]);
         },
         rcptTo: async (to, ctx): Promise<Finding[]> => {
-          if (exempt) return [];
+          if (skip(ctx.facts)) return [];
           const sender = ctx.from === null ? null : addressKey(ctx.from);
-          return takeAll(state, clock.now(), [
+          return all([
             { name: 'rc', symbol: 'RATE_LIMIT_CLIENT_RECIPIENTS', subject: net, limit: c.recipientsPerClient },
             { name: 'rs', symbol: 'RATE_LIMIT_SENDER_RECIPIENTS', subject: sender ?? '', limit: sender === null ? undefined : c.recipientsPerSender },
             { name: 'mr', symbol: 'RATE_LIMIT_RECIPIENT_MESSAGES', subject: addressKey(to), limit: c.messagesPerRecipient },

@@ -3,7 +3,9 @@
  * a domain name (no address literal) and its local part carries no route of its own (percent hack,
  * bang path, quoted "@"), which a downstream might still honour. Upper case and IDN forms are
  * canonicalised by the address parser before this check sees them. Not configurable: its symbols are
- * locked hard rejects with "554 5.7.1 Relay access denied".
+ * locked hard rejects with "554 5.7.1 Relay access denied". The one exception: a session the inbound
+ * handler marked as outbound (the `outbound` fact: a client in outbound.trustedNetworks, or one that
+ * passed SMTP AUTH) may name any domain; everyone else still gets 554 5.7.1.
  */
 import { hasRoutingLocalPart, type Mailbox } from '../../smtp/address.js';
 import { relayDenied } from '../../smtp/reply.js';
@@ -23,7 +25,7 @@ export function relayGuard(): Check {
     open: () => ({
       rcptTo: async (to: Mailbox, ctx): Promise<Finding[]> => {
         if (to.literal) return [{ symbol: 'RCPT_ADDRESS_LITERAL', detail: to.domain }];
-        if (!ctx.isLocal(to.domain)) return [{ symbol: 'RCPT_NOT_LOCAL', detail: to.domain }];
+        if (!ctx.isLocal(to.domain) && !ctx.facts.outbound) return [{ symbol: 'RCPT_NOT_LOCAL', detail: to.domain }];
         if (hasRoutingLocalPart(to)) return [{ symbol: 'RCPT_ROUTED_LOCAL_PART', detail: to.local }];
         return [];
       },

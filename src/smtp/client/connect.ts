@@ -23,12 +23,15 @@ export async function connect(options: ConnectOptions, signal: AbortSignal): Pro
     if (greeting.code !== 220) throw refused('greeting', greeting);
     let hello = await sayHello(t, o, signal);
     let secure = false;
+    let verified: { tlsVerified: boolean; tlsProblem: string | null } = { tlsVerified: false, tlsProblem: null };
     if (o.tls.policy !== 'none') {
       const ready = hello.caps.startTls ? await t.command('STARTTLS', o.timeouts.command, signal) : null;
       if (ready?.code === 220) {
         const socket = await startTls(t.detach(), o, signal);
         t = new Transport(socket, o.limits);
         secure = true;
+        const why = socket.authorizationError;
+        verified = { tlsVerified: socket.authorized, tlsProblem: socket.authorized ? null : why instanceof Error ? why.message : typeof why === 'string' ? why : 'unverified' };
         // RFC 3207 §4.2: discard all knowledge from before TLS and issue EHLO again.
         hello = await sayHello(t, o, signal);
       } else if (o.tls.policy === 'required') {
@@ -38,7 +41,7 @@ export async function connect(options: ConnectOptions, signal: AbortSignal): Pro
       }
       // Opportunistic and refused (e.g. 454, RFC 3207 §4): the plaintext session goes on.
     }
-    return new SmtpConnection(t, o, { secure, greeting, hello: hello.reply, capabilities: hello.caps });
+    return new SmtpConnection(t, o, { secure, ...verified, greeting, hello: hello.reply, capabilities: hello.caps });
   } catch (e) {
     const err = e instanceof SmtpClientError ? e : new SmtpClientError('PROTOCOL', String(e), { transient: true, cause: e });
     t.fail(err);
@@ -121,7 +124,7 @@ function startTls(raw: Socket, o: ResolvedOptions, signal: AbortSignal): Promise
       // RFC 6066 §3 forbids IP addresses there). Node alone would check the name "localhost".
       ...(servername !== undefined && isIP(servername) === 0 ? { servername } : {}),
       checkServerIdentity: (_host, cert) => checkServerIdentity(servername ?? o.host, cert),
-      ...(o.tls.ca === undefined ? {} : { ca: o.tls.ca }),
+      ...(o.tls.ca === undefined ? {} : { ca: Buffer.isBuffer(o.tls.ca) ? o.tls.ca : [...o.tls.ca] }),
     });
     const retryWithoutTls = o.tls.policy === 'opportunistic';
     const settle = (err: SmtpClientError | null): void => {

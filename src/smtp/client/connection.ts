@@ -22,6 +22,10 @@ export type SendResult = TransactionResult | PreconditionFailure;
 export interface SessionInfo {
   /** True once STARTTLS succeeded (RFC 3207). */
   readonly secure: boolean;
+  /** The server's certificate chain and name checked out (whether or not verification was required). */
+  readonly tlsVerified?: boolean;
+  /** Why it did not (OpenSSL's or the name check's reason), when TLS is up and unverified. */
+  readonly tlsProblem?: string | null;
   readonly greeting: SmtpReply;
   /** The EHLO (or HELO) reply in force: after STARTTLS, the second one. */
   readonly hello: SmtpReply;

@@ -37,7 +37,7 @@ export interface TlsOptions {
   /** SNI and the name checked in the certificate; without it the certificate must match the IP. */
   readonly servername?: string;
   /** Trust anchors for a LAN server with a private CA (PEM or DER). */
-  readonly ca?: Buffer;
+  readonly ca?: Buffer | readonly (string | Buffer)[];
 }
 
 export interface ConnectOptions {

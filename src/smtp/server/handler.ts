@@ -6,6 +6,9 @@
 import type { Mailbox, ReversePath } from '../address.js';
 import type { MailParams, RcptParams } from '../params.js';
 import type { SmtpReply } from '../reply.js';
+import type { AuthCredentials, AuthMechanism } from './sasl.js';
+
+export type { AuthCredentials, AuthMechanism } from './sasl.js';
 
 export interface ConnectionInfo {
   /** Unique per connection, for logs. */
@@ -89,6 +92,13 @@ export interface SessionHandler {
   /** RSET, a new EHLO, or the end of a transaction: per-transaction state is over. */
   reset(): void;
   tlsStarted(info: TlsInfo): void;
+  /**
+   * SMTP AUTH (RFC 4954): the engine has decoded the client's credentials; the handler checks them
+   * and answers 235 (authenticated), 535 5.7.8 (invalid) or 454 4.7.0 (cannot tell now). Called
+   * only under TLS, outside a transaction, once per session at most successfully. Without this
+   * method the engine offers no AUTH.
+   */
+  authenticate?(mechanism: AuthMechanism, credentials: AuthCredentials): Promise<SmtpReply>;
   /** The connection is closed, for whatever reason; called exactly once. */
   close(reason: CloseReason): void;
 }

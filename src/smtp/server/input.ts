@@ -160,6 +160,14 @@ export class Input {
     return Buffer.concat(parts, n);
   }
 
+  /** Takes everything buffered, leaving nothing (octets to hand to a TLS handshake). */
+  take(): Buffer {
+    const all = Buffer.concat(this.chunks);
+    this.chunks = [];
+    this.buffered = 0;
+    return all;
+  }
+
   /** Puts octets back at the front (the part of a chunk read past the end of DATA). */
   unshift(rest: Buffer): void {
     this.chunks.unshift(rest);

@@ -3,6 +3,7 @@
  * exactly these extensions and implements each; nothing a downstream offers is ever passed through.
  */
 import type { SecureContext } from 'node:tls';
+import type { AuthMechanism } from './sasl.js';
 
 export interface ServerLimits {
   readonly maxMessageSize: number;
@@ -32,6 +33,15 @@ export interface ServerOptions {
   readonly limits: ServerLimits;
   /** STARTTLS is offered only with a context (RFC 3207). */
   readonly tls: SecureContext | null;
+  /** RFC 8314 §3: TLS from the first octet (submissions on port 465); needs `tls`. */
+  readonly implicitTls?: boolean;
+  /** RFC 3207 §4: MAIL is refused with 530 5.7.0 until TLS is active (submission on port 587). */
+  readonly requireTls?: boolean;
+  /**
+   * SMTP AUTH (RFC 4954), advertised and accepted only once TLS is active (the mechanisms send the
+   * password in clear); null or absent: AUTH is not offered (502 5.5.1).
+   */
+  readonly auth?: { readonly mechanisms: readonly AuthMechanism[] } | null;
 }
 
 /** RFC 5321 §4.5.3.1.4: 512 octets with CRLF; MAIL/RCPT may grow by 500 for DSN (RFC 3461 §5) and 26 for SIZE (RFC 1870). */
@@ -51,5 +61,6 @@ export function ehloKeywords(o: ServerOptions, tlsActive: boolean): string[] {
     'CHUNKING',
   ];
   if (o.tls && !tlsActive) k.splice(2, 0, 'STARTTLS');
+  if (tlsActive && o.auth && o.auth.mechanisms.length > 0) k.push(`AUTH ${o.auth.mechanisms.join(' ')}`);
   return k;
 }

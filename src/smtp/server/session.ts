@@ -8,7 +8,7 @@
  * failure becomes 451 with a reference id; its message goes to `onInternalError`, never to the client.
  */
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import { parseCommand, type Command } from '../command.js';
 import * as R from '../reply.js';
 import type { SmtpReply } from '../reply.js';
@@ -18,8 +18,12 @@ import type { CloseReason, ConnectionInfo, MessageSink, Recipient, SessionHandle
 import { COMMAND_LINE_LIMIT, ENVELOPE_LINE_LIMIT, TEXT_LINE_LIMIT, ehloKeywords, type ServerOptions } from './options.js';
 import { ReplyOutput } from './output.js';
 import { CommandRate, deadline, sleep, tarpitDelay } from './pacing.js';
+import { AUTH_MECHANISMS, decodeBase64Text, LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT, parsePlain, type AuthCredentials } from './sasl.js';
+import { HandshakeFailure, serverHandshake } from './tls-handshake.js';
 
 const READ_CHUNK = 64 * 1024;
+/** RFC 4954 §4: an AUTH command or response line may be 12288 octets long. */
+const AUTH_LINE_LIMIT = 12_288;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 class SessionEnd extends Error {
@@ -50,6 +54,7 @@ export class Session {
   private helo: { name: string; extended: boolean } | null = null;
   private tx: OpenTransaction | null = null;
   private tlsInfo: TlsInfo | null = null;
+  private authenticated = false;
   private errors = 0;
   /** Tarpit before the next reply, set by an error reply. */
   private delayNextMs = 0;
@@ -92,11 +97,15 @@ export class Session {
     let reason: CloseReason = 'error';
     try {
       const opening = await this.call(() => this.handler.connect());
+      // RFC 8314 §3: on an implicit-TLS listener every octet, the greeting too, goes over TLS.
+      const implicit = this.options.implicitTls === true && this.options.tls !== null;
+      if (implicit) await this.startTls(this.options.tls as SecureContext, this.input.take());
       if (opening && 'code' in opening) {
         await this.send(opening);
         throw new SessionEnd('refused');
       }
-      if (opening && opening.pregreetWaitMs > 0) await this.pregreet(opening.pregreetWaitMs);
+      // A TLS client talks first by design: no pregreet test there.
+      if (opening && opening.pregreetWaitMs > 0 && !implicit) await this.pregreet(opening.pregreetWaitMs);
       else await this.send(R.greeting(this.options.hostname));
       for (;;) await this.step();
     } catch (e) {
@@ -201,7 +210,7 @@ export class Session {
     const parsed = parseCommand(text);
     if (!parsed.ok) return this.fail(parsed.reply);
     const c = parsed.command;
-    if (c.verb !== 'MAIL' && c.verb !== 'RCPT' && r.line.length + 2 > COMMAND_LINE_LIMIT) return this.fail(R.lineTooLong());
+    if (c.verb !== 'MAIL' && c.verb !== 'RCPT' && c.verb !== 'AUTH' && r.line.length + 2 > COMMAND_LINE_LIMIT) return this.fail(R.lineTooLong());
     await this.dispatch(c);
   }
 
@@ -234,6 +243,8 @@ export class Session {
         throw new SessionEnd('quit');
       case 'STARTTLS':
         return this.onStartTls();
+      case 'AUTH':
+        return this.onAuth(c);
     }
   }
 
@@ -252,7 +263,11 @@ export class Session {
   private async onMail(c: Extract<Command, { verb: 'MAIL' }>): Promise<void> {
     if (!this.helo) return this.fail(R.badSequence('Error: send HELO/EHLO first'));
     if (this.tx) return this.fail(R.badSequence('Error: nested MAIL command'));
+    // RFC 3207 §4: a listener that requires TLS refuses mail before it (submission, RFC 6409 §4.3).
+    if (this.options.requireTls && !this.tlsInfo) return this.fail(R.tlsRequired());
     const p = c.params;
+    // RFC 4954 §5: AUTH= only where AUTH is offered.
+    if (p.auth !== undefined && !(this.options.auth && this.tlsInfo && this.handler.authenticate)) return this.fail(R.parameterNotImplemented('AUTH'));
     const usesExtensions = p.size !== null || p.body !== null || p.smtputf8 || p.ret !== null || p.envid !== null;
     if (usesExtensions && !this.helo.extended) return this.fail(R.parameterNotImplemented('ESMTP'));
     // RFC 1870 §6.2: refuse at MAIL when the declared size is already too big.
@@ -382,39 +397,93 @@ export class Session {
     this.out.flush();
     // RFC 3207 §4.2 / CVE-2011-0411: anything pipelined after STARTTLS was sent in the clear and is dropped.
     this.input.discard();
-    this.input.detach();
-    const plain = this.out.stream;
-    // No client certificate is asked for: senders are judged by policy, not by TLS client auth.
-    const secure = new TLSSocket(plain, { isServer: true, secureContext: context, requestCert: false, rejectUnauthorized: false });
-    secure.on('error', () => undefined);
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      // A failed handshake ends this session only; the socket is gone, so no plaintext farewell follows.
-      const fail = (reason: string, end: SessionEnd): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(t);
-        this.hooks.onTlsFailed?.(this.info, reason);
-        secure.destroy();
-        plain.destroy();
-        reject(end);
-      };
-      const t = setTimeout(() => fail('handshake timeout', new SessionEnd('timeout')), this.options.limits.commandTimeoutMs);
-      secure.once('secure', () => {
-        settled = true;
-        clearTimeout(t);
-        resolve();
-      });
-      secure.once('error', (e) => fail(tlsFailure(e), new SessionEnd('error')));
-      secure.once('close', () => fail('closed during the handshake', new SessionEnd('client-closed')));
-    });
-    this.out.stream = secure;
-    this.input.attach(secure);
-    this.tlsInfo = { protocol: secure.getProtocol() ?? 'unknown', cipher: secure.getCipher().name };
+    await this.startTls(context, null);
     // Everything learnt before the handshake is forgotten (RFC 3207 §4.2).
     this.helo = null;
     await this.resetTransaction();
+  }
+
+  /** The handshake, on STARTTLS or (implicit TLS) before the greeting; `early`: octets already read that belong to it. */
+  private async startTls(context: SecureContext, early: Buffer | null): Promise<void> {
+    this.input.detach();
+    let secure: TLSSocket;
+    try {
+      secure = await serverHandshake(this.out.stream, context, this.options.limits.commandTimeoutMs, early);
+    } catch (e) {
+      // A failed handshake ends this session only; the socket is gone, so no plaintext farewell follows.
+      const f = e instanceof HandshakeFailure ? e : new HandshakeFailure('handshake failed', 'error');
+      this.hooks.onTlsFailed?.(this.info, f.reason);
+      throw new SessionEnd(f.kind === 'timeout' ? 'timeout' : f.kind === 'closed' ? 'client-closed' : 'error');
+    }
+    this.out.stream = secure;
+    this.input.attach(secure);
+    this.tlsInfo = { protocol: secure.getProtocol() ?? 'unknown', cipher: secure.getCipher().name };
     this.handler.tlsStarted(this.tlsInfo);
+  }
+
+  /**
+   * SMTP AUTH (RFC 4954 §4): only on a listener that offers it, after EHLO, under TLS, outside a
+   * transaction and once. The engine decodes the SASL exchange (sasl.ts) and hands the credentials
+   * to the handler; every refusal counts as an error (tarpit, maxErrors), so password guessing
+   * slows down and ends like any other error flood.
+   */
+  private async onAuth(c: Extract<Command, { verb: 'AUTH' }>): Promise<void> {
+    const auth = this.options.auth;
+    const authenticate = this.handler.authenticate?.bind(this.handler);
+    if (!auth || auth.mechanisms.length === 0 || !authenticate) return this.fail(R.notImplemented());
+    if (!this.helo?.extended) return this.fail(R.badSequence('Error: send EHLO first'));
+    if (!this.tlsInfo) return this.fail(R.authNeedsEncryption());
+    if (this.authenticated) return this.fail(R.authAlreadyDone());
+    if (this.tx) return this.fail(R.badSequence('Error: AUTH not allowed during a mail transaction'));
+    const mechanism = AUTH_MECHANISMS.find((m) => m === c.mechanism && auth.mechanisms.includes(m));
+    if (!mechanism) return this.fail(R.authUnknownMechanism());
+    const credentials = mechanism === 'PLAIN' ? await this.saslPlain(c.initial) : await this.saslLogin(c.initial);
+    if ('code' in credentials) return this.fail(credentials);
+    const r = await this.call(() => authenticate(mechanism, credentials));
+    if (!R.isPositive(r)) return this.fail(r);
+    this.authenticated = true;
+    await this.send(r);
+  }
+
+  private async saslPlain(initial: string | null): Promise<AuthCredentials | SmtpReply> {
+    // RFC 4954 §4: "=" is an empty initial response; none at all: ask with an empty challenge.
+    const response = initial === null ? await this.saslResponse('') : initial === '=' ? '' : initial;
+    if (typeof response !== 'string') return response;
+    const text = decodeBase64Text(response);
+    const creds = text === null ? null : parsePlain(text);
+    return creds ?? R.authBadResponse();
+  }
+
+  private async saslLogin(initial: string | null): Promise<AuthCredentials | SmtpReply> {
+    const first = initial === null ? await this.saslResponse(LOGIN_USERNAME_PROMPT) : initial;
+    if (typeof first !== 'string') return first;
+    const username = decodeBase64Text(first);
+    if (username === null || username === '' || username.length > 255) return R.authBadResponse();
+    const second = await this.saslResponse(LOGIN_PASSWORD_PROMPT);
+    if (typeof second !== 'string') return second;
+    const password = decodeBase64Text(second);
+    if (password === null || password === '' || password.length > 255) return R.authBadResponse();
+    return { authzid: '', username, password };
+  }
+
+  /** Sends a 334 challenge and reads the client's line: its text, or the reply that ends the exchange. */
+  private async saslResponse(challenge: string): Promise<string | SmtpReply> {
+    await this.send(R.authChallenge(challenge));
+    this.out.flush();
+    const d = deadline(this.options.limits.commandTimeoutMs, [this.lifetime.signal]);
+    let r;
+    try {
+      r = await this.input.readLine(AUTH_LINE_LIMIT, d.signal);
+    } catch (e) {
+      throw e instanceof SessionEnd ? e : this.lifetime.signal.reason instanceof SessionEnd ? this.lifetime.signal.reason : new SessionEnd('timeout');
+    } finally {
+      d.clear();
+    }
+    if (r.kind === 'eof') throw new SessionEnd('client-closed');
+    if (r.kind === 'bare-newline') throw new SessionEnd('bare-newline');
+    if (r.kind === 'too-long') return R.lineTooLong();
+    const text = r.line.toString('latin1');
+    return text === '*' ? R.authCancelled() : text;
   }
 
   private async readData(max: number, signal: AbortSignal): Promise<Buffer> {
@@ -501,11 +570,6 @@ export class Session {
 
 function formatFor(reply: SmtpReply, withStatus: boolean): string {
   return R.formatReply(reply, withStatus);
-}
-
-function tlsFailure(e: Error): string {
-  const x = e as Error & { reason?: unknown; code?: unknown };
-  return typeof x.reason === 'string' ? x.reason : typeof x.code === 'string' ? x.code : 'handshake failed';
 }
 
 function problemReply(p: BodyProblem): SmtpReply {
