@@ -9,6 +9,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { projectRoot } from '../lib/paths.js';
 import { checkConnectionsReport, connectionsSection } from './connections-section.js';
+import { checkFilterReport, filterSection } from './filter-section.js';
 import { checkRelayReport, relaySection } from './relay-section.js';
 import type { Section } from './relay-section.js';
 
@@ -46,6 +47,12 @@ export async function writeReport(opts: { readonly root?: string; readonly outDi
     const rel = relative(root, connFile);
     sections.push(connectionsSection(checkConnectionsReport(await readJson(connFile), rel), rel));
     sources.push(connFile);
+  }
+  const filterFile = await newestResult(outDir, 'filter');
+  if (filterFile !== undefined) {
+    const rel = relative(root, filterFile);
+    sections.push(filterSection(checkFilterReport(await readJson(filterFile), rel), rel));
+    sources.push(filterFile);
   }
   if (sections.length === 0) throw new Error(`no results in ${outDir}: run a suite first (node dist/bench/run.js relay)`);
 

@@ -8,7 +8,7 @@
 // retried with a fresh one); stop() escalates to SIGKILL by PID (process.ts).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startProcess, type ManagedProcess } from './process.js';
+import { startProcess } from './process.js';
 import type { ProcessRegistry } from './registry.js';
 import { startWithPortRetry } from './ports.js';
 import type { MilterHandle } from './spamass-milter.js';
