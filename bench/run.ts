@@ -29,6 +29,10 @@ import { canRunPostfix } from './relay/postfix-gateway.js';
 import { renderRelayMarkdown } from './relay/report.js';
 import { renderConnectionsMarkdown } from './report/connections-section.js';
 import { renderFilterMarkdown } from './report/filter-section.js';
+import { renderSoakMarkdown } from './report/soak-section.js';
+import { parseSeconds, SOAK_FULL_PRESET, SOAK_QUICK_PRESET } from './soak/options.js';
+import type { SoakBenchOptions } from './soak/options.js';
+import { runSoakSuite } from './soak/suite.js';
 import { writeReport } from './report/write.js';
 import { runRelaySuite } from './relay/suite.js';
 
@@ -38,7 +42,8 @@ const USAGE = `usage: node dist/bench/run.js all [--quick]
           [--in-flight N] [--systems moat,postfix,haraka] [--out FILE]
        node dist/bench/run.js filter [--quick] [--systems moat,postfix-sa,postfix-rspamd] [--mixes synthetic,corpus] [--sessions 20,50]
           [--messages N] [--repeats N] [--warmup N] [--corpus N] [--virus-every N] [--out FILE]
-       node dist/bench/run.js soak [--quick] [--duration 1h] [--rate 20] [--sessions N] [--flap-every 5m] [--down 30s] [--defer 30s]
+       node dist/bench/run.js soak [--quick] [--duration 1h] [--rate 20] [--sessions N] [--flap-every 5m] [--down 30s]
+          [--retry 10s] [--size 5120]
           [--sample-every 5s] [--drain-timeout 10m] [--out FILE]
        node dist/bench/run.js relay [--quick] [--messages N] [--latency-messages N] [--repeats N]
           [--sizes 5120,51200] [--sessions 20,100] [--modes new,reuse] [--systems moat,postfix,haraka] [--warmup N] [--out FILE]`;
@@ -194,6 +199,47 @@ async function filter(argv: readonly string[]): Promise<void> {
   process.stderr.write(`[bench] report written to ${file}\n`);
 }
 
+async function soak(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      rate: { type: 'string' },
+      sessions: { type: 'string' },
+      size: { type: 'string' },
+      'flap-every': { type: 'string' },
+      down: { type: 'string' },
+      retry: { type: 'string' },
+      'sample-every': { type: 'string' },
+      'drain-timeout': { type: 'string' },
+      out: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const base = values.quick ? SOAK_QUICK_PRESET : SOAK_FULL_PRESET;
+  const options: SoakBenchOptions = {
+    ...base,
+    durationSec: parseSeconds('duration', values.duration) ?? base.durationSec,
+    ratePerSec: int(values.rate) ?? base.ratePerSec,
+    sessions: int(values.sessions) ?? base.sessions,
+    size: int(values.size) ?? base.size,
+    flapEverySec: parseSeconds('flap-every', values['flap-every']) ?? base.flapEverySec,
+    downSec: parseSeconds('down', values.down) ?? base.downSec,
+    retrySec: parseSeconds('retry', values.retry) ?? base.retrySec,
+    sampleEverySec: parseSeconds('sample-every', values['sample-every']) ?? base.sampleEverySec,
+    drainTimeoutSec: parseSeconds('drain-timeout', values['drain-timeout']) ?? base.drainTimeoutSec,
+    ...(process.env['MOAT_BENCH_CONFIG'] !== undefined ? { moatConfig: JSON.parse(process.env['MOAT_BENCH_CONFIG']) as Record<string, unknown> } : {}),
+    log: (line) => process.stderr.write(`[bench] ${line}\n`),
+  };
+  const report = { ...(await runSoakSuite(options)), command: commandLine(['soak', ...argv]) };
+  const file = await writeResult('soak', report.startedAt, values.out, report);
+  process.stdout.write(renderSoakMarkdown(report));
+  process.stderr.write(`[bench] report written to ${file}\n`);
+  if (report.lost > 0) throw new Error(`soak: ${report.lost} accepted message(s) never reached the sink (e.g. soak.${report.lostIds.join(', soak.')})`);
+}
+
 async function report(argv: readonly string[]): Promise<void> {
   if (argv.length > 0) throw new Error(`report takes no options, got ${argv.join(' ')}`);
   const w = await writeReport();
@@ -201,7 +247,7 @@ async function report(argv: readonly string[]): Promise<void> {
 }
 
 /** The measuring suites, in the order `all` runs them. */
-const MEASURING: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay, connections, filter };
+const MEASURING: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay, connections, filter, soak };
 
 async function all(argv: readonly string[]): Promise<void> {
   const quick = argv.includes('--quick');

@@ -34,18 +34,32 @@ interface Waiter {
   readonly timer: NodeJS.Timeout;
 }
 
-function spawnSink(port: number): ChildProcess {
+export interface CountingSinkOptions {
+  /** Listen on this port (a restarted sink takes its old one back); default a free one. */
+  readonly port?: number;
+  /**
+   * Also append every transaction to this file (smtp-sink -D; no "%" in the name, so one file),
+   * for checking which messages arrived. Its directory must be writable by nobody when root.
+   */
+  readonly dumpFile?: string;
+}
+
+function spawnSink(port: number, o: CountingSinkOptions): ChildProcess {
   const args: string[] = [];
   if (process.getuid?.() === 0) args.push('-u', 'nobody');
+  if (o.dumpFile !== undefined) {
+    if (o.dumpFile.includes('%')) throw new Error(`counting sink: dump file name must not contain "%": ${o.dumpFile}`);
+    args.push('-D', o.dumpFile);
+  }
   // -c counters; -m 1024 so 100 sessions from each of two relays never queue at the sink
   args.push('-c', '-h', 'lan.test', '-m', '1024', `127.0.0.1:${port}`, '1024');
   return spawn('/usr/sbin/smtp-sink', args, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Starts smtp-sink -c on a free loopback port; resolves when it greets. */
-export function startCountingSink(): Promise<CountingSink> {
+/** Starts smtp-sink -c on a loopback port (see CountingSinkOptions); resolves when it greets. */
+export function startCountingSink(o: CountingSinkOptions = {}): Promise<CountingSink> {
   return startWithPortRetry(async (port) => {
-    const child = spawnSink(port);
+    const child = spawnSink(port, o);
     const pid = child.pid ?? -1;
     killOnDeath(pid);
     let count = 0;
@@ -144,5 +158,5 @@ export function startCountingSink(): Promise<CountingSink> {
         }),
       stop,
     };
-  });
+  }, { port: o.port });
 }

@@ -8,6 +8,8 @@
 // replaced by a fresh one for the next message.
 // The message is the same built body for every transaction, or (`bodies`) each worker takes the
 // next of a list of messages in wire form (lib/message.ts toWire), round-robin over the run.
+// `bodyFor` builds each transaction's message instead (e.g. with its own Message-ID), and
+// `ratePerSec` paces the starts (a steady rate, the soak suite) instead of going flat out.
 // With `countRejects`, a 5xx to the end of data is a verdict (counted in `rejected`, with its
 // latency), not a failure: a filtering gateway refuses spam and viruses there.
 // Trusts: the server to be an SMTP server on loopback; replies are parsed per RFC 5321 4.2
@@ -17,6 +19,7 @@
 // by `timeoutMs`, after which open connections are destroyed and the result says so.
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildMessage } from './message.js';
 
 export interface LoadOptions {
@@ -38,6 +41,12 @@ export interface LoadOptions {
   readonly bodies?: readonly Buffer[];
   /** A 5xx end-of-data reply counts as `rejected` instead of failed; default false. */
   readonly countRejects?: boolean;
+  /** Builds the message of transaction i (wire form); over `bodies` and the built body. */
+  readonly bodyFor?: (i: number) => Buffer;
+  /** Pacing: transaction i starts no earlier than i / ratePerSec seconds after the run's start. */
+  readonly ratePerSec?: number;
+  /** Called with i when transaction i got its end-of-data 2xx. */
+  readonly onAccepted?: (i: number) => void;
 }
 
 export interface LoadResult {
@@ -221,11 +230,18 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const built = o.bodies === undefined || o.bodies.length === 0 ? [buildMessage({ from: o.from, to: o.to, bodySize: o.bodySize, id: `${process.pid}.${Date.now()}` })] : o.bodies;
   const latencies: number[] = [];
   const rejectedMs: number[] = [];
-  const record = (r: Outcome): void => {
+  const record = (i: number, r: Outcome): void => {
     (r.rejected ? rejectedMs : latencies).push(r.ms);
+    if (!r.rejected) o.onAccepted?.(i);
   };
   // the message of transaction i (taken when the worker starts it)
-  const bodyOf = (i: number): Buffer => built[i % built.length] ?? Buffer.alloc(0);
+  const bodyOf = (i: number): Buffer => o.bodyFor?.(i) ?? built[i % built.length] ?? Buffer.alloc(0);
+  // with a rate, waits until transaction i's start time (bounded by the run's deadline through `stopped`)
+  const pace = async (i: number): Promise<void> => {
+    if (o.ratePerSec === undefined || o.ratePerSec <= 0) return;
+    const wait = started + (i * 1000) / o.ratePerSec - performance.now();
+    if (wait > 0) await sleep(wait);
+  };
   const errors: string[] = [];
   const live = new Set<Socket>();
   let next = 0;
@@ -238,9 +254,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   };
   const worker = async (): Promise<void> => {
     while (!stopped && next < o.messages) {
-      const body = bodyOf(next++);
+      const i = next++;
+      await pace(i);
+      if (stopped) break;
+      const body = bodyOf(i);
       try {
-        record(await sendOne(o, body, live));
+        record(i, await sendOne(o, body, live));
       } catch (err: unknown) {
         fail(err);
       }
@@ -250,10 +269,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     let c: Conversation | undefined;
     try {
       while (!stopped && next < o.messages) {
-        const body = bodyOf(next++);
+        const i = next++;
+        await pace(i);
+        if (stopped) break;
+        const body = bodyOf(i);
         try {
           c ??= await greeted(o, live);
-          record(await transaction(c, o, body));
+          record(i, await transaction(c, o, body));
         } catch (err: unknown) {
           fail(err);
           c?.destroy();

@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { projectRoot } from '../lib/paths.js';
 import { checkConnectionsReport, connectionsSection } from './connections-section.js';
 import { checkFilterReport, filterSection } from './filter-section.js';
+import { checkSoakReport, soakSection } from './soak-section.js';
 import { checkRelayReport, relaySection } from './relay-section.js';
 import type { Section } from './relay-section.js';
 
@@ -53,6 +54,12 @@ export async function writeReport(opts: { readonly root?: string; readonly outDi
     const rel = relative(root, filterFile);
     sections.push(filterSection(checkFilterReport(await readJson(filterFile), rel), rel));
     sources.push(filterFile);
+  }
+  const soakFile = await newestResult(outDir, 'soak');
+  if (soakFile !== undefined) {
+    const rel = relative(root, soakFile);
+    sections.push(soakSection(checkSoakReport(await readJson(soakFile), rel), rel));
+    sources.push(soakFile);
   }
   if (sections.length === 0) throw new Error(`no results in ${outDir}: run a suite first (node dist/bench/run.js relay)`);
 
