@@ -41,7 +41,8 @@ const USAGE = `usage: node dist/bench/run.js all [--quick]
        node dist/bench/run.js connections [--quick] [--idle N] [--slow N] [--slow-seconds N] [--legit N] [--repeats N]
           [--in-flight N] [--systems moat,postfix,haraka] [--out FILE]
        node dist/bench/run.js filter [--quick] [--systems moat,postfix-sa,postfix-rspamd] [--mixes synthetic,corpus] [--sessions 20,50]
-          [--messages N] [--repeats N] [--warmup N] [--corpus N] [--virus-every N] [--out FILE]
+          [--messages N] [--repeats N] [--warmup N] [--corpus N] [--virus-every N]
+          [--moat-spamassassin] [--out FILE]
        node dist/bench/run.js soak [--quick] [--duration 1h] [--rate 20] [--sessions N] [--flap-every 5m] [--down 30s]
           [--retry 10s] [--size 5120]
           [--sample-every 5s] [--drain-timeout 10m] [--out FILE]
@@ -173,6 +174,7 @@ async function filter(argv: readonly string[]): Promise<void> {
       warmup: { type: 'string' },
       corpus: { type: 'string' },
       'virus-every': { type: 'string' },
+      'moat-spamassassin': { type: 'boolean' },
       out: { type: 'string' },
     },
     strict: true,
@@ -190,6 +192,7 @@ async function filter(argv: readonly string[]): Promise<void> {
     warmupMessages: int(values.warmup) ?? base.warmupMessages,
     corpusCount: int(values.corpus) ?? base.corpusCount,
     virusEvery: int(values['virus-every']) ?? base.virusEvery,
+    moatSpamassassin: values['moat-spamassassin'] ?? base.moatSpamassassin,
     ...(process.env['MOAT_BENCH_CONFIG'] !== undefined ? { moatConfig: JSON.parse(process.env['MOAT_BENCH_CONFIG']) as Record<string, unknown> } : {}),
     log: (line) => process.stderr.write(`[bench] ${line}\n`),
   };

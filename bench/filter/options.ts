@@ -30,6 +30,8 @@ export interface FilterBenchOptions {
   readonly virusEvery: number;
   /** Bound on one run (load plus delivery to the sink). */
   readonly runTimeoutMs: number;
+  /** Moat also asks a spamd of its own (set up as Postfix+SpamAssassin's); default off. */
+  readonly moatSpamassassin: boolean;
   /** Config keys merged over Moat's filter config (MOAT_BENCH_CONFIG). */
   readonly moatConfig?: Readonly<Record<string, unknown>>;
   readonly log?: (line: string) => void;
@@ -48,6 +50,7 @@ export const FILTER_FULL_PRESET: FilterBenchOptions = {
   maxCorpusSize: 256 * 1024,
   virusEvery: 50,
   runTimeoutMs: 600_000,
+  moatSpamassassin: false,
 };
 
 /**

@@ -22,7 +22,7 @@ import type { Mix, MixName } from './mix.js';
 import { checkFilterOptions } from './options.js';
 import type { FilterBenchOptions, FilterSystem } from './options.js';
 import { detectMoatChecks, SETUPS, startFilterGateway } from './systems.js';
-import type { FilterGateway, SetupDescription } from './systems.js';
+import type { FilterGateway, MoatChecks, SetupDescription } from './systems.js';
 import { summarizeFilter } from './summary.js';
 import type { FilterPointSummary } from './summary.js';
 import { filterZone, makeSenderKeys } from './zone.js';
@@ -44,8 +44,8 @@ export interface FilterReport {
   readonly options: Omit<FilterBenchOptions, 'log'>;
   readonly systems: readonly FilterSystem[];
   readonly skipped: readonly { readonly system: FilterSystem; readonly reason: string }[];
-  /** Moat's optional content checks found in this checkout (enabled) and not (absent). */
-  readonly moatChecks: { readonly enabled: readonly string[]; readonly absent: readonly string[] };
+  /** Moat's optional content checks: enabled, not in this checkout, or refused by its config check. */
+  readonly moatChecks: MoatChecks;
   readonly setups: Readonly<Partial<Record<FilterSystem, SetupDescription>>>;
   readonly mixes: readonly MixDescription[];
   readonly runs: readonly FilterRun[];
@@ -103,16 +103,17 @@ export async function runFilterSuite(options: FilterBenchOptions): Promise<Filte
   const runs: FilterRun[] = [];
   const dns = await startDnsmasq(filterZone(keys));
   const clamd = await startClamd();
-  let moatChecks: FilterReport['moatChecks'] = { enabled: [], absent: [] };
+  let moatChecks: MoatChecks = { enabled: [], absent: [], refused: [] };
   try {
     if (systems.includes('moat')) {
       moatChecks = await detectMoatChecks(dns.server, clamd.address);
       log(`Moat's optional checks: enabled ${moatChecks.enabled.join(', ') || 'none'}; not in this version: ${moatChecks.absent.join(', ') || 'none'}`);
+      for (const c of moatChecks.refused) log(`Moat's ${c.name} check is in the schema but refused with only enabled: true: ${c.reason}`);
     }
     for (const name of systems) {
       const sink = await startCountingSink();
       try {
-        const gateway = await startFilterGateway(name, sink.port, { dns, clamd }, { moatChecks: moatChecks.enabled, ...(o.moatConfig !== undefined ? { moatConfig: o.moatConfig } : {}) });
+        const gateway = await startFilterGateway(name, sink.port, { dns, clamd }, { moatChecks: moatChecks.enabled, moatSpamassassin: o.moatSpamassassin, ...(o.moatConfig !== undefined ? { moatConfig: o.moatConfig } : {}) });
         contestants.push({ gateway, sink });
         log(`started ${name} on 127.0.0.1:${gateway.port}`);
       } catch (err: unknown) {
@@ -159,7 +160,7 @@ export async function runFilterSuite(options: FilterBenchOptions): Promise<Filte
     systems,
     skipped,
     moatChecks,
-    setups: Object.fromEntries(systems.map((s) => [s, SETUPS[s](moatChecks.enabled)])),
+    setups: Object.fromEntries(systems.map((s) => [s, SETUPS[s](moatChecks.enabled, o.moatSpamassassin)])),
     mixes: [...mixes.values()].map((m) => ({ name: m.name, messages: m.messages.length, viruses: m.viruses.length, meanOctets: m.meanOctets, groups: m.groups })),
     runs,
     summary: summarizeFilter(runs, points, systems),

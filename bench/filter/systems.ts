@@ -17,6 +17,7 @@ import { runCommand, startClamavMilter, startRspamd, startSpamassMilter, startSp
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeScratchDir } from '../../test/harness/index.js';
+import { checksSchema } from '../../src/checks/index.js';
 import { moatBin } from '../lib/paths.js';
 import { moatBenchConfig, startMoatGateway } from '../relay/moat-gateway.js';
 import { startPostfixGateway } from '../relay/postfix-gateway.js';
@@ -58,8 +59,21 @@ export function moatFilterConfig(dns: string, clamd: string, optional: readonly 
   };
 }
 
-/** Which optional checks `moat check-config` accepts in this checkout (the others do not exist yet). */
-export async function detectMoatChecks(dns: string, clamd: string): Promise<{ readonly enabled: readonly string[]; readonly absent: readonly string[] }> {
+export interface MoatChecks {
+  /** In this version's checks schema and valid with `enabled: true` alone: turned on. */
+  readonly enabled: readonly string[];
+  /** Not in this version's checks schema (on other branches, not merged yet). */
+  readonly absent: readonly string[];
+  /** In the schema, but `moat check-config` refuses them with only `enabled: true` (its message). */
+  readonly refused: readonly { readonly name: string; readonly reason: string }[];
+}
+
+/**
+ * Which optional content checks this checkout has (the keys of its checks schema) and which of
+ * them `moat check-config` accepts with `enabled: true`: a check that lands on main is measured
+ * by the next run without a change here.
+ */
+export async function detectMoatChecks(dns: string, clamd: string): Promise<MoatChecks> {
   const dir = await makeScratchDir('moat-bench-detect-');
   const valid = async (name: string, checks: readonly string[]): Promise<{ ok: boolean; output: string }> => {
     const file = join(dir, `${name}.json`);
@@ -68,20 +82,26 @@ export async function detectMoatChecks(dns: string, clamd: string): Promise<{ re
     const r = await runCommand(process.execPath, [moatBin(), 'check-config', '--config', file], { timeoutMs: 60_000 });
     return { ok: r.code === 0, output: `${r.stdout}${r.stderr}`.trim() };
   };
-  // the base must pass, or every optional check would look absent
+  // the base must pass, or every optional check would look refused
   const base = await valid('base', []);
   if (!base.ok) throw new Error(`filter bench: Moat's filter config is invalid: ${base.output}`);
+  const inSchema = new Set(Object.keys(checksSchema.unwrap().shape));
   const enabled: string[] = [];
-  const absent: string[] = [];
-  for (const name of OPTIONAL_MOAT_CHECKS) ((await valid(name, [name])).ok ? enabled : absent).push(name);
-  return { enabled, absent };
+  const refused: { name: string; reason: string }[] = [];
+  for (const name of OPTIONAL_MOAT_CHECKS.filter((c) => inSchema.has(c))) {
+    const r = await valid(name, [name]);
+    if (r.ok) enabled.push(name);
+    else refused.push({ name, reason: r.output.split('\n').slice(0, 3).join(' ') });
+  }
+  return { enabled, absent: OPTIONAL_MOAT_CHECKS.filter((c) => !inSchema.has(c)), refused };
 }
 
-export const SETUPS: Readonly<Record<FilterSystem, (optionalChecks: readonly string[]) => SetupDescription>> = {
-  moat: (optional) => ({
-    components: ['Moat supervisor + 2 workers', 'clamd (shared)'],
+export const SETUPS: Readonly<Record<FilterSystem, (optionalChecks: readonly string[], moatSpamassassin: boolean) => SetupDescription>> = {
+  moat: (optional, sa) => ({
+    components: ['Moat supervisor + 2 workers', ...(sa ? ['spamd of its own (5 children)'] : []), 'clamd (shared)'],
     notes: [
-      `default checks with DNS to the stub (SPF, sender domain, rDNS, HELO, DKIM/DMARC/ARC, MIME structure)${optional.length > 0 ? `, plus ${optional.join(', ')}` : ''}, ClamAV via clamd INSTREAM`,
+      `default checks with DNS to the stub (SPF, sender domain, rDNS, HELO, DKIM/DMARC/ARC, MIME structure)${optional.length > 0 ? `, plus ${optional.join(', ')}` : ''}, ClamAV via clamd INSTREAM` +
+        (sa ? ', SpamAssassin through its own spamd (SPAMC, as Postfix+SpamAssassin\'s)' : ''),
       'policy: tag at 5, reject at 15, quarantine off',
     ],
   }),
@@ -120,14 +140,19 @@ async function stopAllOf(xs: readonly Stoppable[]): Promise<void> {
   for (const x of [...xs].reverse()) await x.stop();
 }
 
-export async function startFilterGateway(name: FilterSystem, sinkPort: number, peers: SharedPeers, opts: { readonly moatChecks: readonly string[]; readonly moatConfig?: Readonly<Record<string, unknown>> }): Promise<FilterGateway> {
+export async function startFilterGateway(name: FilterSystem, sinkPort: number, peers: SharedPeers, opts: { readonly moatChecks: readonly string[]; readonly moatSpamassassin?: boolean; readonly moatConfig?: Readonly<Record<string, unknown>> }): Promise<FilterGateway> {
   const clamdPid = (): number => peers.clamd.process.pid;
   const started: Stoppable[] = [];
   try {
     switch (name) {
       case 'moat': {
-        const g = await startMoatGateway({ sinkPort, config: { ...moatFilterConfig(peers.dns.server, peers.clamd.address, opts.moatChecks), ...opts.moatConfig } });
-        return { name, port: g.port, roots: () => [...g.roots(), clamdPid()], stop: () => g.stop() };
+        // optionally spamd too, configured as Postfix+SpamAssassin's (Debian's rules, DKIM through the stub)
+        const spamd = opts.moatSpamassassin === true ? await startSpamd({ dnsServer: peers.dns.server, maxChildren: 5 }) : undefined;
+        if (spamd !== undefined) started.push(spamd);
+        const sa = spamd === undefined ? {} : { spamassassin: { address: `127.0.0.1:${spamd.port}`, maxConcurrent: 5, timeout: '60s' } };
+        const g = await startMoatGateway({ sinkPort, config: { ...moatFilterConfig(peers.dns.server, peers.clamd.address, opts.moatChecks), ...sa, ...opts.moatConfig } });
+        started.push(g);
+        return { name, port: g.port, roots: () => [...g.roots(), ...(spamd === undefined ? [] : [spamd.process.pid]), clamdPid()], stop: () => stopAllOf(started) };
       }
       case 'postfix-sa': {
         const spamd = await startSpamd({ dnsServer: peers.dns.server, maxChildren: 5 });

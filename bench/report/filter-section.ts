@@ -75,7 +75,8 @@ function intro(r: FilterReport): string[] {
     '',
     ...setupLines(r),
     '',
-    `Moat's optional content checks: ${r.moatChecks.enabled.length > 0 ? `enabled ${r.moatChecks.enabled.join(', ')}` : 'none found'}${r.moatChecks.absent.length > 0 ? `; not in this version: ${r.moatChecks.absent.join(', ')}` : ''}.`,
+    `Moat's optional content checks: ${r.moatChecks.enabled.length > 0 ? `enabled ${r.moatChecks.enabled.join(', ')}` : 'none found'}${r.moatChecks.absent.length > 0 ? `; not in this version: ${r.moatChecks.absent.join(', ')}` : ''}` +
+      `${(r.moatChecks.refused ?? []).map((c) => `; ${c.name} present but not enabled (its config needs more than enabled: true: ${c.reason})`).join('')}.`,
     ...r.skipped.map((s) => `\n**${FILTER_LABELS[s.system]} skipped:** ${s.reason}`),
   ];
 }
