@@ -4,7 +4,8 @@
 //    Subject, so SPF, DKIM and DMARC pass and no scanner can answer from a cache;
 //  - "corpus": an even sample of the SpamAssassin public corpus (bench/mime/corpus.ts installs it;
 //    ham and spam in the corpus's proportions), with the messages an SMTP server must refuse on
-//    syntax left out (NUL, a line over 998 octets) and those over `maxCorpusSize` octets too.
+//    syntax left out (NUL, a line over 998 octets) and those over `maxCorpusSize` octets too,
+//    in a fixed shuffled order (a run sends the mix from its start, so its first N are a sample).
 // In both, one message in `virusEvery` is replaced by a small multipart mail with the EICAR test
 // file as a base64 attachment, so every antivirus path (clamd through Moat, clamav-milter,
 // Rspamd's antivirus module) finds and refuses something.
@@ -81,6 +82,20 @@ function withViruses(messages: Buffer[], virusEvery: number): { messages: Buffer
   return { messages, viruses };
 }
 
+/** Fisher-Yates with a fixed-seed LCG (Numerical Recipes' constants): the same order every run. */
+function shuffled<T>(xs: readonly T[]): T[] {
+  const out = [...xs];
+  let seed = 0x2545f491;
+  for (let i = out.length - 1; i > 0; i--) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    const j = seed % (i + 1);
+    const t = out[i] as T;
+    out[i] = out[j] as T;
+    out[j] = t;
+  }
+  return out;
+}
+
 function mean(xs: readonly Buffer[]): number {
   return xs.length === 0 ? 0 : Math.round(xs.reduce((s, b) => s + b.length, 0) / xs.length);
 }
@@ -104,8 +119,10 @@ export async function corpusMix(o: { readonly count: number; readonly maxCorpusS
   const picked = Array.from({ length: o.count }, (_, i) => all[Math.floor(i * step)]).filter((m) => m !== undefined);
   const groups: Record<string, number> = {};
   for (const m of picked) groups[m.group] = (groups[m.group] ?? 0) + 1;
+  // the corpus is sorted by group and a run sends the mix from its start: shuffle (fixed seed) so
+  // that the first N of any run are a fair sample too
   const { messages, viruses } = withViruses(
-    picked.map((m) => m.wire),
+    shuffled(picked.map((m) => m.wire)),
     o.virusEvery,
   );
   return { name: 'corpus', messages, viruses, meanOctets: mean(messages), groups };

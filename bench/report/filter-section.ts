@@ -54,7 +54,11 @@ function mixLines(r: FilterReport): string[] {
       .map(([g, n]) => `${g} ${n}`)
       .join(', ');
     const what = m.name === 'synthetic' ? `${kib(r.options.syntheticSize)} text bodies from alice@sender.test, DKIM-signed (SPF, DKIM and DMARC pass)` : `SpamAssassin public corpus sample (${groups})`;
-    return `* **${m.name}**: ${m.messages} distinct messages, mean ${Math.round(m.meanOctets / 1024)} KiB: ${what}; ${m.viruses} of them carry EICAR (base64 attachment).`;
+    const used = Math.min(m.messages, r.options.messages);
+    return (
+      `* **${m.name}**: ${m.messages} distinct messages, mean ${Math.round(m.meanOctets / 1024)} KiB: ${what}; ${m.viruses} of them carry EICAR (base64 attachment)` +
+      (used < m.messages ? `; each run sends the first ${used} (a fixed shuffled order).` : '.')
+    );
   });
 }
 
