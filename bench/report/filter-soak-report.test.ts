@@ -116,6 +116,7 @@ describe('report writer: filter and soak', () => {
     expect(md).toContain('enabled rules; not in this version: bayes');
     expect(md).toContain('## Soak:');
     expect(md).toMatch(/\| \*\*lost\*\* .* \| \*\*0\*\* \|/);
+    expect(md).toContain('| RSS floor (lowest sample) in the 2nd fifth / the last fifth, MiB | 300 / 300 |');
     expect(md).toContain('| duplicates (extra copies) / delivered without a 250 to the client | 1 / 0 |');
     for (const svg of ['filter-delivered.svg', 'filter-latency.svg', 'filter-cpu.svg', 'soak-rss.svg']) {
       expect(md).toContain(`bench/${svg}`);

@@ -26,8 +26,15 @@ function load(r: SoakReport): string {
   );
 }
 
+/** The lowest RSS sample between `from` and `to` seconds: the floor a garbage collection comes back to. */
+function floorIn(r: SoakReport, from: number, to: number): number {
+  const xs = r.rss.series.filter(([t]) => t >= from && t <= to).map(([, v]) => v);
+  return xs.length === 0 ? Number.NaN : Math.min(...xs);
+}
+
 function table(r: SoakReport): string[] {
   const growth = r.rss.lateMiB - r.rss.earlyMiB;
+  const d = r.options.durationSec;
   return [
     '| figure | value |',
     '|---|---:|',
@@ -41,6 +48,7 @@ function table(r: SoakReport): string[] {
     `| Moat RSS, median of the 2nd fifth of the run, MiB | ${fmt(r.rss.earlyMiB)} |`,
     `| Moat RSS, median of the last fifth, MiB | ${fmt(r.rss.lateMiB)} |`,
     `| growth late − early, MiB | ${growth >= 0 ? '+' : ''}${fmt(growth)} |`,
+    `| RSS floor (lowest sample) in the 2nd fifth / the last fifth, MiB | ${fmt(floorIn(r, d / 5, (2 * d) / 5))} / ${fmt(floorIn(r, (4 * d) / 5, d))} |`,
     `| peak RSS / peak PSS MiB | ${fmt(r.rss.peakMiB)} / ${fmt(r.rss.peakPssMiB)} |`,
   ];
 }
