@@ -32,6 +32,7 @@ REQUIREMENTS=(
   "spamassassin|test -x /usr/bin/spamassassin"
   "spamc|test -x /usr/bin/spamc"
   "rspamd|test -x /usr/bin/rspamd"
+  "zip|test -x /usr/bin/zip"
   "libmail-dkim-perl|/usr/bin/perl -MMail::DKIM::Verifier -e 1"
   "libnet-dns-perl|/usr/bin/perl -MNet::DNS -e 1"
 )

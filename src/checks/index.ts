@@ -31,6 +31,8 @@ import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js'
 import { spfCheck, spfSchema } from './spf/index.js';
 import { authCheck, authSchema } from '../scan/auth/index.js';
 import { structureCheck, structureSchema } from '../scan/structure/index.js';
+import { urlsCheck, urlsSchema } from '../scan/urls/index.js';
+import { attachmentsCheck, attachmentsSchema } from '../scan/attachments/index.js';
 import { scanChecks, type ScannerConfigs, type ScannerPorts } from '../scan/index.js';
 import { clamavCheckSchema } from '../scan/clamav/index.js';
 import { rspamdCheckSchema } from '../scan/rspamd/index.js';
@@ -50,6 +52,8 @@ export const checksSchema = z
     rateLimit: rateLimitSchema,
     auth: authSchema,
     structure: structureSchema,
+    urls: urlsSchema,
+    attachments: attachmentsSchema,
     clamav: clamavCheckSchema,
     rspamd: rspamdCheckSchema,
     spamassassin: spamassassinCheckSchema,
@@ -107,6 +111,8 @@ export function createChecks(config: ChecksConfig, domains: CheckDomains, ports:
     ...entry(authCheck(config.auth, ports), config.auth),
     // Content stage, cheapest first.
     ...entry(structureCheck(ports.clock), config.structure),
+    ...entry(attachmentsCheck(config.attachments), config.attachments),
+    ...entry(urlsCheck(config.urls, ports), config.urls),
     // Then the external scanners (antivirus first).
     ...scanChecks(config, scanners, ports.scanners, all),
   ];

@@ -128,6 +128,8 @@ export const nonAsciiNeedsSmtpUtf8 = (): SmtpReply =>
   reply(553, '6.7', 'Non-ASCII address requires the SMTPUTF8 parameter (RFC 6531)');
 export const nulInContent = (): SmtpReply => reply(554, '6.0', 'Message contains NUL characters');
 export const noValidRecipients = (): SmtpReply => reply(554, '5.1', 'Error: no valid recipients');
+/** End of data (RFC 5321 §4.2.3: 554 transaction failed; RFC 3463 X.7.1 delivery not authorized): an attachment type we refuse. */
+export const attachmentRejected = (): SmtpReply => reply(554, '7.1', 'Message rejected: it carries an attachment type that is not accepted here');
 /** Postfix's reject_unknown_sender_domain: no MX and no A/AAAA (RFC 5321 §5.1), or a null MX (RFC 7505). */
 export const senderDomainNotFound = (): SmtpReply => reply(550, '1.8', 'Sender address rejected: Domain not found');
 /** RFC 7372 §3.2: SPF "fail" for the sender (or HELO) domain; `domain` only when it is a validated name. */
