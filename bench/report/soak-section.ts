@@ -80,7 +80,7 @@ export function soakSection(r: SoakReport, file: string): Section {
     '```',
     '',
     load(r),
-    ...(r.options.durationSec < 1800 ? ['', `**A short run (${secs(r.options.durationSec)}): RSS growth this early is mostly V8 settling, not a leak; read the hour-long default.**`] : []),
+    ...(r.options.durationSec < 1800 ? ['', `**A short run (${secs(r.options.durationSec)}): growth over a few minutes cannot tell V8 settling from a leak; read the hour-long default.**`] : []),
     '',
     ...table(r),
     '',
