@@ -3,6 +3,8 @@
 //                                            Markdown table on stdout, the full report as JSON
 //                                            under bench/out/ (or --out FILE)
 //   node dist/bench/run.js connections [options]   idle sessions, slow clients, a legitimate session
+//   node dist/bench/run.js filter [options]  full filtering: Moat, Postfix+SpamAssassin, Postfix+Rspamd
+//   node dist/bench/run.js soak [options]    a steady rate into Moat with the downstream flapping
 //   node dist/bench/run.js report            docs/benchmarks.md + docs/bench/*.svg from the newest results
 //   node dist/bench/run.js all [--quick]     every suite with its defaults (or --quick), then the report
 // Fails: exit 2 on an unknown suite, 1 on bad options or a failed run; every started process is
@@ -17,11 +19,20 @@ import type { ConnectionsBenchOptions } from './connections/options.js';
 import { runConnectionsSuite } from './connections/suite.js';
 import { projectRoot } from './lib/paths.js';
 import type { ConnectionMode, SystemName } from './relay/gateway.js';
+import { FILTER_FULL_PRESET, FILTER_QUICK_PRESET } from './filter/options.js';
+import type { FilterBenchOptions, FilterSystem } from './filter/options.js';
+import type { MixName } from './filter/mix.js';
+import { runFilterSuite } from './filter/suite.js';
 import { FULL_PRESET, QUICK_PRESET } from './relay/options.js';
 import type { RelayBenchOptions } from './relay/options.js';
 import { canRunPostfix } from './relay/postfix-gateway.js';
 import { renderRelayMarkdown } from './relay/report.js';
 import { renderConnectionsMarkdown } from './report/connections-section.js';
+import { renderFilterMarkdown } from './report/filter-section.js';
+import { renderSoakMarkdown } from './report/soak-section.js';
+import { parseSeconds, SOAK_FULL_PRESET, SOAK_QUICK_PRESET } from './soak/options.js';
+import type { SoakBenchOptions } from './soak/options.js';
+import { runSoakSuite } from './soak/suite.js';
 import { writeReport } from './report/write.js';
 import { runRelaySuite } from './relay/suite.js';
 import { accuracy, scan } from './accuracy/commands.js';
@@ -32,6 +43,12 @@ const USAGE = `usage: node dist/bench/run.js all [--quick]
        node dist/bench/run.js scan [--quick] [--systems moat,spamassassin,rspamd] [--concurrency N] [--repeats N] [--clamd] [--out FILE]
        node dist/bench/run.js connections [--quick] [--idle N] [--slow N] [--slow-seconds N] [--legit N] [--repeats N]
           [--in-flight N] [--systems moat,postfix,haraka] [--out FILE]
+       node dist/bench/run.js filter [--quick] [--systems moat,postfix-sa,postfix-rspamd] [--mixes synthetic,corpus] [--sessions 20,50]
+          [--messages N] [--repeats N] [--warmup N] [--corpus N] [--virus-every N]
+          [--moat-spamassassin] [--out FILE]
+       node dist/bench/run.js soak [--quick] [--duration 1h] [--rate 20] [--sessions N] [--flap-every 5m] [--down 30s]
+          [--retry 10s] [--size 5120]
+          [--sample-every 5s] [--drain-timeout 10m] [--out FILE]
        node dist/bench/run.js relay [--quick] [--messages N] [--latency-messages N] [--repeats N]
           [--sizes 5120,51200] [--sessions 20,100] [--modes new,reuse] [--systems moat,postfix,haraka] [--warmup N] [--out FILE]`;
 
@@ -147,6 +164,88 @@ async function relay(argv: readonly string[]): Promise<void> {
   process.stderr.write(`[bench] report written to ${file}\n`);
 }
 
+async function filter(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      systems: { type: 'string' },
+      mixes: { type: 'string' },
+      sessions: { type: 'string' },
+      messages: { type: 'string' },
+      repeats: { type: 'string' },
+      warmup: { type: 'string' },
+      corpus: { type: 'string' },
+      'virus-every': { type: 'string' },
+      'moat-spamassassin': { type: 'boolean' },
+      out: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const base = values.quick ? FILTER_QUICK_PRESET : FILTER_FULL_PRESET;
+  const list = (v: string | undefined): string[] | undefined => v?.split(',').map((s) => s.trim());
+  const options: FilterBenchOptions = {
+    ...base,
+    systems: (list(values.systems) as FilterSystem[] | undefined) ?? base.systems,
+    mixes: (list(values.mixes) as MixName[] | undefined) ?? base.mixes,
+    sessions: numbers(values.sessions) ?? base.sessions,
+    messages: int(values.messages) ?? base.messages,
+    repeats: int(values.repeats) ?? base.repeats,
+    warmupMessages: int(values.warmup) ?? base.warmupMessages,
+    corpusCount: int(values.corpus) ?? base.corpusCount,
+    virusEvery: int(values['virus-every']) ?? base.virusEvery,
+    moatSpamassassin: values['moat-spamassassin'] ?? base.moatSpamassassin,
+    ...(process.env['MOAT_BENCH_CONFIG'] !== undefined ? { moatConfig: JSON.parse(process.env['MOAT_BENCH_CONFIG']) as Record<string, unknown> } : {}),
+    log: (line) => process.stderr.write(`[bench] ${line}\n`),
+  };
+  const report = { ...(await runFilterSuite(options)), command: commandLine(['filter', ...argv]) };
+  const file = await writeResult('filter', report.startedAt, values.out, report);
+  process.stdout.write(renderFilterMarkdown(report));
+  process.stderr.write(`[bench] report written to ${file}\n`);
+}
+
+async function soak(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      rate: { type: 'string' },
+      sessions: { type: 'string' },
+      size: { type: 'string' },
+      'flap-every': { type: 'string' },
+      down: { type: 'string' },
+      retry: { type: 'string' },
+      'sample-every': { type: 'string' },
+      'drain-timeout': { type: 'string' },
+      out: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const base = values.quick ? SOAK_QUICK_PRESET : SOAK_FULL_PRESET;
+  const options: SoakBenchOptions = {
+    ...base,
+    durationSec: parseSeconds('duration', values.duration) ?? base.durationSec,
+    ratePerSec: int(values.rate) ?? base.ratePerSec,
+    sessions: int(values.sessions) ?? base.sessions,
+    size: int(values.size) ?? base.size,
+    flapEverySec: parseSeconds('flap-every', values['flap-every']) ?? base.flapEverySec,
+    downSec: parseSeconds('down', values.down) ?? base.downSec,
+    retrySec: parseSeconds('retry', values.retry) ?? base.retrySec,
+    sampleEverySec: parseSeconds('sample-every', values['sample-every']) ?? base.sampleEverySec,
+    drainTimeoutSec: parseSeconds('drain-timeout', values['drain-timeout']) ?? base.drainTimeoutSec,
+    ...(process.env['MOAT_BENCH_CONFIG'] !== undefined ? { moatConfig: JSON.parse(process.env['MOAT_BENCH_CONFIG']) as Record<string, unknown> } : {}),
+    log: (line) => process.stderr.write(`[bench] ${line}\n`),
+  };
+  const report = { ...(await runSoakSuite(options)), command: commandLine(['soak', ...argv]) };
+  const file = await writeResult('soak', report.startedAt, values.out, report);
+  process.stdout.write(renderSoakMarkdown(report));
+  process.stderr.write(`[bench] report written to ${file}\n`);
+  if (report.lost > 0) throw new Error(`soak: ${report.lost} accepted message(s) never reached the sink (e.g. soak.${report.lostIds.join(', soak.')})`);
+}
+
 async function report(argv: readonly string[]): Promise<void> {
   if (argv.length > 0) throw new Error(`report takes no options, got ${argv.join(' ')}`);
   const w = await writeReport();
@@ -154,7 +253,7 @@ async function report(argv: readonly string[]): Promise<void> {
 }
 
 /** The measuring suites, in the order `all` runs them. */
-const MEASURING: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay, connections, accuracy, scan };
+const MEASURING: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay, connections, filter, soak, accuracy, scan };
 
 async function all(argv: readonly string[]): Promise<void> {
   const quick = argv.includes('--quick');

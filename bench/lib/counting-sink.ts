@@ -22,6 +22,8 @@ export interface CountingSink {
    * it already had). Register before starting the load so the time is exact.
    */
   whenCount(target: number, timeoutMs: number): Promise<number>;
+  /** performance.now() of the update that last raised the count (0 before the first message). */
+  lastCountAt(): number;
   stop(): Promise<void>;
 }
 
@@ -32,21 +34,36 @@ interface Waiter {
   readonly timer: NodeJS.Timeout;
 }
 
-function spawnSink(port: number): ChildProcess {
+export interface CountingSinkOptions {
+  /** Listen on this port (a restarted sink takes its old one back); default a free one. */
+  readonly port?: number;
+  /**
+   * Also append every transaction to this file (smtp-sink -D; no "%" in the name, so one file),
+   * for checking which messages arrived. Its directory must be writable by nobody when root.
+   */
+  readonly dumpFile?: string;
+}
+
+function spawnSink(port: number, o: CountingSinkOptions): ChildProcess {
   const args: string[] = [];
   if (process.getuid?.() === 0) args.push('-u', 'nobody');
+  if (o.dumpFile !== undefined) {
+    if (o.dumpFile.includes('%')) throw new Error(`counting sink: dump file name must not contain "%": ${o.dumpFile}`);
+    args.push('-D', o.dumpFile);
+  }
   // -c counters; -m 1024 so 100 sessions from each of two relays never queue at the sink
   args.push('-c', '-h', 'lan.test', '-m', '1024', `127.0.0.1:${port}`, '1024');
   return spawn('/usr/sbin/smtp-sink', args, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Starts smtp-sink -c on a free loopback port; resolves when it greets. */
-export function startCountingSink(): Promise<CountingSink> {
+/** Starts smtp-sink -c on a loopback port (see CountingSinkOptions); resolves when it greets. */
+export function startCountingSink(o: CountingSinkOptions = {}): Promise<CountingSink> {
   return startWithPortRetry(async (port) => {
-    const child = spawnSink(port);
+    const child = spawnSink(port, o);
     const pid = child.pid ?? -1;
     killOnDeath(pid);
     let count = 0;
+    let lastCountAt = 0;
     let exited = false;
     let stderr = '';
     const waiters = new Set<Waiter>();
@@ -67,7 +84,10 @@ export function startCountingSink(): Promise<CountingSink> {
       partial = parts.pop() ?? '';
       for (const p of parts) {
         const m = /mesg=(\d+)/.exec(p);
-        if (m !== null) count = Math.max(count, Number(m[1]));
+        if (m !== null && Number(m[1]) > count) {
+          count = Number(m[1]);
+          lastCountAt = now;
+        }
       }
       settle(now);
     });
@@ -121,6 +141,7 @@ export function startCountingSink(): Promise<CountingSink> {
       port,
       pid,
       count: () => count,
+      lastCountAt: () => lastCountAt,
       whenCount: (target, timeoutMs) =>
         new Promise<number>((resolve, reject) => {
           if (exited) {
@@ -137,5 +158,5 @@ export function startCountingSink(): Promise<CountingSink> {
         }),
       stop,
     };
-  });
+  }, { port: o.port });
 }

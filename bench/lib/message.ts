@@ -22,3 +22,22 @@ export function buildMessage(opts: { from: string; to: string; bodySize: number;
   if (rest > 2) lines.push(`${'x'.repeat(rest - 2)}\r\n`);
   return Buffer.from(head + lines.join(''), 'latin1');
 }
+
+/**
+ * A message (any line ends) in SMTP wire form: CRLF line ends, a lone CR dropped, lines starting
+ * with "." dot-stuffed (RFC 5321 4.5.2), ending with CRLF; without the final ".".
+ */
+export function toWire(raw: Buffer): Buffer {
+  const text = raw
+    .toString('latin1')
+    .replace(/\r\n/g, '\n')
+    .replace(/\r/g, '');
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return Buffer.from(`${lines.map((l) => (l.startsWith('.') ? `.${l}` : l)).join('\r\n')}\r\n`, 'latin1');
+}
+
+/** The message with one header field put in front of the others (e.g. a tag to find it downstream). */
+export function withHeader(wire: Buffer, name: string, value: string): Buffer {
+  return Buffer.concat([Buffer.from(`${name}: ${value}\r\n`, 'latin1'), wire]);
+}

@@ -6,6 +6,12 @@
 // `reuse`, keeps one connection and sends its messages one after another on it (MAIL, RCPT,
 // DATA, body, "." again after each 250), like smtp-source -d; a connection that failed is
 // replaced by a fresh one for the next message.
+// The message is the same built body for every transaction, or (`bodies`) each worker takes the
+// next of a list of messages in wire form (lib/message.ts toWire), round-robin over the run.
+// `bodyFor` builds each transaction's message instead (e.g. with its own Message-ID), and
+// `ratePerSec` paces the starts (a steady rate, the soak suite) instead of going flat out.
+// With `countRejects`, a 5xx to the end of data is a verdict (counted in `rejected`, with its
+// latency), not a failure: a filtering gateway refuses spam and viruses there.
 // Trusts: the server to be an SMTP server on loopback; replies are parsed per RFC 5321 4.2
 // (multi-line "250-" continuation). Commands are not pipelined.
 // Fails: a connection error, a timeout or an unexpected reply counts the message as failed (with
@@ -13,6 +19,7 @@
 // by `timeoutMs`, after which open connections are destroyed and the result says so.
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildMessage } from './message.js';
 
 export interface LoadOptions {
@@ -30,12 +37,25 @@ export interface LoadOptions {
   readonly replyTimeoutMs?: number;
   /** Whole-run deadline; default 10 min. */
   readonly timeoutMs?: number;
+  /** Messages in wire form (CRLF, dot-stuffed, without the final "."), used in turn instead of a built body. */
+  readonly bodies?: readonly Buffer[];
+  /** A 5xx end-of-data reply counts as `rejected` instead of failed; default false. */
+  readonly countRejects?: boolean;
+  /** Builds the message of transaction i (wire form); over `bodies` and the built body. */
+  readonly bodyFor?: (i: number) => Buffer;
+  /** Pacing: transaction i starts no earlier than i / ratePerSec seconds after the run's start. */
+  readonly ratePerSec?: number;
+  /** Called with i when transaction i got its end-of-data 2xx. */
+  readonly onAccepted?: (i: number) => void;
 }
 
 export interface LoadResult {
   /** End-of-data latency of each accepted (2xx) message, in ms. */
   readonly latenciesMs: readonly number[];
   readonly accepted: number;
+  /** End-of-data latency of each message refused with a 5xx (only with countRejects). */
+  readonly rejectedLatenciesMs: readonly number[];
+  readonly rejected: number;
   readonly failed: number;
   /** Up to 10 failure reasons. */
   readonly errors: readonly string[];
@@ -159,7 +179,7 @@ export function open(host: string, port: number, timeoutMs: number, live: Set<So
 }
 
 /** Opens a connection and says EHLO; the caller destroys it. */
-async function greeted(o: LoadOptions, live: Set<Socket>): Promise<Conversation> {
+export async function greeted(o: Pick<LoadOptions, 'host' | 'port' | 'replyTimeoutMs' | 'heloName'>, live: Set<Socket>): Promise<Conversation> {
   const c = await open(o.host ?? '127.0.0.1', o.port, o.replyTimeoutMs ?? 60_000, live);
   try {
     expectCode(await c.reply(), 220, 'greeting');
@@ -171,8 +191,14 @@ async function greeted(o: LoadOptions, live: Set<Socket>): Promise<Conversation>
   }
 }
 
-/** One transaction on an open, greeted connection; resolves with its end-of-data latency in ms. */
-async function transaction(c: Conversation, o: LoadOptions, body: Buffer): Promise<number> {
+/** The outcome of one transaction: its end-of-data latency and whether it was refused (5xx). */
+export interface Outcome {
+  readonly ms: number;
+  readonly rejected: boolean;
+}
+
+/** One transaction on an open, greeted connection; see Outcome. */
+async function transaction(c: Conversation, o: LoadOptions, body: Buffer): Promise<Outcome> {
   await c.command(`MAIL FROM:<${o.from}>`, 250);
   await c.command(`RCPT TO:<${o.to}>`, 250);
   await c.command('DATA', 354);
@@ -180,17 +206,20 @@ async function transaction(c: Conversation, o: LoadOptions, body: Buffer): Promi
   const pending = c.reply();
   const t0 = performance.now();
   await c.write('.\r\n');
-  expectCode(await pending, 250, 'end of data');
-  return performance.now() - t0;
+  const r = await pending;
+  const ms = performance.now() - t0;
+  if (o.countRejects === true && r.code >= 500 && r.code < 600) return { ms, rejected: true };
+  expectCode(r, 250, 'end of data');
+  return { ms, rejected: false };
 }
 
-/** Sends one message on a fresh connection; resolves with its end-of-data latency in ms. */
-async function sendOne(o: LoadOptions, body: Buffer, live: Set<Socket>): Promise<number> {
+/** Sends one message on a fresh connection; see Outcome. */
+async function sendOne(o: LoadOptions, body: Buffer, live: Set<Socket>): Promise<Outcome> {
   const c = await greeted(o, live);
   try {
-    const latency = await transaction(c, o, body);
+    const outcome = await transaction(c, o, body);
     await c.command('QUIT', 221).catch(() => undefined);
-    return latency;
+    return outcome;
   } finally {
     c.destroy();
   }
@@ -198,8 +227,21 @@ async function sendOne(o: LoadOptions, body: Buffer, live: Set<Socket>): Promise
 
 /** Runs the load and collects per-message end-of-data latencies. */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const body = buildMessage({ from: o.from, to: o.to, bodySize: o.bodySize, id: `${process.pid}.${Date.now()}` });
+  const built = o.bodies === undefined || o.bodies.length === 0 ? [buildMessage({ from: o.from, to: o.to, bodySize: o.bodySize, id: `${process.pid}.${Date.now()}` })] : o.bodies;
   const latencies: number[] = [];
+  const rejectedMs: number[] = [];
+  const record = (i: number, r: Outcome): void => {
+    (r.rejected ? rejectedMs : latencies).push(r.ms);
+    if (!r.rejected) o.onAccepted?.(i);
+  };
+  // the message of transaction i (taken when the worker starts it)
+  const bodyOf = (i: number): Buffer => o.bodyFor?.(i) ?? built[i % built.length] ?? Buffer.alloc(0);
+  // with a rate, waits until transaction i's start time (bounded by the run's deadline through `stopped`)
+  const pace = async (i: number): Promise<void> => {
+    if (o.ratePerSec === undefined || o.ratePerSec <= 0) return;
+    const wait = started + (i * 1000) / o.ratePerSec - performance.now();
+    if (wait > 0) await sleep(wait);
+  };
   const errors: string[] = [];
   const live = new Set<Socket>();
   let next = 0;
@@ -212,9 +254,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   };
   const worker = async (): Promise<void> => {
     while (!stopped && next < o.messages) {
-      next++;
+      const i = next++;
+      await pace(i);
+      if (stopped) break;
+      const body = bodyOf(i);
       try {
-        latencies.push(await sendOne(o, body, live));
+        record(i, await sendOne(o, body, live));
       } catch (err: unknown) {
         fail(err);
       }
@@ -224,10 +269,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     let c: Conversation | undefined;
     try {
       while (!stopped && next < o.messages) {
-        next++;
+        const i = next++;
+        await pace(i);
+        if (stopped) break;
+        const body = bodyOf(i);
         try {
           c ??= await greeted(o, live);
-          latencies.push(await transaction(c, o, body));
+          record(i, await transaction(c, o, body));
         } catch (err: unknown) {
           fail(err);
           c?.destroy();
@@ -254,6 +302,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   return {
     latenciesMs: latencies,
     accepted: latencies.length,
+    rejectedLatenciesMs: rejectedMs,
+    rejected: rejectedMs.length,
     failed,
     errors,
     elapsedMs: performance.now() - started,

@@ -27,13 +27,22 @@ export function canRunPostfix(): boolean {
   return process.getuid?.() === 0;
 }
 
-/** Starts the Postfix relay gateway in front of the sink. Needs root. processLimit: default_process_limit (default 200). */
-export async function startPostfixGateway(o: { readonly sinkPort: number; readonly processLimit?: number }): Promise<GatewayUnderTest> {
+/**
+ * Starts the Postfix relay gateway in front of the sink. Needs root. processLimit:
+ * default_process_limit (default 200); extraMain: main.cf settings over the relay ones (the filter
+ * suite's smtpd_milters).
+ */
+export async function startPostfixGateway(o: {
+  readonly sinkPort: number;
+  readonly processLimit?: number;
+  readonly extraMain?: Readonly<Record<string, string>>;
+}): Promise<GatewayUnderTest> {
   const pf = await startPostfixRelay({
     relayDomain: RELAY_DOMAIN,
     nexthop: { port: o.sinkPort },
     hostname: 'gw.postfix.test',
     ...(o.processLimit !== undefined ? { processLimit: o.processLimit } : {}),
+    ...(o.extraMain !== undefined ? { extraMain: o.extraMain } : {}),
   });
   return {
     name: 'postfix',

@@ -9,6 +9,8 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { projectRoot } from '../lib/paths.js';
 import { checkConnectionsReport, connectionsSection } from './connections-section.js';
+import { checkFilterReport, filterSection } from './filter-section.js';
+import { checkSoakReport, soakSection } from './soak-section.js';
 import { checkRelayReport, relaySection } from './relay-section.js';
 import { accuracySection, checkAccuracyReport, checkScanReport, scanSection } from './content-section.js';
 import type { Section } from './relay-section.js';
@@ -69,6 +71,18 @@ export async function writeReport(opts: { readonly root?: string; readonly outDi
     const rel = relative(root, scanFile);
     sections.push(scanSection(checkScanReport(await readJson(scanFile), rel), rel));
     sources.push(scanFile);
+  }
+  const filterFile = await newestResult(outDir, 'filter');
+  if (filterFile !== undefined) {
+    const rel = relative(root, filterFile);
+    sections.push(filterSection(checkFilterReport(await readJson(filterFile), rel), rel));
+    sources.push(filterFile);
+  }
+  const soakFile = await newestResult(outDir, 'soak');
+  if (soakFile !== undefined) {
+    const rel = relative(root, soakFile);
+    sections.push(soakSection(checkSoakReport(await readJson(soakFile), rel), rel));
+    sources.push(soakFile);
   }
   if (sections.length === 0) throw new Error(`no results in ${outDir}: run a suite first (node dist/bench/run.js relay)`);
 

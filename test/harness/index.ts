@@ -1,7 +1,8 @@
-// The test harness: real peers (dnsmasq, smtp-sink, aiosmtpd, Postfix, HAProxy, slapd, clamd, spamd, rspamd) and clients (swaks,
-// smtp-source) on loopback, each started as a tracked child process. See each module's header.
+// The test harness: real peers (dnsmasq, smtp-sink, aiosmtpd, Postfix, HAProxy, slapd, clamd, spamd, rspamd, spamass-milter,
+// clamav-milter) and clients (swaks, smtp-source) on loopback, each started as a tracked child process. See each module's header.
 export * from './aiosmtpd.js';
 export * from './certs.js';
+export * from './clamav-milter.js';
 export * from './clamd.js';
 export * from './dnsmasq.js';
 export * from './haproxy.js';
@@ -17,6 +18,7 @@ export * from './slapd.js';
 export * from './smtp-sink.js';
 export * from './smtp-source.js';
 export * from './smtplib.js';
+export * from './spamass-milter.js';
 export * from './spamd.js';
 export * from './swaks.js';
 export * from './tmp.js';

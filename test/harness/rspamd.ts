@@ -1,5 +1,7 @@
 // Rspamd (Debian 12: 3.4) on loopback with a private config tree over Debian's /etc/rspamd base:
-// only the normal worker, on a free port (controller and proxy disabled: count = -1), console
+// the normal worker on a free port (controller disabled: count = -1; the proxy too, unless
+// `milter` asks for it: then a proxy worker in milter mode on a second free port hands each
+// message to the normal worker, as an MTA's smtpd_milters would use it), console
 // logging, and every DNS query to the test's dnsmasq (dns.nameserver), never the system resolver;
 // fuzzy checks and phishing maps are off (remote services). Its state (DBDIR, RUNDIR) is a scratch
 // dir; only the compiled hyperscan databases are kept between runs, in the repo's ignored .cache/
@@ -15,9 +17,9 @@ import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { startProcess, type ManagedProcess } from './process.js';
 import type { ProcessRegistry } from './registry.js';
-import { startWithPortRetry } from './ports.js';
+import { freePort, startWithPortRetry } from './ports.js';
 import { makeScratchDir } from './tmp.js';
-import { waitUntil } from './wait.js';
+import { tcpOpen, waitUntil } from './wait.js';
 
 /** The checkout: the nearest directory above this file with a package.json (also when run from dist/). */
 function repoRoot(): string {
@@ -32,10 +34,18 @@ export interface RspamdOptions {
   readonly dir?: string;
   readonly readyTimeoutMs?: number;
   readonly registry?: ProcessRegistry;
+  /** Normal worker processes (default 1). */
+  readonly normalWorkers?: number;
+  /** Also run the proxy worker in milter mode on a free port (RspamdHandle.milterPort). */
+  readonly milter?: boolean;
+  /** Extra files of local.d by name, e.g. { "antivirus.conf": "clamav { ... }" } (names: [a-z_]+.conf|inc). */
+  readonly localConfig?: Readonly<Record<string, string>>;
 }
 
 export interface RspamdHandle {
   readonly port: number;
+  /** The proxy worker's milter port, when started with `milter`. */
+  readonly milterPort: number | undefined;
   /** "http://127.0.0.1:PORT", as Moat's rspamd.url. */
   readonly url: string;
   readonly process: ManagedProcess;
@@ -57,13 +67,35 @@ export function httpGet(port: number, path: string, timeoutMs = 1000): Promise<{
   });
 }
 
-async function writeConfig(etc: string, port: number, dnsServer: string, hsCache: string): Promise<void> {
+async function writeConfig(etc: string, port: number, milterPort: number | undefined, dnsServer: string, hsCache: string, o: RspamdOptions): Promise<void> {
   const local = join(etc, 'local.d');
   const override = join(etc, 'override.d');
   await mkdir(local, { recursive: true });
   await mkdir(override, { recursive: true });
-  await writeFile(join(override, 'worker-normal.inc'), `bind_socket = "127.0.0.1:${port}";\ncount = 1;\n`);
-  for (const w of ['worker-controller.inc', 'worker-proxy.inc']) await writeFile(join(override, w), 'count = -1;\n');
+  await writeFile(join(override, 'worker-normal.inc'), `bind_socket = "127.0.0.1:${port}";\ncount = ${o.normalWorkers ?? 1};\n`);
+  await writeFile(join(override, 'worker-controller.inc'), 'count = -1;\n');
+  await writeFile(
+    join(override, 'worker-proxy.inc'),
+    milterPort === undefined
+      ? 'count = -1;\n'
+      : [
+          `bind_socket = "127.0.0.1:${milterPort}";`,
+          'milter = yes;',
+          'timeout = 120s;',
+          'count = 1;',
+          'max_retries = 5;',
+          'discard_on_reject = false;',
+          'quarantine_on_reject = false;',
+          'spam_header = "X-Spam";',
+          'reject_message = "Spam message rejected";',
+          `upstream "local" { default = yes; hosts = "127.0.0.1:${port}"; }`,
+          '',
+        ].join('\n'),
+  );
+  for (const [name, text] of Object.entries(o.localConfig ?? {})) {
+    if (!/^[a-z_]+\.(conf|inc)$/.test(name)) throw new Error(`rspamd harness: bad local.d file name ${name}`);
+    await writeFile(join(local, name), text);
+  }
   await writeFile(join(override, 'logging.inc'), 'type = "console";\nlevel = "notice";\n');
   await writeFile(
     join(override, 'options.inc'),
@@ -87,7 +119,8 @@ export async function startRspamd(o: RspamdOptions): Promise<RspamdHandle> {
   return startWithPortRetry(
     async (port) => {
       const etc = join(dir, `etc-${port}`);
-      await writeConfig(etc, port, o.dnsServer, hsCache);
+      const milterPort = o.milter === true ? await freePort() : undefined;
+      await writeConfig(etc, port, milterPort, o.dnsServer, hsCache, o);
       const proc = startProcess(
         '/usr/bin/rspamd',
         ['-f', ...(process.getuid?.() === 0 ? ['-i', '-u', 'root', '-g', 'root'] : []), '-c', '/etc/rspamd/rspamd.conf', `--var=LOCAL_CONFDIR=${etc}`, `--var=DBDIR=${vars.db}`, `--var=RUNDIR=${vars.run}`, `--var=LOGDIR=${vars.log}`],
@@ -100,12 +133,14 @@ export async function startRspamd(o: RspamdOptions): Promise<RspamdHandle> {
           process: proc,
           intervalMs: 100,
         });
+        if (milterPort !== undefined) await waitUntil(() => tcpOpen(milterPort), { timeoutMs: 30_000, what: `rspamd milter on 127.0.0.1:${milterPort}`, process: proc, intervalMs: 100 });
       } catch (err: unknown) {
         await proc.stop();
         throw err;
       }
       return {
         port,
+        milterPort,
         url: `http://127.0.0.1:${port}`,
         process: proc,
         stop: async () => {

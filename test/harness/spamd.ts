@@ -4,6 +4,8 @@
 // scratch home dir. The rules are Debian's shipped set (/usr/share/spamassassin), no sa-update.
 // Bayes is off unless `bayes: true` (the accuracy benchmark): then the Bayes plugin and a private
 // database in DIR/bayes, which sa-learn fills with the same site config (spamdSiteConfig).
+// With `dnsServer` (a loopback dnsmasq) it also verifies DKIM signatures (the DKIM plugin, DNS
+// through that server only: dns_server, no --local); RBL checks stay off either way.
 // Trusts: /usr/sbin/spamd to stay in the foreground (no --daemonize), bind only the --listen address
 // and exit with its children on SIGTERM. Readiness is spamd's own answer to `PING SPAMC/1.5` (PONG):
 // its port opens before the rules are loaded, so a TCP connect is not enough.
@@ -34,6 +36,8 @@ export interface SpamdOptions {
   readonly bayes?: boolean;
   /** spamd's output goes here too. */
   readonly logFile?: string;
+  /** "127.0.0.1:PORT" of the test's dnsmasq: enables DNS (for DKIM) through it only. */
+  readonly dnsServer?: string;
   readonly readyTimeoutMs?: number;
   readonly registry?: ProcessRegistry;
 }
@@ -47,17 +51,18 @@ export interface SpamdSite {
 }
 
 /** Writes the private site config under `dir` (init.pre, local.cf); the same for spamd and sa-learn. */
-export async function spamdSiteConfig(dir: string, o: { readonly bayes?: boolean } = {}): Promise<SpamdSite> {
+export async function spamdSiteConfig(dir: string, o: { readonly bayes?: boolean; readonly dnsServer?: string } = {}): Promise<SpamdSite> {
   const site = join(dir, 'site');
   const home = join(dir, 'home');
   await makeDirOwnedBy(site, 'root');
   await makeDirOwnedBy(home, 'nobody');
-  const plugins = o.bayes === true ? [...LOCAL_PLUGINS, 'Bayes'] : LOCAL_PLUGINS;
+  const plugins = [...LOCAL_PLUGINS, ...(o.bayes === true ? ['Bayes'] : []), ...(o.dnsServer !== undefined ? ['DKIM'] : [])];
   await writeFile(join(site, 'init.pre'), plugins.map((p) => `loadplugin Mail::SpamAssassin::Plugin::${p}\n`).join(''));
   const bayesDir = o.bayes === true ? join(dir, 'bayes') : null;
   if (bayesDir !== null) await makeDirOwnedBy(bayesDir, 'nobody');
   const bayes = bayesDir !== null ? ['use_bayes 1', `bayes_path ${join(bayesDir, 'bayes')}`, 'bayes_file_mode 0777', 'lock_method flock', 'use_auto_whitelist 0'] : ['use_bayes 0'];
-  await writeFile(join(site, 'local.cf'), [...bayes, 'bayes_auto_learn 0', 'dns_available no', 'skip_rbl_checks 1', ''].join('\n'));
+  const dns = o.dnsServer === undefined ? ['dns_available no'] : [`dns_server ${o.dnsServer}`, 'dns_available yes'];
+  await writeFile(join(site, 'local.cf'), [...bayes, 'bayes_auto_learn 0', ...dns, 'skip_rbl_checks 1', ''].join('\n'));
   return { site, home, bayesDir };
 }
 
@@ -94,14 +99,15 @@ export function spamdPing(port: number, timeoutMs = 1000): Promise<string> {
 
 export async function startSpamd(o: SpamdOptions = {}): Promise<SpamdHandle> {
   const dir = o.dir ?? (await makeScratchDir('moat-spamd-'));
-  const { site, home } = await spamdSiteConfig(dir, o.bayes === true ? { bayes: true } : {});
+  if (o.dnsServer !== undefined && !/^127\.\d+\.\d+\.\d+:\d+$/.test(o.dnsServer)) throw new Error(`spamd harness: dnsServer must be a loopback ip:port, got ${o.dnsServer}`);
+  const { site, home } = await spamdSiteConfig(dir, { ...(o.bayes === true ? { bayes: true } : {}), ...(o.dnsServer !== undefined ? { dnsServer: o.dnsServer } : {}) });
   return startWithPortRetry(
     async (port) => {
       const proc = startProcess(
         '/usr/sbin/spamd',
         [
           `--listen=127.0.0.1:${port}`,
-          '--local',
+          ...(o.dnsServer === undefined ? ['--local'] : []),
           '--nouser-config',
           `--max-children=${o.maxChildren ?? 2}`,
           `--min-children=${o.minChildren ?? 1}`,
