@@ -44,10 +44,12 @@ export function quarantineRoutes(deps: ConsoleDeps): RouteList {
 
   const act = async (c: Ctx, id: string, action: 'release' | 'delete', learn: boolean): Promise<string> => {
     if (learn && !deps.capabilities.learn) throw new HttpError(501, 'learning is not available in this build (no Bayes classifier): release or delete without training');
+    // Trained first: a message released or deleted is gone from the quarantine to learn from.
+    const learned = learn ? await deps.learn(id, action === 'release' ? 'ham' : 'spam') : null;
     const a = await deps.ask(action === 'release' ? { op: 'quarantine-release', id } : { op: 'quarantine-delete', id });
     previews.delete(id);
     if (!a.ok) throw new HttpError(404, a.error);
-    deps.logger.info('admin.action', { user: sessionOf(c).user, action: `quarantine-${action}`, queueId: id, result: a.result });
+    deps.logger.info('admin.action', { user: sessionOf(c).user, action: `quarantine-${action}`, queueId: id, result: a.result, ...(learned !== null ? { learned } : {}) });
     return a.result ?? 'ok';
   };
 

@@ -53,6 +53,8 @@ export interface ConsoleDeps {
   readonly logger: Logger;
   readonly now: () => number;
   readonly capabilities: Capabilities;
+  /** Trains Bayes on a quarantined message (ham before a release, spam before a delete); the store's outcome. */
+  readonly learn: (id: string, as: 'spam' | 'ham') => Promise<string>;
   /** Directory of the built UI (dist/src/admin/ui). */
   readonly assetsDir: string;
 }

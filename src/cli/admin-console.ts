@@ -11,6 +11,7 @@ import { ConsoleAuth, OriginPolicy } from '../admin/auth.js';
 import { createConsole, type ConsoleHandler } from '../admin/console.js';
 import type { Capabilities } from '../admin/route.js';
 import { loadLinkSecret } from '../admin/signed-link.js';
+import { HttpError } from '../admin/http.js';
 import { parseHostPort } from '../config/address.js';
 import { parseConfigText, type ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -19,6 +20,7 @@ import { adminStorePath, linkSecretPath, openStateStore, storePath } from '../ma
 import { systemClock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { SqliteAdminStore } from '../store/sqlite/admin.js';
+import { learnQuarantined } from './quarantine-command.js';
 import { SqliteMessageLog } from '../store/sqlite/message-log.js';
 
 export interface AdminConsole {
@@ -26,8 +28,8 @@ export interface AdminConsole {
   close(): Promise<void>;
 }
 
-/** No Bayes learning and no run-time sender lists in this release (the console says so). */
-const CAPABILITIES: Capabilities = { learn: false, senderLists: false };
+/** Bayes learning from the quarantine; no run-time sender lists in this release (the console says so). */
+const CAPABILITIES: Capabilities = { learn: true, senderLists: false };
 
 export async function openAdminConsole(o: {
   readonly config: () => Config;
@@ -76,6 +78,11 @@ export async function openAdminConsole(o: {
     logger: o.logger,
     now: () => systemClock.now(),
     capabilities: CAPABILITIES,
+    learn: async (id, as) => {
+      const l = await learnQuarantined(o.config(), id, as);
+      if ('error' in l) throw new HttpError(404, l.error);
+      return l.outcome;
+    },
     assetsDir: join(import.meta.dirname, '..', 'admin', 'ui'),
   });
   return {

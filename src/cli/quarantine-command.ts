@@ -58,7 +58,7 @@ function line(e: QuarantineEntry): string {
 }
 
 /** Trains Bayes on a quarantined message: what the store did with it, or why it could not. */
-async function learnQuarantined(config: Config, id: string, as: BayesClass): Promise<{ error: string } | { outcome: string }> {
+export async function learnQuarantined(config: Config, id: string, as: BayesClass): Promise<{ error: string } | { outcome: string }> {
   const store = openQuarantine(config);
   let raw: Buffer | null;
   try {

@@ -57,7 +57,8 @@ beforeAll(async () => {
   gw = await startGateway({
     dir,
     relayPort: lan.port,
-    config: { policy: { overrides: { 'review.test': { actions: { quarantine: -100 } } } }, domains: { 'example.test': { relay: [`127.0.0.1:${lan.port}`] }, 'review.test': { relay: [`127.0.0.1:${lan.port}`] } } },
+    // example.test delivers whatever the other content checks add (this test reads Bayes' symbols at the LAN server).
+    config: { policy: { overrides: { 'example.test': { actions: { quarantine: 1000, reject: 1000 } }, 'review.test': { actions: { quarantine: -100 } } } }, domains: { 'example.test': { relay: [`127.0.0.1:${lan.port}`] }, 'review.test': { relay: [`127.0.0.1:${lan.port}`] } } },
   });
 }, 180_000);
 

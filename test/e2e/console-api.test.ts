@@ -10,6 +10,7 @@
  * tampered link is refused; /metrics and /healthz still answer beside the console.
  */
 import { request } from 'node:http';
+import { join } from 'node:path';
 import PostalMime from 'postal-mime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/ports.js';
@@ -20,6 +21,7 @@ import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
 import { waitUntil } from '../harness/wait.js';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.js';
 import { addUser, ConsoleClient } from '../support/console-client.js';
+import { SqliteBayesStore } from '../../src/store/sqlite/bayes.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -176,9 +178,16 @@ describe('admin console API on the real gateway', () => {
     expect(doc).toContain('Offer q1');
     expect(doc).not.toMatch(/<script|127\.0\.0\.1:9/);
 
-    expect((await admin.post(`/api/quarantine/${id}/release`, { learn: true })).status).toBe(501);
-    const rel = await admin.post(`/api/quarantine/${id}/release`, {});
+    // Release and train as ham: the Bayes store has one ham more, and the message goes out.
+    const rel = await admin.post(`/api/quarantine/${id}/release`, { learn: true });
     expect(rel.status).toBe(200);
+    expect(rel.body['result']).toBe('released');
+    const bayes = new SqliteBayesStore(join(dir, 'data', 'bayes.db'));
+    try {
+      expect((await bayes.totals()).ham).toBe(1);
+    } finally {
+      await bayes.close();
+    }
     await waitUntil(async () => (await lan.messages()).some((m) => m.data.includes('Offer q1')), { timeoutMs: 30_000, what: 'the released message at the LAN server' });
   });
 
