@@ -20,7 +20,7 @@ import { adminStorePath, linkSecretPath, openStateStore, storePath } from '../ma
 import { systemClock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { SqliteAdminStore } from '../store/sqlite/admin.js';
-import { learnQuarantined } from './quarantine-command.js';
+import { learnQuarantined } from './learn-command.js';
 import { SqliteMessageLog } from '../store/sqlite/message-log.js';
 
 export interface AdminConsole {

@@ -11,7 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { bayesPath } from '../main.js';
+import { bayesPath, openQuarantine } from '../main.js';
 import { messageView } from '../pipeline/message.js';
 import { systemClock } from '../platform/clock.js';
 import { learnedId, learner } from '../scan/bayes/index.js';
@@ -118,4 +118,18 @@ export async function learnCommand(config: Config, req: LearnRequest): Promise<n
   } finally {
     await store.close();
   }
+}
+
+/** Trains Bayes on a quarantined message: what the store did with it, or why it could not. */
+export async function learnQuarantined(config: Config, id: string, as: BayesClass): Promise<{ error: string } | { outcome: string }> {
+  const store = openQuarantine(config);
+  let raw: Buffer | null;
+  try {
+    await store.init();
+    raw = await store.content(id, config.policy.scanLimit);
+  } finally {
+    await store.close();
+  }
+  if (!raw) return { error: `no message ${id} in quarantine` };
+  return { outcome: await learnOne(config, raw, as) };
 }

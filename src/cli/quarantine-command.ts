@@ -14,7 +14,7 @@ import type { Quarantine } from '../quarantine/store.js';
 import { Spool } from '../queue/spool.js';
 import type { BayesClass } from '../store/bayes.js';
 import { askGateway } from './control-client.js';
-import { learnOne } from './learn-command.js';
+import { learnQuarantined } from './learn-command.js';
 import { noteState } from './explain-command.js';
 
 export type QuarantineRequest = Extract<ControlRequest, { op: 'quarantine-list' | 'quarantine-show' | 'quarantine-release' | 'quarantine-delete' }>;
@@ -55,20 +55,6 @@ async function offlineOn(store: Quarantine, config: Config, req: QuarantineReque
 function line(e: QuarantineEntry): string {
   const v = e.envelope.verdict;
   return `${e.envelope.id}  ${String(e.size).padStart(9)}  ${new Date(e.envelope.receivedAt).toISOString()}  <${e.envelope.from}>  ${e.envelope.recipients.map((r) => `<${r.address}>`).join(',')}  score ${v?.score ?? '?'}`;
-}
-
-/** Trains Bayes on a quarantined message: what the store did with it, or why it could not. */
-export async function learnQuarantined(config: Config, id: string, as: BayesClass): Promise<{ error: string } | { outcome: string }> {
-  const store = openQuarantine(config);
-  let raw: Buffer | null;
-  try {
-    await store.init();
-    raw = await store.content(id, config.policy.scanLimit);
-  } finally {
-    await store.close();
-  }
-  if (!raw) return { error: `no message ${id} in quarantine` };
-  return { outcome: await learnOne(config, raw, as) };
 }
 
 export async function quarantineCommand(config: Config, req: QuarantineRequest, json: boolean, learn?: BayesClass): Promise<number> {
