@@ -87,8 +87,14 @@ describe('the gateway edge', () => {
   });
 
   it('gives back the slots of a worker killed with SIGKILL', async () => {
-    await waitUntil(() => admitted('127.0.0.30'), { timeoutMs: 10_000, what: 'the /24 free again' });
-    const { talks, lines } = await openMany(2, '127.0.0.30');
+    // The earlier tests' sessions (and a probe's) give their slots back asynchronously after they
+    // close: wait until two sessions from this address are both greeted at once.
+    const { talks, lines } = await waitUntil(async () => {
+      const o = await openMany(2, '127.0.0.30');
+      if (greeted(o.lines) === 2) return o;
+      for (const t of o.talks) t.close();
+      return false;
+    }, { timeoutMs: 10_000, what: 'two sessions from 127.0.0.30 at once' });
     expect(greeted(lines)).toBe(2);
     const workers = processTree(gw.process.pid).slice(1);
     expect(workers.length).toBeGreaterThanOrEqual(2);
