@@ -206,3 +206,13 @@ export function finalState(statuses: readonly ('pending' | 'delivered' | 'failed
   if (statuses.some((s) => s === 'delivered')) return 'partly-delivered';
   return statuses.some((s) => s === 'failed') ? 'bounced' : 'expired';
 }
+
+/** `lookup` for any store that can search by queue id: the newest entry of each id, in the ids' order. */
+export async function lookupEach(store: Pick<MessageLogStore, 'search'>, queueIds: readonly string[]): Promise<MessageSummary[]> {
+  const out: MessageSummary[] = [];
+  for (const id of new Set(queueIds)) {
+    const page = await store.search({ queueId: id, limit: 1 });
+    if (page.items[0]) out.push(page.items[0]);
+  }
+  return out;
+}

@@ -12,6 +12,7 @@ import type pg from 'pg';
 import {
   decodeCursor,
   encodeCursor,
+  lookupEach,
   MessageLogError,
   type LoggedAction,
   type LoggedPhase,
@@ -249,12 +250,7 @@ export class PostgresMessageLog implements MessageLogStore {
   }
 
   async lookup(queueIds: readonly string[]): Promise<MessageSummary[]> {
-    const out: MessageSummary[] = [];
-    for (const id of new Set(queueIds)) {
-      const page = await this.search({ queueId: id, limit: 1 });
-      if (page.items[0]) out.push(page.items[0]);
-    }
-    return out;
+    return lookupEach(this, queueIds);
   }
 
   async prune(before: number, limit: number): Promise<number> {

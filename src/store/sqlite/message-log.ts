@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import {
   decodeCursor,
   encodeCursor,
+  lookupEach,
   MessageLogError,
   type LoggedAction,
   type LoggedPhase,
@@ -310,12 +311,7 @@ export class SqliteMessageLog implements MessageLogStore, MessageStatsReader {
   }
 
   async lookup(queueIds: readonly string[]): Promise<MessageSummary[]> {
-    const out: MessageSummary[] = [];
-    for (const id of new Set(queueIds)) {
-      const page = await this.search({ queueId: id, limit: 1 });
-      if (page.items[0]) out.push(page.items[0]);
-    }
-    return out;
+    return lookupEach(this, queueIds);
   }
 
   async counts(since: number, until: number, bucketMs: number): Promise<CountSeries> {
