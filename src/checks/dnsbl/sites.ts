@@ -140,6 +140,16 @@ function checkZone(domain: string, what: string): Result<string> {
   return { ok: true, value: zone };
 }
 
+/** "zone=filter" → the zone and its parsed return-code filter (postscreen grammar); no "=": no filter. */
+export function splitFilter(spec: string): Result<{ domain: string; filter: Filter | null; filterText: string | null }> {
+  const eq = spec.indexOf('=');
+  if (eq === -1) return { ok: true, value: { domain: spec, filter: null, filterText: null } };
+  const filterText = spec.slice(eq + 1);
+  const f = parseFilter(filterText);
+  if (!f.ok) return { ok: false, error: `bad filter: ${f.error}` };
+  return { ok: true, value: { domain: spec.slice(0, eq), filter: f.value, filterText } };
+}
+
 /** Parses one site in postscreen_dnsbl_sites syntax. */
 export function parseSite(text: string): Result<ParsedSite> {
   if (/\s|,/.test(text.trim()) || text.trim() === '') return fail(`"${text}": one site per entry, without spaces or commas`);
@@ -153,17 +163,10 @@ export function parseSite(text: string): Result<ParsedSite> {
     if (Math.abs(weight) > 1000) return fail(`"${text}": weight ${weight} is outside -1000..1000`);
     rest = rest.slice(0, star);
   }
-  let filter: Filter | null = null;
-  let filterText: string | null = null;
-  const eq = rest.indexOf('=');
-  if (eq !== -1) {
-    filterText = rest.slice(eq + 1);
-    const f = parseFilter(filterText);
-    if (!f.ok) return fail(`"${text}": bad filter: ${f.error}`);
-    filter = f.value;
-    rest = rest.slice(0, eq);
-  }
-  const zone = checkZone(rest, 'DNSBL domain');
+  const split = splitFilter(rest);
+  if (!split.ok) return fail(`"${text}": ${split.error}`);
+  const { filter, filterText } = split.value;
+  const zone = checkZone(split.value.domain, 'DNSBL domain');
   if (!zone.ok) return fail(`"${text}": ${zone.error}`);
   return { ok: true, value: { zone: zone.value, filter, filterText, weight } };
 }

@@ -17,7 +17,7 @@
  * checks read the same syntax the same way; the zone, score and symbol rules are this file's.
  * Trusts nothing. Fails: returns typed errors with precise messages, never throws.
  */
-import { matchesFilter, parseFilter, SYMBOL_RE, type Filter, type Result } from '../../checks/dnsbl/sites.js';
+import { matchesFilter, splitFilter, SYMBOL_RE, type Filter, type Result } from '../../checks/dnsbl/sites.js';
 
 export { matchesFilter, parseFilter, type Filter } from '../../checks/dnsbl/sites.js';
 
@@ -93,17 +93,10 @@ export function parseZone(entry: ZoneEntry): Result<Zone> {
     rest = rest.slice(0, star);
   }
   if (!Number.isFinite(score) || Math.abs(score) > 1000) return fail(`"${o.zone}": score ${score} is outside -1000..1000`);
-  let filter: Filter | null = null;
-  let filterText: string | null = null;
-  const eq = rest.indexOf('=');
-  if (eq !== -1) {
-    filterText = rest.slice(eq + 1);
-    const f = parseFilter(filterText);
-    if (!f.ok) return fail(`"${o.zone}": bad filter: ${f.error}`);
-    filter = f.value;
-    rest = rest.slice(0, eq);
-  }
-  const zone = checkZone(rest);
+  const split = splitFilter(rest);
+  if (!split.ok) return fail(`"${o.zone}": ${split.error}`);
+  const { filter, filterText } = split.value;
+  const zone = checkZone(split.value.domain);
   if (!zone.ok) return zone;
   const symbol = o.name ?? derivedSymbol(zone.value);
   if (!SYMBOL_RE.test(symbol)) return fail(`"${symbol}": symbol names are upper-case letters, digits and _`);
