@@ -10,7 +10,7 @@
  * Fails: down, slow, refusing or unintelligible → ScannerError (the check throws, the message is
  * deferred unless the operator chose fail-open). Never reports "clean" without clamd's `OK`.
  */
-import { exchange, peerText, scanDeadline, ScannerError, Slots, type SocketTarget } from './scanner-io.js';
+import { exchange, peerText, ScannerError, Slots, type SocketTarget } from './scanner-io.js';
 
 export interface VirusScan {
   /** The signature clamd found, or null for `OK`. */
@@ -62,10 +62,8 @@ export class ClamdClient implements VirusScanner {
   }
 
   async scan(content: AsyncIterable<Buffer>, signal: AbortSignal): Promise<VirusScan> {
-    const deadline = scanDeadline(signal, this.o.timeoutMs);
-    const release = await this.slots.acquire(deadline);
-    let scanned = 0;
-    try {
+    return this.slots.run(signal, this.o.timeoutMs, async (deadline) => {
+      let scanned = 0;
       const answer = await exchange(
         NAME,
         this.o.target,
@@ -89,8 +87,6 @@ export class ClamdClient implements VirusScanner {
         deadline,
       );
       return { virus: parseClamdAnswer(answer, this.o.maxSize), scanned };
-    } finally {
-      release();
-    }
+    });
   }
 }

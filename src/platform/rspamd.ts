@@ -13,7 +13,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { z } from 'zod';
-import { peerText, scanDeadline, ScannerError, Slots } from './scanner-io.js';
+import { peerText, ScannerError, Slots } from './scanner-io.js';
 
 export interface RspamdEnvelope {
   readonly ip: string;
@@ -132,14 +132,10 @@ export class RspamdClient implements RspamdScanner {
   }
 
   async check(req: RspamdRequest, signal: AbortSignal): Promise<RspamdVerdict> {
-    const deadline = scanDeadline(signal, this.o.timeoutMs);
-    const release = await this.slots.acquire(deadline);
-    try {
+    return this.slots.run(signal, this.o.timeoutMs, async (deadline) => {
       const { status, body } = await this.post(req, deadline);
       return parseRspamdAnswer(status, body);
-    } finally {
-      release();
-    }
+    });
   }
 
   private post(req: RspamdRequest, signal: AbortSignal): Promise<{ status: number; body: Buffer }> {

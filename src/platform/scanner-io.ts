@@ -9,6 +9,7 @@
  * destroys the socket, and waiting for a free slot counts against the same deadline.
  */
 import { connect, type Socket } from 'node:net';
+import { deadline } from './deadline.js';
 
 export type ScannerErrorCode = 'SCANNER_UNAVAILABLE' | 'SCANNER_TIMEOUT' | 'SCANNER_PROTOCOL' | 'SCANNER_REFUSED';
 
@@ -90,16 +91,30 @@ export class Slots {
     else this.active--;
   }
 
+  /**
+   * One scan within the caller's signal and the scanner's own `timeoutMs`, whichever ends first:
+   * waiting for a slot counts against it, and `work` gets the combined signal.
+   */
+  async run<T>(signal: AbortSignal, timeoutMs: number, work: (deadline: AbortSignal) => Promise<T>): Promise<T> {
+    const d = deadline(timeoutMs, [signal]);
+    try {
+      const release = await this.acquire(d.signal);
+      try {
+        return await work(d.signal);
+      } finally {
+        release();
+      }
+    } finally {
+      d.clear();
+    }
+  }
+
   /** Scans running now (for tests and metrics). */
   get running(): number {
     return this.active;
   }
 }
 
-/** The caller's deadline and the scanner's own time budget, whichever comes first. */
-export function scanDeadline(signal: AbortSignal, timeoutMs: number): AbortSignal {
-  return AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
-}
 
 /** Writes to the request side; false once the peer has closed it (it answered early or hung up). */
 export interface RequestWriter {

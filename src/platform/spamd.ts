@@ -8,7 +8,7 @@
  * Fails: down, slow, an error code (`SPAMD/1.0 76 Bad header line`) or an answer without a Spam:
  * line → ScannerError, so the check throws and the message is deferred unless fail-open.
  */
-import { exchange, peerText, scanDeadline, ScannerError, Slots, type SocketTarget } from './scanner-io.js';
+import { exchange, peerText, ScannerError, Slots, type SocketTarget } from './scanner-io.js';
 
 export interface SpamdVerdict {
   readonly isSpam: boolean;
@@ -69,9 +69,7 @@ export class SpamdClient implements SpamdScanner {
   }
 
   async check(request: SpamdRequest, signal: AbortSignal): Promise<SpamdVerdict> {
-    const deadline = scanDeadline(signal, this.o.timeoutMs);
-    const release = await this.slots.acquire(deadline);
-    try {
+    return this.slots.run(signal, this.o.timeoutMs, async (deadline) => {
       const length = request.prefix.length + request.size;
       const head = `SYMBOLS SPAMC/1.5\r\nContent-length: ${length}\r\n${this.o.user ? `User: ${this.o.user}\r\n` : ''}\r\n`;
       const answer = await exchange(
@@ -91,8 +89,6 @@ export class SpamdClient implements SpamdScanner {
         deadline,
       );
       return parseSpamdAnswer(answer);
-    } finally {
-      release();
-    }
+    });
   }
 }

@@ -12,6 +12,7 @@
  * Trusts: the prober port for the replies, the state store for what it cached. Fails toward 4xx: a
  * store failure only costs the cache (the probe is made), a probe failure is "unavailable".
  */
+import { deadline } from '../../platform/deadline.js';
 import type { StateStore } from '../../store/state.js';
 import { replyToString, type SmtpReply } from '../../smtp/reply.js';
 import type { LookupAddress } from './address.js';
@@ -138,7 +139,8 @@ export class VerifySource implements Source {
   }
 
   private async probe(a: LookupAddress, key: string, signal: AbortSignal): Promise<Answer> {
-    const outcome = await this.deps.prober.probe(this.domain, a.asSent, this.sender, AbortSignal.any([signal, AbortSignal.timeout(this.deps.timeout)]));
+    const d = deadline(this.deps.timeout, [signal]);
+    const outcome = await this.deps.prober.probe(this.domain, a.asSent, this.sender, d.signal).finally(d.clear);
     const answer = classifyProbe(outcome);
     // A lost cache entry only costs another probe later; it never changes this answer.
     if (answer.kind === 'found') await this.deps.state.set(key, '1', this.deps.positiveTtl).catch(() => undefined);

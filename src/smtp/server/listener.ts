@@ -17,7 +17,7 @@ import type { ConnectionInfo, SessionHandler } from './handler.js';
 import { Input } from './input.js';
 import { canonicalIp, matchesAny, type Cidr } from './ip.js';
 import type { ServerOptions } from './options.js';
-import { deadline } from './pacing.js';
+import { deadline } from '../../platform/deadline.js';
 import { readProxyHeader, type Endpoint } from './proxy-protocol.js';
 import { Session, type SessionHooks } from './session.js';
 

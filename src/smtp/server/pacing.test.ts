@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CommandRate, sleep, tarpitDelay } from './pacing.js';
+import { CommandRate, tarpitDelay } from './pacing.js';
 
 describe('pacing', () => {
   it('tarpits nothing up to afterErrors, then a delay growing by one step per error, up to the cap', () => {
@@ -15,13 +15,5 @@ describe('pacing', () => {
     now = 1000;
     expect(r.take()).toBe(true);
     expect(new CommandRate(null).take()).toBe(true);
-  });
-
-  it('sleeps until aborted, with the abort reason', async () => {
-    const c = new AbortController();
-    const s = sleep(60_000, c.signal);
-    c.abort(new Error('deadline'));
-    await expect(s).rejects.toThrow('deadline');
-    await expect(sleep(1, new AbortController().signal)).resolves.toBeUndefined();
   });
 });

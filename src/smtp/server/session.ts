@@ -17,7 +17,8 @@ import { Input } from './input.js';
 import type { CloseReason, ConnectionInfo, MessageSink, Recipient, SessionHandler, TlsInfo, Transaction } from './handler.js';
 import { COMMAND_LINE_LIMIT, ENVELOPE_LINE_LIMIT, TEXT_LINE_LIMIT, ehloKeywords, type ServerOptions } from './options.js';
 import { ReplyOutput } from './output.js';
-import { CommandRate, deadline, sleep, tarpitDelay } from './pacing.js';
+import { deadline, sleep } from '../../platform/deadline.js';
+import { CommandRate, tarpitDelay } from './pacing.js';
 import { AUTH_MECHANISMS, decodeBase64Text, LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT, parsePlain, type AuthCredentials } from './sasl.js';
 import { HandshakeFailure, serverHandshake } from './tls-handshake.js';
 
