@@ -21,6 +21,7 @@ describe('sender globs', () => {
     const s = 'a'.repeat(300);
     const t0 = performance.now();
     expect(g.matches(s)).toBe(false);
-    expect(performance.now() - t0).toBeLessThan(200);
+    // A backtracking matcher takes minutes here; linear matching takes microseconds (margin for a busy CI).
+    expect(performance.now() - t0).toBeLessThan(2000);
   });
 });

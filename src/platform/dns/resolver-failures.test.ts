@@ -149,14 +149,15 @@ describe('AbortSignal', () => {
   it('ends only the aborting caller\'s wait with ABORTED; a joined caller still gets the outcome', async () => {
     const hole = await startBlackHoleDns();
     scripted.push(hole);
-    const r = resolverFor([hole.server], { timeout: '300ms' });
+    // The abort must end the wait well before the timeout; the margin absorbs a busy CI machine.
+    const r = resolverFor([hole.server], { timeout: '2s' });
     const ac = new AbortController();
     const aborted = r.lookup('mail.example.test', 'A', ac.signal);
     const patient = r.lookup('mail.example.test', 'A');
     const t0 = performance.now();
     setImmediate(() => ac.abort());
     expect(await aborted).toEqual({ kind: 'error', code: 'ABORTED' });
-    expect(performance.now() - t0).toBeLessThan(250);
+    expect(performance.now() - t0).toBeLessThan(1500);
     expect(await patient).toEqual({ kind: 'error', code: 'TIMEOUT' });
     expect(r.stats()).toMatchObject({ queries: 1, inflightJoins: 1 });
     expect(await r.lookup('mail.example.test', 'A', AbortSignal.abort())).toEqual({ kind: 'error', code: 'ABORTED' });
