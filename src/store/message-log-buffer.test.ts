@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MessageLogBuffer } from './message-log-buffer.js';
 import type { LogRecord, MessageLogStore, MessagePage, MessageStory, MessageSummary } from './message-log.js';
 
@@ -55,14 +55,13 @@ describe('MessageLogBuffer', () => {
     const store = new RecordingStore();
     const b = new MessageLogBuffer(store, { flushMs: 60_000, batch: 10, maxBuffered: 1000, onError: () => undefined });
     for (let i = 0; i < 10; i++) b.add(rec(i));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(store.writes.map((w) => w.length)).toEqual([10]);
+    await vi.waitFor(() => expect(store.writes.map((w) => w.length)).toEqual([10]));
     for (let i = 10; i < 33; i++) b.add(rec(i));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(store.writes.map((w) => w.length)).toEqual([10, 10, 10, 3]); // a write drains all that waits
+    await vi.waitFor(() => expect(store.writes.map((w) => w.length)).toEqual([10, 10, 10, 3])); // a write drains all that waits
     b.add(rec(33));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(store.writes).toHaveLength(4); // one record waits for the interval (or close)
+    // Several turns of the event loop later (a batch write takes one), the lone record still waits for the interval (or close).
+    for (let turn = 0; turn < 5; turn++) await new Promise((r) => setImmediate(r));
+    expect(store.writes).toHaveLength(4);
     await b.close();
     expect(store.writes.flat()).toEqual(Array.from({ length: 34 }, (_, i) => rec(i)));
   });
