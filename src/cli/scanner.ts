@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { INERT, createChecks } from '../checks/index.js';
 import type { Config } from '../config/schema.js';
-import { bayesPath, openStateStore, scannerPorts, statePath } from '../main.js';
+import { bayesPath, openBayesStore, openStateStore, scannerPorts, statePath } from '../main.js';
 import { messageView } from '../pipeline/message.js';
 import type { Explanation } from '../pipeline/policy.js';
 import { createPolicy, PipelineSession } from '../pipeline/runner.js';
@@ -18,7 +18,6 @@ import { systemClock } from '../platform/clock.js';
 import { createResolver, systemServers } from '../platform/dns/index.js';
 import { limitsForScan, mimeParser } from '../scan/mime/index.js';
 import { SqliteStateStore } from '../store/sqlite/state.js';
-import { SqliteBayesStore } from '../store/sqlite/bayes.js';
 import type { BayesStore } from '../store/bayes.js';
 import { StoreError, type StateStore } from '../store/state.js';
 
@@ -65,9 +64,9 @@ export function createScanner(config: Config): Scanner {
   // A SQLite state file is read only when it exists (scan creates nothing); a shared Redis is asked.
   const file = statePath(config);
   const state = file === null ? openStateStore(config, clock, false) : existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE;
-  const bayesFile = bayesPath(config);
-  // Read-only: an offline scan learns nothing (auto-learning is off here too).
-  const bayes = existsSync(bayesFile) ? new SqliteBayesStore(bayesFile, { readonly: true }) : NO_BAYES;
+  // Read-only: an offline scan learns nothing (auto-learning is off here too); Redis (with a
+  // redis:// state) is asked as the gateway asks it.
+  const bayes = file === null ? openBayesStore(config) : existsSync(bayesPath(config)) ? openBayesStore(config, { readonly: true }) : NO_BAYES;
   const checksConfig = { ...config.checks, bayes: { ...config.checks.bayes, autoLearn: null } };
   // Only content checks run offline: the envelope stage's LDAP/LAN probes get the refusing ports.
   // The external scanners (clamd, spamd, rspamd) are asked when configured, as in the gateway.
