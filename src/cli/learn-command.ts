@@ -20,6 +20,7 @@ import { learnedId, learner } from '../scan/bayes/index.js';
 import { tokenize } from '../scan/bayes/tokenize.js';
 import { limitsForScan, mimeParser } from '../scan/mime/index.js';
 import { tokenHash, type BayesClass, type BayesStore, type LearnItem, type LearnOutcome } from '../store/bayes.js';
+import { RedisBayesStore } from '../store/redis/bayes.js';
 import { scanInputs } from './scan-input.js';
 
 export type LearnRequest =
@@ -91,7 +92,10 @@ export async function learnWith(config: Config, store: BayesStore, req: LearnReq
 /** The configured Bayes store, writable (the SQLite file's directory created first). */
 async function openForLearning(config: Config): Promise<BayesStore> {
   if (statePath(config) !== null) await mkdir(dirname(bayesPath(config)), { recursive: true, mode: 0o700 });
-  return openBayesStore(config);
+  const store = openBayesStore(config);
+  // Redis: connected before the first write (no offline queue); unreachable, the write fails.
+  if (store instanceof RedisBayesStore) await store.ready(config.redis.connectTimeout).catch(() => undefined);
+  return store;
 }
 
 /** Learns one message (quarantine training): what the store did with it. */

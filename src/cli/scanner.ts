@@ -19,6 +19,7 @@ import { createResolver, systemServers } from '../platform/dns/index.js';
 import { limitsForScan, mimeParser } from '../scan/mime/index.js';
 import { SqliteStateStore } from '../store/sqlite/state.js';
 import type { BayesStore } from '../store/bayes.js';
+import { RedisConnection } from '../store/redis/connection.js';
 import { StoreError, type StateStore } from '../store/state.js';
 
 export interface ScanResult {
@@ -67,6 +68,8 @@ export function createScanner(config: Config): Scanner {
   // Read-only: an offline scan learns nothing (auto-learning is off here too); Redis (with a
   // redis:// state) is asked as the gateway asks it.
   const bayes = file === null ? openBayesStore(config) : existsSync(bayesPath(config)) ? openBayesStore(config, { readonly: true }) : NO_BAYES;
+  // Redis has no offline queue: the first scan waits (bounded) for the connections.
+  const connected = Promise.all([state, bayes].map((s) => (s instanceof RedisConnection ? s.ready(config.redis.connectTimeout).catch(() => undefined) : undefined)));
   const checksConfig = { ...config.checks, bayes: { ...config.checks.bayes, autoLearn: null } };
   // Only content checks run offline: the envelope stage's LDAP/LAN probes get the refusing ports.
   // The external scanners (clamd, spamd, rspamd) are asked when configured, as in the gateway.
@@ -77,6 +80,7 @@ export function createScanner(config: Config): Scanner {
   const isLocal = (d: string): boolean => Object.hasOwn(config.domains, d);
   return {
     async scan(name, raw) {
+      await connected;
       const limit = config.policy.scanLimit;
       const view = messageView(raw.length > limit ? raw.subarray(0, limit) : raw, raw.length, async function* () {
         yield raw;
