@@ -5,6 +5,7 @@
 //   node dist/bench/run.js connections [options]   idle sessions, slow clients, a legitimate session
 //   node dist/bench/run.js filter [options]  full filtering: Moat, Postfix+SpamAssassin, Postfix+Rspamd
 //   node dist/bench/run.js soak [options]    a steady rate into Moat with the downstream flapping
+//   node dist/bench/run.js scale [options]   one Moat node (SQLite) vs one and two on Redis + PostgreSQL
 //   node dist/bench/run.js report            docs/benchmarks.md + docs/bench/*.svg from the newest results
 //   node dist/bench/run.js all [--quick]     every suite with its defaults (or --quick), then the report
 // Fails: exit 2 on an unknown suite, 1 on bad options or a failed run; every started process is
@@ -36,6 +37,9 @@ import { runSoakSuite } from './soak/suite.js';
 import { writeReport } from './report/write.js';
 import { runRelaySuite } from './relay/suite.js';
 import { accuracy, scan } from './accuracy/commands.js';
+import { SCALE_FULL_PRESET, SCALE_QUICK_PRESET, type ScaleBenchOptions, type ScaleSetup } from './scale/options.js';
+import { renderScaleMarkdown } from './scale/report.js';
+import { runScaleSuite } from './scale/suite.js';
 
 const USAGE = `usage: node dist/bench/run.js all [--quick]
        node dist/bench/run.js report
@@ -49,6 +53,8 @@ const USAGE = `usage: node dist/bench/run.js all [--quick]
        node dist/bench/run.js soak [--quick] [--duration 1h] [--rate 20] [--sessions N] [--flap-every 5m] [--down 30s]
           [--retry 10s] [--size 5120]
           [--sample-every 5s] [--drain-timeout 10m] [--out FILE]
+       node dist/bench/run.js scale [--quick] [--messages N] [--sessions N] [--repeats N] [--workers N] [--warmup N]
+          [--setups embedded,shared-1,shared-2] [--out FILE]
        node dist/bench/run.js relay [--quick] [--messages N] [--latency-messages N] [--repeats N]
           [--sizes 5120,51200] [--sessions 20,100] [--modes new,reuse] [--systems moat,postfix,haraka] [--warmup N] [--out FILE]`;
 
@@ -246,6 +252,39 @@ async function soak(argv: readonly string[]): Promise<void> {
   if (report.lost > 0) throw new Error(`soak: ${report.lost} accepted message(s) never reached the sink (e.g. soak.${report.lostIds.join(', soak.')})`);
 }
 
+async function scale(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      messages: { type: 'string' },
+      sessions: { type: 'string' },
+      repeats: { type: 'string' },
+      workers: { type: 'string' },
+      warmup: { type: 'string' },
+      setups: { type: 'string' },
+      out: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const base = values.quick ? SCALE_QUICK_PRESET : SCALE_FULL_PRESET;
+  const options: ScaleBenchOptions = {
+    ...base,
+    messages: int(values.messages) ?? base.messages,
+    sessions: int(values.sessions) ?? base.sessions,
+    repeats: int(values.repeats) ?? base.repeats,
+    workers: int(values.workers) ?? base.workers,
+    warmup: int(values.warmup) ?? base.warmup,
+    setups: (values.setups?.split(',').map((s) => s.trim()) as ScaleSetup[] | undefined) ?? base.setups,
+    log: (line) => process.stderr.write(`[bench] ${line}\n`),
+  };
+  const report = { ...(await runScaleSuite(options)), command: commandLine(['scale', ...argv]) };
+  const file = await writeResult('scale', report.startedAt, values.out, report);
+  process.stdout.write(renderScaleMarkdown(report));
+  process.stderr.write(`[bench] report written to ${file}\n`);
+}
+
 async function report(argv: readonly string[]): Promise<void> {
   if (argv.length > 0) throw new Error(`report takes no options, got ${argv.join(' ')}`);
   const w = await writeReport();
@@ -253,7 +292,7 @@ async function report(argv: readonly string[]): Promise<void> {
 }
 
 /** The measuring suites, in the order `all` runs them. */
-const MEASURING: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay, connections, filter, soak, accuracy, scan };
+const MEASURING: Readonly<Record<string, (argv: readonly string[]) => Promise<void>>> = { relay, connections, filter, soak, scale, accuracy, scan };
 
 async function all(argv: readonly string[]): Promise<void> {
   const quick = argv.includes('--quick');

@@ -26,6 +26,8 @@ import { loadLinkSecret } from './admin/signed-link.js';
 import { newQueueId } from './queue/queue-id.js';
 import { SqliteStateStore } from './store/sqlite/state.js';
 import { RedisStateStore } from './store/redis/state.js';
+import { RedisBayesStore } from './store/redis/bayes.js';
+import type { BayesStore } from './store/bayes.js';
 import type { StateStore } from './store/state.js';
 import { SqliteBayesStore } from './store/sqlite/bayes.js';
 import { SqliteMessageLog } from './store/sqlite/message-log.js';
@@ -169,6 +171,18 @@ export function statePath(c: Config): string | null {
 export function bayesPath(c: Config): string {
   const path = c.checks.bayes.store.slice('sqlite:'.length);
   return path.length > 0 ? path : join(c.dataDir, 'bayes.db');
+}
+
+/**
+ * The Bayes token store: with `state: redis://…` the Redis shared by the nodes (keys under
+ * redis.keyPrefix + "bayes:"; checks.bayes.store is then not used), else the SQLite file
+ * (bayesPath), read-only when asked.
+ */
+export function openBayesStore(c: Config, options: { readonly readonly?: boolean } = {}): BayesStore {
+  if (statePath(c) === null) {
+    return new RedisBayesStore({ url: c.state, keyPrefix: c.redis.keyPrefix, commandTimeoutMs: c.redis.commandTimeout, connectTimeoutMs: c.redis.connectTimeout });
+  }
+  return new SqliteBayesStore(bayesPath(c), options);
 }
 
 /** The state store the config names: SQLite (swept by `sweeps`), or the Redis shared by the nodes. */
@@ -391,7 +405,10 @@ export async function startWorker(initial: Config, index: number, count: number,
   if (state instanceof RedisStateStore) {
     await state.ready(config.redis.connectTimeout).catch((e: unknown) => log.error('state.unavailable', { error: e instanceof Error ? e.message : String(e) }));
   }
-  const bayes = new SqliteBayesStore(bayesPath(config));
+  const bayes = openBayesStore(config);
+  if (bayes instanceof RedisBayesStore) {
+    await bayes.ready(config.redis.connectTimeout).catch((e: unknown) => log.error('bayes.unavailable', { error: e instanceof Error ? e.message : String(e) }));
+  }
   // One worker expires old rare Bayes tokens, daily and at start.
   const expireBayes = (): void => {
     const e = config.checks.bayes.expiry;

@@ -22,6 +22,7 @@ import { adminCommand } from './admin-command.js';
 import { parseDuration } from '../config/duration.js';
 import { nodeName } from '../main.js';
 import { migrateStore } from './store-migrate.js';
+import { spoolMoveCommand } from './spool-move.js';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSupervisor } from './supervisor.js';
@@ -138,6 +139,22 @@ function cli(): Command {
   withConfig(queue.command('delete <id>').description('delete one message without notice')).action(async (id: string, o: { config: string; json?: boolean }) =>
     process.exit(await queueCommand(await load(o.config), { op: 'delete', id }, o.json === true)),
   );
+  program
+    .command('spool')
+    .description("this node's delivery spool")
+    .command('move')
+    .description("move a dead node's spool (a spool root or one shard directory) into this node's spool; delivered from the gateway's next start (docs/scaling.md)")
+    .requiredOption('-c, --config <file>', 'configuration file (YAML) of this node')
+    .requiredOption('--from <dir>', "the other node's spool, e.g. /mnt/mx1/var/lib/moat/spool")
+    .action(async (o: { config: string; from: string }) => {
+      const config = await load(o.config);
+      try {
+        process.exit(await spoolMoveCommand(o.from, join(config.dataDir, 'spool'), (line) => process.stdout.write(`${line}\n`)));
+      } catch (e) {
+        process.stderr.write(`moat: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+      }
+    });
   const quarantine = program.command('quarantine').description('review quarantined messages (live or offline)');
   withConfig(quarantine.command('list').description('list quarantined messages, newest first')).action(async (o: { config: string; json?: boolean }) =>
     process.exit(await quarantineCommand(await load(o.config), { op: 'quarantine-list' }, o.json === true)),
@@ -160,8 +177,8 @@ function cli(): Command {
     .description('the state and message stores')
     .command('migrate')
     .description('copy a node\'s embedded SQLite stores into the cluster stores (gateway stopped; see docs/scaling.md)')
-    .requiredOption('--from <store>', '"sqlite:/var/lib/moat/state.db" or "sqlite:/var/lib/moat/store.db"')
-    .requiredOption('--to <url>', 'redis://HOST:PORT/DB (for state.db) or postgres://USER@HOST:PORT/DB (for store.db)')
+    .requiredOption('--from <store>', '"sqlite:/var/lib/moat/state.db", "sqlite:/var/lib/moat/bayes.db" or "sqlite:/var/lib/moat/store.db"')
+    .requiredOption('--to <url>', 'redis://HOST:PORT/DB (for state.db and bayes.db) or postgres://USER@HOST:PORT/DB (for store.db)')
     .option('--prefix <prefix>', 'Redis key prefix (as redis.keyPrefix)', 'moat:')
     .option('--node <name>', 'node name written with the copied log entries', hostname())
     .option('--quarantine <dir>', 'with --to postgres://: also copy this quarantine directory (dataDir/quarantine)')

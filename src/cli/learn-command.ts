@@ -7,18 +7,20 @@
  * `--forget` unlearns. `--expire` runs the store's expiry (checks.bayes.expiry) once.
  * Prints the counts; exit 1 when a path could not be read or nothing was given.
  * Works beside a running gateway: the SQLite store takes one writer at a time and waits (busy timeout).
+ * With `state: redis://…` the tokens are the cluster's (src/store/redis/bayes.ts): learned through
+ * any node's config, they score on every node.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { bayesPath, openQuarantine } from '../main.js';
+import { bayesPath, openBayesStore, openQuarantine, statePath } from '../main.js';
 import { messageView } from '../pipeline/message.js';
 import { systemClock } from '../platform/clock.js';
 import { learnedId, learner } from '../scan/bayes/index.js';
 import { tokenize } from '../scan/bayes/tokenize.js';
 import { limitsForScan, mimeParser } from '../scan/mime/index.js';
 import { tokenHash, type BayesClass, type BayesStore, type LearnItem, type LearnOutcome } from '../store/bayes.js';
-import { SqliteBayesStore } from '../store/sqlite/bayes.js';
+import { RedisBayesStore } from '../store/redis/bayes.js';
 import { scanInputs } from './scan-input.js';
 
 export type LearnRequest =
@@ -87,11 +89,18 @@ export async function learnWith(config: Config, store: BayesStore, req: LearnReq
   return counts;
 }
 
+/** The configured Bayes store, writable (the SQLite file's directory created first). */
+async function openForLearning(config: Config): Promise<BayesStore> {
+  if (statePath(config) !== null) await mkdir(dirname(bayesPath(config)), { recursive: true, mode: 0o700 });
+  const store = openBayesStore(config);
+  // Redis: connected before the first write (no offline queue); unreachable, the write fails.
+  if (store instanceof RedisBayesStore) await store.ready(config.redis.connectTimeout).catch(() => undefined);
+  return store;
+}
+
 /** Learns one message (quarantine training): what the store did with it. */
 export async function learnOne(config: Config, raw: Buffer, as: BayesClass): Promise<LearnOutcome> {
-  const file = bayesPath(config);
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const store = new SqliteBayesStore(file);
+  const store = await openForLearning(config);
   try {
     const view = messageView(raw, raw.length, async function* () {
       yield raw;
@@ -103,9 +112,7 @@ export async function learnOne(config: Config, raw: Buffer, as: BayesClass): Pro
 }
 
 export async function learnCommand(config: Config, req: LearnRequest): Promise<number> {
-  const file = bayesPath(config);
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const store = new SqliteBayesStore(file);
+  const store = await openForLearning(config);
   try {
     const c = await learnWith(config, store, req);
     const t = await store.totals();

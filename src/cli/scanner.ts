@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { INERT, createChecks } from '../checks/index.js';
 import type { Config } from '../config/schema.js';
-import { bayesPath, openStateStore, scannerPorts, statePath } from '../main.js';
+import { bayesPath, openBayesStore, openStateStore, scannerPorts, statePath } from '../main.js';
 import { messageView } from '../pipeline/message.js';
 import type { Explanation } from '../pipeline/policy.js';
 import { createPolicy, PipelineSession } from '../pipeline/runner.js';
@@ -18,8 +18,8 @@ import { systemClock } from '../platform/clock.js';
 import { createResolver, systemServers } from '../platform/dns/index.js';
 import { limitsForScan, mimeParser } from '../scan/mime/index.js';
 import { SqliteStateStore } from '../store/sqlite/state.js';
-import { SqliteBayesStore } from '../store/sqlite/bayes.js';
 import type { BayesStore } from '../store/bayes.js';
+import { RedisConnection } from '../store/redis/connection.js';
 import { StoreError, type StateStore } from '../store/state.js';
 
 export interface ScanResult {
@@ -65,9 +65,11 @@ export function createScanner(config: Config): Scanner {
   // A SQLite state file is read only when it exists (scan creates nothing); a shared Redis is asked.
   const file = statePath(config);
   const state = file === null ? openStateStore(config, clock, false) : existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE;
-  const bayesFile = bayesPath(config);
-  // Read-only: an offline scan learns nothing (auto-learning is off here too).
-  const bayes = existsSync(bayesFile) ? new SqliteBayesStore(bayesFile, { readonly: true }) : NO_BAYES;
+  // Read-only: an offline scan learns nothing (auto-learning is off here too); Redis (with a
+  // redis:// state) is asked as the gateway asks it.
+  const bayes = file === null ? openBayesStore(config) : existsSync(bayesPath(config)) ? openBayesStore(config, { readonly: true }) : NO_BAYES;
+  // Redis has no offline queue: the first scan waits (bounded) for the connections.
+  const connected = Promise.all([state, bayes].map((s) => (s instanceof RedisConnection ? s.ready(config.redis.connectTimeout).catch(() => undefined) : undefined)));
   const checksConfig = { ...config.checks, bayes: { ...config.checks.bayes, autoLearn: null } };
   // Only content checks run offline: the envelope stage's LDAP/LAN probes get the refusing ports.
   // The external scanners (clamd, spamd, rspamd) are asked when configured, as in the gateway.
@@ -78,6 +80,7 @@ export function createScanner(config: Config): Scanner {
   const isLocal = (d: string): boolean => Object.hasOwn(config.domains, d);
   return {
     async scan(name, raw) {
+      await connected;
       const limit = config.policy.scanLimit;
       const view = messageView(raw.length > limit ? raw.subarray(0, limit) : raw, raw.length, async function* () {
         yield raw;

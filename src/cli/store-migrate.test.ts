@@ -1,7 +1,8 @@
 // `moat store migrate` against a real redis-server and a real PostgreSQL on loopback: live state
 // keys arrive in Redis with their absolute expiry and expired ones do not; the message log arrives
 // in PostgreSQL with every entry, event and final state, marked with the node name; a second copy
-// into a non-empty log is refused.
+// into a non-empty log is refused; a bayes.db's tokens (64-bit ids exact), totals and learned ids
+// arrive in the Redis Bayes store, which answers the same lookups, and a second copy is refused.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,9 @@ import { startRedis, type RedisHandle } from '../../test/harness/redis.js';
 import { stopAll } from '../../test/harness/process.js';
 import { systemClock } from '../platform/clock.js';
 import { RedisStateStore } from '../store/redis/state.js';
+import { RedisBayesStore } from '../store/redis/bayes.js';
+import { SqliteBayesStore } from '../store/sqlite/bayes.js';
+import { tokenHash } from '../store/bayes.js';
 import { PostgresMessageLog } from '../store/postgres/message-log.js';
 import { SqliteMessageLog } from '../store/sqlite/message-log.js';
 import { SqliteStateStore } from '../store/sqlite/state.js';
@@ -66,6 +70,33 @@ describe('moat store migrate', () => {
     expect(await r.increment('rate:c:1', 1, 1000)).toBe(8); // a counter, with its own (kept) expiry
     expect(await r.get('gone')).toBeNull();
     await r.close();
+  });
+
+  it('copies the Bayes tokens into Redis: the same lookups, learned ids kept, once', async () => {
+    const file = join(dir, 'bayes.db');
+    const tokens = Array.from({ length: 1200 }, (_, i) => tokenHash(`w${i}`));
+    const sq = new SqliteBayesStore(file);
+    await sq.learn([{ id: 's1', as: 'spam', tokens }, { id: 'h1', as: 'ham', tokens: tokens.slice(0, 600) }, { id: 'h2', as: 'ham', tokens: tokens.slice(0, 10) }], 5000);
+    const want = await sq.lookup(tokens);
+    await sq.close();
+    const o = { from: `sqlite:${file}`, to: `redis://127.0.0.1:${redis.port}/0`, keyPrefix: 'migb:', node: 'n1', stagingDir: join(dir, 'stage') };
+    const lines: string[] = [];
+    await migrateStore(o, (l) => lines.push(l));
+    expect(lines).toEqual(['bayes: 1200 tokens and 3 learned messages copied']);
+    const r = new RedisBayesStore({ url: o.to, keyPrefix: 'migb:', commandTimeoutMs: 2000, connectTimeoutMs: 1000 });
+    await r.ready(5000);
+    const got = await r.lookup(tokens);
+    expect(got.totals).toEqual({ spam: 1, ham: 2 });
+    expect(got.counts).toEqual(want.counts);
+    expect(await r.learnedAs('h1')).toBe('ham');
+    // Learned again on the cluster: known; forgotten: its counts go.
+    expect(await r.learn([{ id: 's1', as: 'spam', tokens }], 6000)).toEqual(['known']);
+    expect(await r.forget([{ id: 'h2', tokens: tokens.slice(0, 10) }])).toEqual([true]);
+    expect((await r.lookup(tokens.slice(0, 1))).counts.get(tokens[0] as bigint)).toEqual({ spam: 1, ham: 1 });
+    // Expiry sees the copied times: everything was learned at 5000.
+    expect(await r.expire({ before: 5001, rareBelow: 2, maxTokens: 1_000_000 })).toBe(600);
+    await r.close();
+    await expect(migrateStore(o, () => undefined)).rejects.toThrow(/already holds learned Bayes/);
   });
 
   it('copies the message log into PostgreSQL with the node name, once', async () => {

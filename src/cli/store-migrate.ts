@@ -3,6 +3,9 @@
  * stores into the cluster stores, once, with the gateway stopped (docs/scaling.md).
  * - state.db → Redis: every live key with its remaining lifetime (SET … PXAT, the same absolute
  *   expiry), under the key prefix given (default: the schema's "moat:"); expired rows are skipped.
+ * - bayes.db → Redis: every token's counts and last-learned time, the totals and the learned
+ *   message ids, into the keys of src/store/redis/bayes.ts under the key prefix; refused when the
+ *   target already holds learned messages (counts would be added twice).
  * - store.db → PostgreSQL: the message log (entries, then events in their order, so every message
  *   ends in the same state), marked with the node name given; refused when the target log already
  *   holds entries (a second run would duplicate them). With --quarantine DIR, the directory
@@ -15,6 +18,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import type { LogRecord, MessageEvent, TransactionEntry } from '../store/message-log.js';
+import { BAYES_KEYS } from '../store/redis/bayes.js';
 import { PostgresMessageLog } from '../store/postgres/message-log.js';
 import { PostgresQuarantine } from '../quarantine/postgres.js';
 
@@ -34,7 +38,10 @@ export async function migrateStore(o: MigrateOptions, out: (line: string) => voi
   const db = new Database(o.from.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
   try {
     const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
-    if (/^rediss?:\/\//.test(o.to)) {
+    if (/^rediss?:\/\//.test(o.to) && tables.has('tokens') && tables.has('learned')) {
+      const [tokens, learned] = await copyBayes(db, o.to, o.keyPrefix);
+      out(`bayes: ${tokens} tokens and ${learned} learned messages copied`);
+    } else if (/^rediss?:\/\//.test(o.to)) {
       if (!tables.has('kv')) throw new Error(`${o.from} is not a state store (no kv table)`);
       out(`state: ${await copyState(db, o.to, o.keyPrefix)} live keys copied`);
     } else if (/^postgres(ql)?:\/\//.test(o.to)) {
@@ -73,6 +80,52 @@ async function copyState(db: Database.Database, url: string, keyPrefix: string):
     await redis.quit().catch(() => redis.disconnect());
   }
   return n;
+}
+
+async function copyBayes(db: Database.Database, url: string, keyPrefix: string): Promise<[number, number]> {
+  const redis = new Redis(url, { keyPrefix, maxRetriesPerRequest: 1, lazyConnect: true });
+  redis.on('error', () => undefined);
+  await redis.connect();
+  try {
+    const [spam, ham] = await redis.hmget(BAYES_KEYS.totals, 'spam', 'ham');
+    if (Number(spam ?? 0) + Number(ham ?? 0) > 0) throw new Error('the target Redis already holds learned Bayes messages: refusing to add the counts twice');
+    let batch = redis.pipeline();
+    let size = 0;
+    const flush = async (force: boolean): Promise<void> => {
+      if (size === 0 || (!force && size < BATCH)) return;
+      const failed = ((await batch.exec()) ?? []).find(([err]) => err !== null);
+      if (failed?.[0]) throw failed[0];
+      batch = redis.pipeline();
+      size = 0;
+    };
+    // 64-bit token ids: read as BigInt (a Number would round them into other tokens).
+    const rows = db.prepare('SELECT id, spam, ham, atime FROM tokens').safeIntegers(true).iterate() as IterableIterator<{ id: bigint; spam: bigint; ham: bigint; atime: bigint }>;
+    let tokens = 0;
+    for (const r of rows) {
+      const t = String(r.id);
+      if (r.spam > 0n) batch.hset(BAYES_KEYS.spam, t, String(r.spam));
+      if (r.ham > 0n) batch.hset(BAYES_KEYS.ham, t, String(r.ham));
+      batch.zadd(BAYES_KEYS.atime, 'GT', String(r.atime), t);
+      tokens++;
+      size++;
+      await flush(false);
+    }
+    let learned = 0;
+    for (const r of db.prepare('SELECT id, class FROM learned').iterate() as IterableIterator<{ id: string; class: string }>) {
+      batch.hset(BAYES_KEYS.learned, r.id, r.class);
+      learned++;
+      size++;
+      await flush(false);
+    }
+    const t = db.prepare('SELECT spam, ham FROM totals WHERE k = 0').get() as { spam: number; ham: number } | undefined;
+    // The totals last: a run cut short leaves them at zero, so the refusal above does not stop a re-run.
+    batch.hset(BAYES_KEYS.totals, 'spam', String(t?.spam ?? 0), 'ham', String(t?.ham ?? 0));
+    size++;
+    await flush(true);
+    return [tokens, learned];
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
 }
 
 async function copyLog(db: Database.Database, url: string, node: string): Promise<[number, number]> {

@@ -126,7 +126,7 @@ export const configSchema = z
       .string()
       .regex(/^(sqlite:|rediss?:\/\/)/, 'expected "sqlite:", "sqlite:/path/to/state.db" or "redis://HOST:PORT/DB"')
       .default('sqlite:')
-      .describe('Learned state (greylist, rate limits, pregreet passes, recipient cache): "sqlite:" = dataDir/state.db, "sqlite:PATH", or "redis://[:PASSWORD@]HOST:PORT/DB" (rediss:// for TLS) shared by several nodes'),
+      .describe('Learned state (greylist, rate limits, pregreet passes, recipient cache): "sqlite:" = dataDir/state.db, "sqlite:PATH", or "redis://[:PASSWORD@]HOST:PORT/DB" (rediss:// for TLS) shared by several nodes, which then holds the Bayes tokens too (checks.bayes.store is not used)'),
     redis: redisSchema,
     store: z
       .string()

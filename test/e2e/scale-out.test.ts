@@ -3,10 +3,14 @@
  * spool) sharing one real redis-server (state) and one real PostgreSQL (message log), with
  * smtp-sink as the LAN server. A triplet greylisted on node A passes on node B after the delay; a
  * per-client message rate counts the messages of both nodes; node B's `moat log`/`moat explain`
- * sees node A's mail with its node name; with Redis killed the sessions are deferred (the
+ * sees node A's mail with its node name; Bayes trained with `moat learn` against node A's config
+ * (tokens in the shared Redis, no bayes.db on either node) scores on node B; with Redis killed the sessions are deferred (the
  * checks' fail policy: 451), nothing is accepted without a working store and nothing already
  * accepted is lost, and once Redis is back both nodes work again without a restart.
  */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresHandle } from '../harness/postgres.js';
 import { startRedis, type RedisHandle } from '../harness/redis.js';
@@ -47,6 +51,7 @@ describe('two gateway nodes sharing Redis and PostgreSQL', () => {
           checks: {
             greylist: { enabled: true, delay: `${DELAY_MS}ms`, retryWindow: '1h', lifetime: '1d', failOpen: false },
             rateLimit: { messagesPerClient: { count: LIMIT, per: '1h' } },
+            bayes: { minSpam: 3, minHam: 3 },
           },
         },
       });
@@ -141,6 +146,46 @@ describe('two gateway nodes sharing Redis and PostgreSQL', () => {
     // Gone from the shared quarantine: node A cannot release it a second time.
     expect((await a.cli('quarantine', 'release', id)).code).not.toBe(0);
     expect((await a.cli('quarantine', 'list')).stdout).not.toContain(id);
+  });
+
+  it('Bayes trained via node A (moat learn against node A\'s config) scores on node B', async () => {
+    const train = join(dirs[0] as string, 'train');
+    const spamWords = 'cheap replica watches casino bonus lottery winner claim prize wire transfer pharmacy discount';
+    const hamWords = 'meeting agenda quarterly report budget review minutes project schedule team lunch';
+    for (const [kind, words] of [['spam', spamWords], ['ham', hamWords]] as const) {
+      await mkdir(join(train, kind), { recursive: true });
+      for (let i = 0; i < 4; i++) {
+        const body = `${words} ${words.split(' ').reverse().join(' ')} number ${i}`;
+        await writeFile(join(train, kind, `${i}.eml`), `From: x${i}@${kind}.example\r\nTo: bob@example.test\r\nSubject: ${kind} ${i}\r\nMessage-ID: <${kind}-${i}@train.example>\r\n\r\n${body}\r\n`);
+      }
+    }
+    expect((await a.cli('learn', 'spam', join(train, 'spam'))).stdout).toContain('spam: learned 4');
+    const ham = await a.cli('learn', 'ham', join(train, 'ham'));
+    expect(ham.stdout).toContain('store: 4 spam, 4 ham learned');
+    // The tokens are in the shared Redis: neither node has a token file of its own.
+    expect(existsSync(join(a.dataDir, 'bayes.db')) || existsSync(join(b.dataDir, 'bayes.db'))).toBe(false);
+    // Node B's own CLI sees what was learned through A.
+    expect((await b.cli('learn', 'ham', join(train, 'ham'))).stdout).toContain('skipped 4 (already known)');
+    // B's verdict (its message.accepted or message.quarantined line: a BAYES_9x spam may well be quarantined).
+    const symbols = async (kind: string, words: string): Promise<string> => {
+      const from = `eve-${kind}@sender.example`;
+      const msg = { source: '127.0.0.24', from, to: ['bob@example.test'], data: `Subject: bayes-${kind}-on-b\r\n\r\n${words}\r\n` };
+      await waitUntil(
+        async () => {
+          const r = await smtplibSend({ port: b.port, ...msg });
+          return r.data?.[0] === 250 ? r : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 300, what: `node B to accept the ${kind} message` },
+      );
+      const verdict = await waitUntil(async () => b.events().find((e) => (e['event'] === 'message.accepted' || e['event'] === 'message.quarantined') && e['from'] === from), {
+        timeoutMs: 20_000,
+        what: `node B's verdict on the ${kind} message`,
+      });
+      expect(verdict['node']).toBe('node-b');
+      return JSON.stringify(verdict['symbols']);
+    };
+    expect(await symbols('spam', spamWords)).toMatch(/BAYES_(8|9)/);
+    expect(await symbols('ham', hamWords)).toMatch(/BAYES_00/);
   });
 
   it('defers every session while Redis is down, loses nothing, and recovers when Redis is back', async () => {
