@@ -7,7 +7,8 @@
  * them). No default user and no default password: with no user in the store every login is
  * refused with how to create one (`moat admin add-user`).
  * Roles: admin (everything), readonly (sees everything, changes nothing), helpdesk (the
- * quarantine only: sees and acts on it).
+ * quarantine only: sees and acts on it). Changing the run-time sender lists (`senders`) is the
+ * admin's alone: an allowed sender skips filtering for every recipient.
  * Fails closed: a store that cannot be read refuses the login or the request (503).
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,7 +18,7 @@ import type { StateStore } from '../store/state.js';
 import { cookies, HttpError } from './http.js';
 import { verifyPassword } from './password.js';
 
-export const PERMISSIONS = ['view', 'quarantine.view', 'quarantine.act', 'queue.act', 'admin'] as const;
+export const PERMISSIONS = ['view', 'quarantine.view', 'quarantine.act', 'queue.act', 'senders', 'admin'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLE_PERMISSIONS: Readonly<Record<AdminRole, readonly Permission[]>> = {

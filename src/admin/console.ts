@@ -17,6 +17,7 @@ import { dashboardRoutes } from './api-dashboard.js';
 import { messageRoutes } from './api-messages.js';
 import { quarantineRoutes } from './api-quarantine.js';
 import { configRoutes } from './api-config.js';
+import { senderRoutes } from './api-senders.js';
 import { publicLinkRoutes } from './public-links.js';
 
 export type ConsoleHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -30,6 +31,7 @@ export async function createConsole(deps: ConsoleDeps): Promise<ConsoleHandler> 
     ...messageRoutes(deps),
     ...quarantineRoutes(deps),
     ...configRoutes(deps),
+    ...senderRoutes(deps),
     ...publicLinkRoutes(deps),
   ]) {
     router.add(method, path, route);
