@@ -158,14 +158,21 @@ describe('run-time sender lists and the live dashboard on the real gateway', () 
     const before = JSON.parse(first.data) as { totals: Record<string, number>; queue: { size: number }; quarantine: number };
     expect(before.quarantine).toBeGreaterThanOrEqual(0);
     await s.next((e) => e.name === ':', 0, 10_000);
-    const from = s.events.length;
-    const sent = await swaks({ port: gw.port, from: 'alice@sender.example', to: 'bob@example.test', headers: ['Subject: live'] });
-    const t0 = Date.now();
-    queuedId(sent);
-    const moved = await s.next((e) => e.name === 'dashboard' && (JSON.parse(e.data) as typeof before).totals['accept']! > before.totals['accept']!, from);
-    const latency = moved.at - t0;
-    process.stdout.write(`SSE: accepted-counter event ${latency} ms after the 250 (admin.events.interval 1s)\n`);
-    expect(latency).toBeLessThan(5000);
+    // Five messages one after the other: each one's count arrives as an event, its latency measured from the 250.
+    const latencies: number[] = [];
+    let accepted = before.totals['accept'] ?? 0;
+    for (let i = 0; i < 5; i++) {
+      const from = s.events.length;
+      const sent = await swaks({ port: gw.port, from: 'alice@sender.example', to: 'bob@example.test', headers: [`Subject: live ${i}`] });
+      const t0 = Date.now();
+      queuedId(sent);
+      const moved = await s.next((e) => e.name === 'dashboard' && ((JSON.parse(e.data) as typeof before).totals['accept'] ?? 0) > accepted, from);
+      accepted = (JSON.parse(moved.data) as typeof before).totals['accept'] ?? 0;
+      latencies.push(moved.at - t0);
+    }
+    latencies.sort((a, b) => a - b);
+    process.stdout.write(`SSE: accepted-counter event after the 250, ms (admin.events.interval 1s): ${latencies.join(' ')}; median ${latencies[2]}\n`);
+    expect(latencies[4]).toBeLessThan(5000);
     s.close();
   });
 

@@ -94,6 +94,8 @@ describe('admin console in headless Chromium', () => {
     await waitUntil(async () => (await card('delivered')) >= 1, { timeoutMs: 30_000, what: 'the delivered counter at 1' });
     expect(await page.locator('#totals').getAttribute('data-source')).toBe('sse');
     expect(await page.evaluate(() => (globalThis as unknown as Record<string, unknown>)['noReload'])).toBe(true);
+    // The chart and tables follow the event (refreshed at most every 2 s).
+    await page.locator('section:has(h2:text("Verdict mix")) table').waitFor();
     await page.screenshot({ path: join(SHOTS, 'dashboard.png'), fullPage: true });
     deliveredBefore = await card('delivered');
 
