@@ -67,6 +67,10 @@ import type { ServerOptions } from './smtp/server/options.js';
 import type { ConnectionInfo } from './smtp/server/handler.js';
 import { replyToString } from './smtp/reply.js';
 import type { Server, Socket } from 'node:net';
+import type { SenderEntryStore } from './senders/entries.js';
+import { LiveSenderLists } from './senders/live.js';
+import { PostgresSenderEntryStore } from './senders/postgres.js';
+import { SqliteSenderEntryStore } from './senders/sqlite.js';
 
 export interface Worker {
   reload(config: Config): Promise<void>;
@@ -228,6 +232,13 @@ export function openQuarantine(c: Config): Quarantine {
  */
 export function adminStorePath(c: Config): string {
   return storePath(c) ?? join(c.dataDir, 'admin.db');
+}
+
+/** The run-time sender entries (src/senders): in store.db beside the console's users, or in the shared PostgreSQL. */
+export function openSenderEntries(c: Config): SenderEntryStore {
+  const file = storePath(c);
+  if (file !== null) return new SqliteSenderEntryStore(file);
+  return new PostgresSenderEntryStore({ url: c.store, poolSize: c.postgres.poolSize, statementTimeoutMs: c.postgres.statementTimeout });
 }
 
 /** The secret that signs the digest's links (admin/signed-link.ts). */
@@ -430,8 +441,12 @@ export async function startWorker(initial: Config, index: number, count: number,
     accepted: (m) => own.scheduler.add(m, null),
   });
   if (index === 0) digests.start();
+  // Run-time allow/block entries: loaded before the first session, then kept fresh (senders/live.ts).
+  const senders = new LiveSenderLists(openSenderEntries(config), log);
+  await senders.refresh();
+  senders.every(config.checks.senderLists.refresh);
   const pipelineFor = (c: Config) => {
-    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts(), bayes, ruleFiles, logger: log, ...(ports.ruleThread ? { ruleThread: ports.ruleThread } : {}) }, false, c, c.outbound);
+    const checks = createChecks(c.checks, c.domains, { resolver, clock, state, hostname: c.hostname, directory, prober, readText, scanners: scannerPorts(), bayes, ruleFiles, logger: log, senders: () => senders.current(), ...(ports.ruleThread ? { ruleThread: ports.ruleThread } : {}) }, false, c, c.outbound);
     // Rule files are read and compiled now, not on the first message (rules.loaded is logged at start and reload).
     for (const e of checks) void e.check.prepare?.();
     const o = c.outbound;
@@ -505,6 +520,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       contexts.apply(next.listen, false);
       config = next;
       pipeline = nextPipeline;
+      senders.every(next.checks.senderLists.refresh);
       const wanted = new Set(next.listen.map((l) => l.address));
       const added = next.listen.filter((l) => !servers.has(l.address)).map((l) => listen(l.address));
       const removed = [...servers].filter(([address]) => !wanted.has(address));
@@ -553,6 +569,9 @@ export async function startWorker(initial: Config, index: number, count: number,
           own.scheduler.add(m, null);
           return { ok: true, result: 'released' };
         }
+        case 'senders-reload':
+          await senders.refresh();
+          return { ok: true, count: senders.current().entries.length };
         case 'digest-send':
           if (!config.quarantine.digest.enabled) return { ok: false, error: 'quarantine digests are off (quarantine.digest.enabled)' };
           return { ok: true, count: await digests.run() };
@@ -604,6 +623,7 @@ export async function startWorker(initial: Config, index: number, count: number,
       await state.close();
       await quarantine.close();
       await bayes.close();
+      await senders.close();
       await tracking.close();
       digests.stop();
       if (expiry) clearInterval(expiry);

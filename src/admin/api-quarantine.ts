@@ -5,15 +5,18 @@
  *   GET  /api/quarantine/:id/html   the sanitised HTML as a document for the preview's sandboxed
  *        frame, under a CSP that allows no script and nothing remote (and `sandbox` itself)
  *   POST /api/quarantine/:id/release|delete   {learn: true} also trains ham/spam where learning exists
- *   POST /api/quarantine/bulk       {ids, action: release|delete|release-learn|delete-learn}
- *   POST /api/quarantine/:id/allow-sender|block-sender
+ *   POST /api/quarantine/bulk       {ids, action: release|delete|release-learn|delete-learn|allow-sender|block-sender}
+ *   POST /api/quarantine/:id/allow-sender   puts the envelope sender on the run-time allow list
+ *        (api-senders.ts) and releases the message; block-sender puts it on the block list and
+ *        deletes the message (as Proxmox's whitelist/blacklist actions do). Admins only (`senders`).
  *   POST /api/digest/send           the digests now (admin)
- * Learning and run-time sender lists are seams (Capabilities): without them these answer 501 and
- * say what to do instead; nothing is done half.
+ * Learning is a seam (Capabilities): without it the learning actions answer 501 and say what to
+ * do instead; nothing is done half.
  */
 import type { QuarantinePreview } from '../quarantine/preview.js';
 import { escapeHtml, html, HttpError, json, PREVIEW_CSP, PREVIEW_META_CSP, readJson } from './http.js';
 import { sessionOf, type ConsoleDeps, type Ctx, type RouteList } from './route.js';
+import { putSender } from './api-senders.js';
 
 const ID_RE = /^[0-9A-Za-z]{1,40}$/;
 const PREVIEW_TTL = 60_000;
@@ -61,14 +64,21 @@ export function quarantineRoutes(deps: ConsoleDeps): RouteList {
     },
   });
 
+  /** Lists the message's envelope sender (allow: then releases it; block: then deletes it). */
+  const listSender = async (c: Ctx, id: string, list: 'allow' | 'block'): Promise<{ sender: string; entry: number; result: string }> => {
+    const a = await deps.ask({ op: 'quarantine-show', id });
+    const env = a.ok ? a.quarantined?.[0]?.envelope : undefined;
+    if (!env) throw new HttpError(404, `no message ${id} in quarantine`);
+    if (env.from === '') throw new HttpError(400, 'the null sender <> cannot be listed');
+    const { entry } = await putSender(deps, c, list, env.from, `from quarantine ${id}`);
+    const result = await act(c, id, list === 'allow' ? 'release' : 'delete', false);
+    return { sender: entry.value, entry: entry.id, result };
+  };
+
   const senderList = (list: 'allow' | 'block') => ({
-    perm: 'quarantine.act' as const,
+    perm: 'senders' as const,
     async handle(c: Ctx) {
-      const p = await preview(idParam(c));
-      const key = list === 'allow' ? 'allow' : 'deny';
-      throw new HttpError(501, 'sender lists cannot be changed from the console in this build; add the sender to the config and reload (SIGHUP)', {
-        config: `checks:\n  senderLists:\n    ${key}:\n      addresses: [${JSON.stringify(p.from)}]\n`,
-      });
+      return json({ ok: true, ...(await listSender(c, idParam(c), list)) });
     },
   });
 
@@ -153,12 +163,19 @@ export function quarantineRoutes(deps: ConsoleDeps): RouteList {
           const ids = Array.isArray(body['ids']) ? body['ids'].filter((x): x is string => typeof x === 'string' && ID_RE.test(x)) : [];
           if (ids.length === 0 || ids.length > 500) throw new HttpError(400, 'ids: 1 to 500 queue ids');
           const action = String(body['action'] ?? '');
-          if (!['release', 'delete', 'release-learn', 'delete-learn'].includes(action)) throw new HttpError(400, 'action must be release, delete, release-learn or delete-learn');
+          if (!['release', 'delete', 'release-learn', 'delete-learn', 'allow-sender', 'block-sender'].includes(action)) throw new HttpError(400, 'action must be release, delete, release-learn, delete-learn, allow-sender or block-sender');
           const learn = action.endsWith('-learn');
           if (learn && !deps.capabilities.learn) throw new HttpError(501, 'learning is not available in this build (no Bayes classifier)');
+          const senders = action.endsWith('-sender');
+          if (senders && !sessionOf(c).permissions.includes('senders')) throw new HttpError(403, `your role (${sessionOf(c).role}) may not change the sender lists`);
           const results: Record<string, string> = {};
           for (const id of new Set(ids)) {
             try {
+              if (senders) {
+                const r = await listSender(c, id, action === 'allow-sender' ? 'allow' : 'block');
+                results[id] = `${r.sender} ${action === 'allow-sender' ? 'allowed' : 'blocked'}; ${r.result}`;
+                continue;
+              }
               results[id] = await act(c, id, action.startsWith('release') ? 'release' : 'delete', learn);
             } catch (e) {
               results[id] = e instanceof HttpError ? `error: ${e.message}` : 'error';

@@ -7,7 +7,8 @@
  * them). No default user and no default password: with no user in the store every login is
  * refused with how to create one (`moat admin add-user`).
  * Roles: admin (everything), readonly (sees everything, changes nothing), helpdesk (the
- * quarantine only: sees and acts on it).
+ * quarantine only: sees and acts on it). Changing the run-time sender lists (`senders`) is the
+ * admin's alone: an allowed sender skips filtering for every recipient.
  * Fails closed: a store that cannot be read refuses the login or the request (503).
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,7 +18,7 @@ import type { StateStore } from '../store/state.js';
 import { cookies, HttpError } from './http.js';
 import { verifyPassword } from './password.js';
 
-export const PERMISSIONS = ['view', 'quarantine.view', 'quarantine.act', 'queue.act', 'admin'] as const;
+export const PERMISSIONS = ['view', 'quarantine.view', 'quarantine.act', 'queue.act', 'senders', 'admin'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLE_PERMISSIONS: Readonly<Record<AdminRole, readonly Permission[]>> = {
@@ -54,6 +55,8 @@ export const SETUP_HINT = 'No console user exists yet. Create one on the gateway
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 export class ConsoleAuth {
+  private readonly ended: ((idHash: string) => void)[] = [];
+
   constructor(
     private readonly store: AdminStore,
     private readonly state: StateStore,
@@ -122,6 +125,22 @@ export class ConsoleAuth {
 
   async logout(s: Session): Promise<void> {
     await this.store.deleteSession(s.idHash);
+    for (const f of this.ended) f(s.idHash);
+  }
+
+  /** Called with a session's id hash when it is logged out (live streams close). */
+  onLogout(f: (idHash: string) => void): void {
+    this.ended.push(f);
+  }
+
+  /** Whether a session (of a long-lived request) is still valid: not expired, not revoked, its user still there. */
+  async alive(s: Session): Promise<boolean> {
+    const stored = await this.store.getSession(s.idHash);
+    if (!stored) return false;
+    const now = this.now();
+    const set = this.settings();
+    if (now - stored.createdAt > set.lifetimeMs || now - stored.lastSeenAt > set.idleMs) return false;
+    return (await this.store.getUser(stored.user)) !== null;
   }
 
   /** Throws 403 unless the request carries the session's CSRF token. */

@@ -32,6 +32,15 @@ export const adminSchema = z
       })
       .strict()
       .prefault({}),
+    events: z
+      .object({
+        interval: duration('How often the live dashboard (GET /api/events, server-sent events) looks for changes while a stream is open').prefault('1s'),
+        heartbeat: duration('A comment line this often keeps an idle stream open through proxies; each stream\'s session is checked again then').prefault('15s'),
+        maxStreamsPerUser: z.number().int().min(1).max(100).default(4).describe('Live streams one console user may hold open (one per tab); beyond: 429 and the page polls'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The live dashboard (server-sent events); the page falls back to polling every 5 s'),
     loginLimit: z
       .object({
         perIp: z.number().int().min(1).max(10_000).default(10).describe('Failed logins from one client IP per window before logins from it are refused (429)'),

@@ -17,19 +17,28 @@ import { dashboardRoutes } from './api-dashboard.js';
 import { messageRoutes } from './api-messages.js';
 import { quarantineRoutes } from './api-quarantine.js';
 import { configRoutes } from './api-config.js';
+import { senderRoutes } from './api-senders.js';
 import { publicLinkRoutes } from './public-links.js';
+import { EventHub, eventRoutes } from './events.js';
 
 export type ConsoleHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export async function createConsole(deps: ConsoleDeps): Promise<ConsoleHandler> {
   const router = new Router<RouteDef>();
   const assets = await loadAssets(deps.assetsDir);
+  const hub = new EventHub(deps, deps.auth, () => {
+    const e = deps.config().admin.events;
+    return { intervalMs: e.interval, heartbeatMs: e.heartbeat, maxStreamsPerUser: e.maxStreamsPerUser };
+  });
+  deps.auth.onLogout((idHash) => hub.closeSession(idHash));
   for (const [method, path, route] of [
     ...sessionRoutes(deps),
     ...dashboardRoutes(deps),
     ...messageRoutes(deps),
     ...quarantineRoutes(deps),
     ...configRoutes(deps),
+    ...senderRoutes(deps),
+    ...eventRoutes(hub),
     ...publicLinkRoutes(deps),
   ]) {
     router.add(method, path, route);

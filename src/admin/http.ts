@@ -41,7 +41,9 @@ export class HttpError extends Error {
 export type Reply =
   | { readonly status: number; readonly json: unknown; readonly headers?: Readonly<Record<string, string>> }
   | { readonly status: number; readonly html: string; readonly headers?: Readonly<Record<string, string>> }
-  | { readonly status: number; readonly body: Buffer; readonly type: string; readonly headers?: Readonly<Record<string, string>> };
+  | { readonly status: number; readonly body: Buffer; readonly type: string; readonly headers?: Readonly<Record<string, string>> }
+  /** A long-lived answer (server-sent events): the headers are sent, then `stream` owns the response. */
+  | { readonly status: number; readonly stream: (res: ServerResponse) => void; readonly headers?: Readonly<Record<string, string>> };
 
 export function json(data: unknown, status = 200, headers: Readonly<Record<string, string>> = {}): Reply {
   return { status, json: data, headers };
@@ -53,6 +55,12 @@ export function html(text: string, status = 200, headers: Readonly<Record<string
 
 export function send(res: ServerResponse, r: Reply, head: boolean): void {
   const headers: Record<string, string> = { ...SECURITY_HEADERS, ...(r.headers ?? {}) };
+  if ('stream' in r) {
+    res.writeHead(r.status, headers);
+    if (head) res.end();
+    else r.stream(res);
+    return;
+  }
   let body: Buffer;
   if ('json' in r) {
     body = Buffer.from(JSON.stringify(r.json), 'utf8');

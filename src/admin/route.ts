@@ -10,6 +10,7 @@ import type { ControlAnswer, ControlRequest } from '../gateway/control.js';
 import type { Logger } from '../platform/logger.js';
 import type { MessageLogStore } from '../store/message-log.js';
 import type { MessageStatsReader } from '../store/message-stats.js';
+import type { SenderEntryStore } from '../senders/entries.js';
 import type { ConsoleAuth, OriginPolicy, Permission, Session } from './auth.js';
 import type { Method, Reply } from './http.js';
 
@@ -34,7 +35,7 @@ export type RouteList = readonly (readonly [Method, string, RouteDef])[];
 export interface Capabilities {
   /** Training the Bayes classifier from the quarantine (release-and-learn-ham, delete-and-learn-spam). */
   readonly learn: boolean;
-  /** Allow/block lists the console can change at run time. */
+  /** Allow/block lists the console can change at run time (src/senders). */
   readonly senderLists: boolean;
 }
 
@@ -55,6 +56,8 @@ export interface ConsoleDeps {
   readonly capabilities: Capabilities;
   /** Trains Bayes on a quarantined message (ham before a release, spam before a delete); the store's outcome. */
   readonly learn: (id: string, as: 'spam' | 'ham') => Promise<string>;
+  /** The run-time sender entries (src/senders); null when the store could not be opened. */
+  readonly senders: SenderEntryStore | null;
   /** Directory of the built UI (dist/src/admin/ui). */
   readonly assetsDir: string;
 }

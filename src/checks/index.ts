@@ -12,6 +12,7 @@ import type { Resolver } from '../platform/dns/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Directory } from '../platform/ldap.js';
 import type { StateStore } from '../store/state.js';
+import type { RuntimeSenderLists } from '../senders/entries.js';
 import { relayGuard } from './relay-guard/index.js';
 import { recipientsCheckSchema } from './recipients/config.js';
 import { recipientsCheck, type RecipientDomains } from './recipients/index.js';
@@ -93,6 +94,8 @@ export interface CheckPorts {
   readonly bayes: BayesStore;
   /** Adapters for the external content scanners (clamd, spamd, rspamd). */
   readonly scanners: ScannerPorts;
+  /** The run-time allow/block entries' current snapshot (src/senders/live.ts); absent: none. */
+  readonly senders?: () => RuntimeSenderLists;
 }
 
 /** What checks need to know of `domains` besides the names: each domain's recipient validation. */
@@ -118,7 +121,7 @@ export function createChecks(
     { check: relayGuard(), observe: false, failOpen: false },
     ...entry(pregreet(config.pregreet, ports.state), config.pregreet),
     // Allow lists first: their facts let later checks skip.
-    ...entry(senderLists(config.senderLists), config.senderLists),
+    ...entry(senderLists(config.senderLists, ports.senders), config.senderLists),
     // Connection reputation: the decisive DNSBL first (its DNSWL fact is read by later checks), then rDNS, HELO.
     ...entry(dnsbl(config.dnsbl, ports), config.dnsbl),
     ...entry(rdns(config.rdns, ports), config.rdns),

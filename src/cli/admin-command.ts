@@ -68,7 +68,7 @@ async function askPassword(): Promise<string> {
 }
 
 /** Started as root on Moat's dataDir: the store's files go to the dataDir's owner. */
-async function handOver(config: Config): Promise<void> {
+export async function handOver(config: Config): Promise<void> {
   if (process.geteuid?.() !== 0) return;
   const owner = await stat(config.dataDir).catch(() => null);
   if (!owner || owner.uid === 0) return;

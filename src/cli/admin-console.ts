@@ -16,7 +16,7 @@ import { parseHostPort } from '../config/address.js';
 import { parseConfigText, type ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { ControlAnswer, ControlRequest } from '../gateway/control.js';
-import { adminStorePath, linkSecretPath, openStateStore, storePath } from '../main.js';
+import { adminStorePath, linkSecretPath, openSenderEntries, openStateStore, storePath } from '../main.js';
 import { systemClock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { SqliteAdminStore } from '../store/sqlite/admin.js';
@@ -28,8 +28,8 @@ export interface AdminConsole {
   close(): Promise<void>;
 }
 
-/** Bayes learning from the quarantine; no run-time sender lists in this release (the console says so). */
-const CAPABILITIES: Capabilities = { learn: true, senderLists: false };
+/** Bayes learning from the quarantine; run-time sender lists (src/senders). */
+const CAPABILITIES: Capabilities = { learn: true, senderLists: true };
 
 export async function openAdminConsole(o: {
   readonly config: () => Config;
@@ -47,6 +47,7 @@ export async function openAdminConsole(o: {
   // console of this release shows no message log (docs/scaling.md).
   const logFile = storePath(start);
   const log = start.messageLog.enabled && logFile !== null ? new SqliteMessageLog(logFile) : null;
+  const senders = openSenderEntries(start);
   const https = start.admin.tls !== undefined;
   const auth = new ConsoleAuth(
     store,
@@ -78,6 +79,7 @@ export async function openAdminConsole(o: {
     logger: o.logger,
     now: () => systemClock.now(),
     capabilities: CAPABILITIES,
+    senders,
     learn: async (id, as) => {
       const l = await learnQuarantined(o.config(), id, as);
       if ('error' in l) throw new HttpError(404, l.error);
@@ -88,7 +90,7 @@ export async function openAdminConsole(o: {
   return {
     handler,
     async close() {
-      await Promise.all([store.close(), state.close(), log?.close()]);
+      await Promise.all([store.close(), state.close(), log?.close(), senders.close()]);
     },
   };
 }

@@ -19,6 +19,7 @@ import { scanCommand } from './scan-command.js';
 import { learnCommand } from './learn-command.js';
 import { explainCommand, logCommand } from './explain-command.js';
 import { adminCommand } from './admin-command.js';
+import { sendersCommand } from './senders-command.js';
 import { parseDuration } from '../config/duration.js';
 import { nodeName } from '../main.js';
 import { migrateStore } from './store-migrate.js';
@@ -206,6 +207,18 @@ function cli(): Command {
   );
   withConfig(admin.command('list-users').description('list the console users and their roles')).action(async (o: { config: string; json?: boolean }) =>
     process.exit(await adminCommand(await load(o.config), { op: 'list-users' }, o.json === true)),
+  );
+  const senders = program.command('senders').description('run-time sender allow/block lists (beside checks.senderLists in the config; the console\'s "Sender lists")');
+  withConfig(senders.command('list').description('list the entries with who added them and when')).action(async (o: { config: string; json?: boolean }) =>
+    process.exit(await sendersCommand(await load(o.config), { op: 'list' }, o.json === true)),
+  );
+  for (const list of ['allow', 'block'] as const) {
+    withConfig(senders.command(`${list} <value>`).description(`${list === 'allow' ? 'accept mail from' : 'refuse mail from (550 5.7.1 at MAIL)'} an address ("user@example.com") or a domain ("example.com", ".example.com" its subdomains)`))
+      .option('--note <text>', 'why (shown in the list)')
+      .action(async (value: string, o: { config: string; json?: boolean; note?: string }) => process.exit(await sendersCommand(await load(o.config), { op: 'put', list, value, note: o.note ?? '' }, o.json === true)));
+  }
+  withConfig(senders.command('remove <idOrValue>').description('remove an entry by its id or value')).action(async (what: string, o: { config: string; json?: boolean }) =>
+    process.exit(await sendersCommand(await load(o.config), { op: 'remove', what }, o.json === true)),
   );
   withConfig(program.command('explain <queueId>').description('the whole story of one message from the message log: envelope, verdict, delivery')).action(
     async (id: string, o: { config: string; json?: boolean }) => process.exit(await explainCommand(await load(o.config), id, o.json === true)),

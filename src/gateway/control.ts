@@ -27,7 +27,9 @@ export type ControlRequest =
   | { readonly op: 'quarantine-release'; readonly id: string; readonly recipient?: string }
   | { readonly op: 'quarantine-delete'; readonly id: string }
   /** Send the quarantine digests now (what is new since the last ones). */
-  | { readonly op: 'digest-send' };
+  | { readonly op: 'digest-send' }
+  /** Re-read the run-time sender entries now (one was added or removed); count: entries loaded. */
+  | { readonly op: 'senders-reload' };
 
 /** A quarantined message as the control socket reports it. */
 export interface QuarantineEntry {
@@ -73,7 +75,7 @@ export function oneWorker(req: ControlRequest): boolean {
 export function isControlRequest(x: unknown): x is ControlRequest {
   if (!x || typeof x !== 'object') return false;
   const o = x as Record<string, unknown>;
-  if (['list', 'flush', 'quarantine-list', 'queue-stats', 'digest-send'].includes(o['op'] as string)) return true;
+  if (['list', 'flush', 'quarantine-list', 'queue-stats', 'digest-send', 'senders-reload'].includes(o['op'] as string)) return true;
   const withId = ['show', 'retry', 'delete', 'bounce', 'quarantine-show', 'quarantine-preview', 'quarantine-release', 'quarantine-delete'];
   if (o['recipient'] !== undefined && (o['op'] !== 'quarantine-release' || typeof o['recipient'] !== 'string' || !/^[^\s<>]{3,320}$/.test(o['recipient']))) return false;
   return typeof o['op'] === 'string' && withId.includes(o['op']) && typeof o['id'] === 'string' && /^[0-9A-Za-z]{1,40}$/.test(o['id']);
@@ -93,6 +95,8 @@ export function mergeAnswers(req: ControlRequest, answers: readonly ControlAnswe
     if (req.op === 'show' && items.length === 0) return { ok: false, error: `no message ${req.id} in the queue` };
     return { ok: true, items };
   }
+  // Every worker re-read the same store: all must have, and they loaded the same entries.
+  if (req.op === 'senders-reload') return answers.find((a) => !a.ok) ?? answers[0] ?? { ok: false, error: 'no worker answered' };
   if (req.op === 'flush' || req.op === 'digest-send') {
     if (oks.length === 0) return answers[0] ?? { ok: false, error: 'no worker answered' };
     return { ok: true, count: oks.reduce((n, a) => n + (a.count ?? 0), 0) };

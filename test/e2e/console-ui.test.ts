@@ -5,8 +5,11 @@
  * in tracking and opens its explanation, opens a quarantined HTML mail (with a script and a remote
  * image pointing at a local HTTP server that counts requests) in the sandboxed preview, releases it
  * and sees it arrive at smtp-sink and the dashboard's delivered counter move. The preview must run
- * no script and fetch nothing: the counting server must see no request. Screenshots of each page
- * go to test/out/console/ (kept out of git).
+ * no script and fetch nothing: the counting server must see no request. The dashboard's counters
+ * move through the live stream (server-sent events), without a reload. The quarantine list's
+ * select-all and row checkboxes work from the keyboard, and a bulk "block senders" puts both senders
+ * on the Sender lists page and refuses their next mail. Screenshots of each page go to
+ * test/out/console/ (kept out of git).
  */
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -84,8 +87,15 @@ describe('admin console in headless Chromium', () => {
     const id = (r.replies.find((x) => x.startsWith('250 2.0.0 Ok: queued as ')) ?? '').slice('250 2.0.0 Ok: queued as '.length);
     expect(id).not.toBe('');
     await waitUntil(async () => (await lan.messages()).length >= 1, { timeoutMs: 30_000, what: 'the ham at smtp-sink' });
-    // The dashboard polls: its delivered counter moves without a reload.
+    // The live stream moves the delivered counter without a reload: the marker set before survives,
+    // and the cards were last drawn from an event (data-source="sse"), not from the poll.
+    await page.locator('#live[data-mode="live"]').waitFor();
+    await page.evaluate(() => ((globalThis as unknown as Record<string, unknown>)['noReload'] = true));
     await waitUntil(async () => (await card('delivered')) >= 1, { timeoutMs: 30_000, what: 'the delivered counter at 1' });
+    expect(await page.locator('#totals').getAttribute('data-source')).toBe('sse');
+    expect(await page.evaluate(() => (globalThis as unknown as Record<string, unknown>)['noReload'])).toBe(true);
+    // The chart and tables follow the event (refreshed at most every 2 s).
+    await page.locator('section:has(h2:text("Verdict mix")) table').waitFor();
     await page.screenshot({ path: join(SHOTS, 'dashboard.png'), fullPage: true });
     deliveredBefore = await card('delivered');
 
@@ -146,5 +156,53 @@ describe('admin console in headless Chromium', () => {
     expect(width).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(SHOTS, 'quarantine-phone.png'), fullPage: true });
     expect(baitHits).toBe(0);
+  });
+
+  it('selects quarantined messages from the keyboard and bulk-blocks their senders, shown on the Sender lists page', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    for (const [from, tag] of [['bulk-a@spam-a.example', 'ka'], ['bulk-b@spam-b.example', 'kb']] as const) {
+      const data = [`From: ${from}`, 'To: carol@example.test', 'Date: Tue, 01 Dec 2026 10:00:00 +0000', `Message-ID: <${tag}@x.example>`, '', `Offer ${tag}`, ''].join('\r\n');
+      await swaks({ port: gw.port, from, to: 'carol@example.test', data });
+    }
+    await waitUntil(async () => gw.events().filter((e) => e['event'] === 'message.quarantined').length >= 3, { timeoutMs: 30_000, what: 'both quarantined' });
+    // The page is on the quarantine already (phone test): filter by sender, which reloads the list.
+    await page.getByLabel('Sender').fill('bulk-');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    const rows = page.locator('input.select-one');
+    await waitUntil(async () => (await rows.count()) === 2, { timeoutMs: 10_000, what: 'two rows' });
+    const block = page.getByRole('button', { name: 'Block senders and delete' });
+    expect(await block.isDisabled()).toBe(true);
+    // Keyboard only: focus the select-all box, Space selects both; Tab reaches the first row, Space unselects it.
+    await page.getByLabel('Select all messages shown').focus();
+    await page.keyboard.press('Space');
+    expect(await rows.evaluateAll((els) => els.map((e) => (e as unknown as { checked: boolean }).checked))).toEqual([true, true]);
+    expect(await page.locator('#selected-count').textContent()).toBe('2 selected');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Space');
+    expect(await page.locator('#selected-count').textContent()).toBe('1 selected');
+    expect(await page.locator('#select-all').evaluate((e) => (e as unknown as { indeterminate: boolean }).indeterminate)).toBe(true);
+    await page.keyboard.press('Space');
+    expect(await page.locator('#selected-count').textContent()).toBe('2 selected');
+    expect(await block.isDisabled()).toBe(false);
+    await page.screenshot({ path: join(SHOTS, 'quarantine-selected.png'), fullPage: true });
+    page.once('dialog', (d) => void d.accept());
+    await block.click();
+    await page.getByText('The quarantine is empty.').waitFor();
+
+    await page.getByRole('link', { name: 'Sender lists' }).click();
+    await page.getByRole('heading', { name: 'Sender lists' }).waitFor();
+    for (const v of ['bulk-a@spam-a.example', 'bulk-b@spam-b.example']) await page.getByRole('cell', { name: v, exact: true }).waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(2);
+    expect(await page.locator('tbody').textContent()).toContain('root');
+    await page.screenshot({ path: join(SHOTS, 'senders.png'), fullPage: true });
+    const refused = await swaks({ port: gw.port, from: 'bulk-a@spam-a.example', to: 'carol@example.test', headers: ['Subject: again'] });
+    expect(refused.replies).toContain('550 5.7.1 Sender address rejected: access denied');
+
+    // Removing one from the page lets that sender through again.
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Remove bulk-a@spam-a.example' }).click();
+    await waitUntil(async () => (await page.locator('tbody tr').count()) === 1, { timeoutMs: 10_000, what: 'one entry left' });
+    const again = await swaks({ port: gw.port, from: 'bulk-a@spam-a.example', to: 'bob@example.test', headers: ['Subject: again'] });
+    expect(again.replies.some((x) => x.startsWith('250 2.0.0 Ok: queued as '))).toBe(true);
   });
 });

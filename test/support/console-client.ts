@@ -3,6 +3,7 @@
  * and the CSRF token like the browser UI does, and can leave either out to show the refusals.
  * Also creates console users through the real CLI (`moat admin add-user`, password on stdin).
  */
+import { request as httpRequest } from 'node:http';
 import { runCommand } from '../harness/process.js';
 import { BIN, type GatewayProcess } from './gateway-process.js';
 
@@ -58,4 +59,74 @@ export class ConsoleClient {
     }
     return r;
   }
+}
+
+/** One server-sent events stream (GET), read with node:http: its status, and its events as they come. */
+export interface EventStream {
+  readonly status: number;
+  /** Each event: its name ("message" when none) and data; comments (heartbeats) as name ":". */
+  readonly events: { readonly name: string; readonly data: string; readonly at: number }[];
+  /** The next event after index `from` that satisfies `match`. */
+  next(match: (e: { name: string; data: string }) => boolean, from?: number, timeoutMs?: number): Promise<{ name: string; data: string; at: number }>;
+  /** Resolves when the server ended the stream. */
+  readonly ended: Promise<void>;
+  close(): void;
+}
+
+export function openEventStream(base: string, path: string, cookie: string | null): Promise<EventStream> {
+  const u = new URL(path, base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: u.hostname, port: Number(u.port), path: `${u.pathname}${u.search}`, headers: { accept: 'text/event-stream', ...(cookie ? { cookie } : {}) } }, (res) => {
+      const events: { name: string; data: string; at: number }[] = [];
+      const waiters = new Set<() => void>();
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        buf += d;
+        let cut: number;
+        while ((cut = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, cut);
+          buf = buf.slice(cut + 2);
+          let name = 'message';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) name = ':';
+            else if (line.startsWith('event: ')) name = line.slice(7);
+            else if (line.startsWith('data: ')) data.push(line.slice(6));
+          }
+          if (name === 'message' && data.length === 0) continue;
+          events.push({ name, data: data.join('\n'), at: Date.now() });
+          for (const w of waiters) w();
+        }
+      });
+      const ended = new Promise<void>((r) => res.on('close', () => r()));
+      resolve({
+        status: res.statusCode ?? 0,
+        events,
+        ended,
+        next(match, from = 0, timeoutMs = 20_000) {
+          return new Promise((ok, fail) => {
+            const look = (): boolean => {
+              const hit = events.slice(from).find(match);
+              if (!hit) return false;
+              waiters.delete(check);
+              clearTimeout(timer);
+              ok(hit);
+              return true;
+            };
+            const check = (): void => void look();
+            const timer = setTimeout(() => {
+              waiters.delete(check);
+              fail(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events.slice(-3))}`));
+            }, timeoutMs);
+            waiters.add(check);
+            look();
+          });
+        },
+        close: () => req.destroy(),
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -1,57 +1,11 @@
 // The Moat console's UI: one page, hash routes, plain DOM, talking to the JSON API of the same
 // origin (src/admin/api-*.ts). Every value from the server is put in the page as text (never as
 // HTML); the only HTML shown is the quarantine preview, inside a sandboxed frame the server serves
-// under its own CSP. State changes send the session's CSRF token in X-CSRF-Token.
-const main = document.getElementById('main');
-const statusBox = document.getElementById('status');
-const state = { me: null, csrf: null, poll: null, chart: null };
-
-function h(tag, attrs = {}, ...kids) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (v === true) el.setAttribute(k, '');
-    else el.setAttribute(k, String(v));
-  }
-  for (const kid of kids.flat()) if (kid !== null && kid !== undefined && kid !== false) el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
-  return el;
-}
-const when = (t) => (t ? new Date(t).toISOString().replace('T', ' ').slice(0, 19) : '—');
-const age = (s) => (s === null || s === undefined ? '—' : s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`);
-const badge = (t, cls = t) => h('span', { class: `badge ${cls}` }, t);
-const can = (p) => Boolean(state.me && state.me.permissions.includes(p));
-
-function say(text) {
-  statusBox.textContent = text;
-  clearTimeout(say.t);
-  say.t = setTimeout(() => (statusBox.textContent = ''), 5000);
-}
-
-async function api(path, body) {
-  const init = body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': state.csrf ?? '' }, body: JSON.stringify(body) };
-  const res = await fetch(path, { credentials: 'same-origin', ...init });
-  const data = await res.json().catch(() => ({}));
-  if (res.status === 401 && path !== '/api/login') {
-    state.me = null;
-    render();
-  }
-  if (!res.ok) throw new Error(data.error ?? `HTTP ${res.status}`);
-  return data;
-}
-
-function show(title, ...content) {
-  main.replaceChildren(h('h1', {}, title), ...content.filter((c) => c !== null && c !== undefined && c !== false));
-  document.title = `${title} · Moat`;
-}
-
-function table(headers, rows, caption) {
-  return h('div', { class: 'table-wrap' }, h('table', {}, caption ? h('caption', { class: 'muted' }, caption) : null, h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))), h('tbody', {}, rows)));
-}
-
-function field(label, name, value = '', attrs = {}) {
-  return h('label', {}, label, h('input', { name, value, ...attrs }));
-}
+// under its own CSP. State changes send the session's CSRF token in X-CSRF-Token. The dashboard
+// is live through server-sent events (/api/events) and polls when the stream cannot be had.
+import { age, api, badge, can, field, h, leavePage, main, say, show, state, table, when } from './dom.js';
+import { quarantineItemView, quarantineView } from './quarantine.js';
+import { sendersView } from './senders.js';
 
 // ---- login -----------------------------------------------------------------------------------
 function loginView(info) {
@@ -106,21 +60,28 @@ async function dashboardView() {
   const picker = h('select', { id: 'range', 'aria-label': 'Time range' }, ['hour', 'day', 'week'].map((r) => h('option', { value: r, selected: r === range }, `last ${r}`)));
   picker.addEventListener('change', () => (location.hash = `#/dashboard?range=${picker.value}`));
   const body = h('div', { id: 'dash' });
-  show('Dashboard', h('div', { class: 'actions' }, picker, h('span', { class: 'muted', id: 'updated' })), body);
+  const live = h('span', { id: 'live', class: 'badge', 'data-mode': 'poll' }, 'polling every 5 s');
+  show('Dashboard', h('div', { class: 'actions' }, picker, live, h('span', { class: 'muted', id: 'updated' })), body);
   const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': 'Messages per interval by outcome' });
-  const cards = h('div', { class: 'cards', id: 'totals' });
+  const cards = h('div', { class: 'cards', id: 'totals', 'aria-live': 'polite' });
   const rest = h('div', { class: 'grid' });
   body.append(cards, h('h2', {}, 'Messages over time'), chartBox, rest);
+  // The cards come from the live stream while it is open (data-source="sse"), else from the poll.
+  const drawCards = (totals, queue, quarantine, source) => {
+    cards.dataset.source = source;
+    cards.replaceChildren(
+      ...KINDS.map((k) => h('div', { class: 'card', 'data-kind': k }, h('div', { class: 'n' }, totals[k]), h('div', { class: 'k' }, k))),
+      h('div', { class: 'card', 'data-kind': 'queue' }, h('div', { class: 'n' }, queue.size), h('div', { class: 'k' }, `in queue, oldest ${age(queue.oldestAgeS || null)}`)),
+      h('div', { class: 'card', 'data-kind': 'quarantined' }, h('div', { class: 'n' }, quarantine ?? '—'), h('div', { class: 'k' }, 'in quarantine')),
+    );
+  };
+  let streaming = false;
   const refresh = async () => {
     const d = await api(`/api/dashboard?range=${range}`);
     const updated = document.getElementById('updated');
     if (!updated) return;
     updated.textContent = `updated ${when(d.now)} UTC`;
-    cards.replaceChildren(
-      ...KINDS.map((k) => h('div', { class: 'card', 'data-kind': k }, h('div', { class: 'n' }, d.totals[k]), h('div', { class: 'k' }, k))),
-      h('div', { class: 'card', 'data-kind': 'queue' }, h('div', { class: 'n' }, d.queue.size), h('div', { class: 'k' }, `in queue, oldest ${age(Math.max(0, ...d.queue.shards.map((s) => s.oldestAgeS ?? 0)) || null)}`)),
-      h('div', { class: 'card', 'data-kind': 'quarantined' }, h('div', { class: 'n' }, d.quarantine ?? '—'), h('div', { class: 'k' }, 'in quarantine')),
-    );
+    if (!streaming) drawCards(d.totals, { size: d.queue.size, oldestAgeS: Math.max(0, ...d.queue.shards.map((s) => s.oldestAgeS ?? 0)) }, d.quarantine, 'poll');
     if (!d.messageLog) chartBox.replaceChildren(h('p', { class: 'muted' }, 'The message log is disabled: no counts.'));
     else drawChart(chartBox, d.series);
     const VERDICTS = ['accept', 'tag', 'quarantine', 'reject', 'defer'];
@@ -141,7 +102,40 @@ async function dashboardView() {
     );
   };
   await refresh();
-  state.poll = setInterval(() => refresh().catch((e) => say(e.message)), 5000);
+  let poll = null;
+  let later = null;
+  const polling = (on) => {
+    streaming = !on;
+    live.dataset.mode = on ? 'poll' : 'live';
+    live.textContent = on ? 'polling every 5 s' : 'live';
+    live.className = `badge ${on ? 'warn' : 'ok'}`;
+    if (on && !poll) poll = setInterval(() => refresh().catch((e) => say(e.message)), 5000);
+    if (!on && poll) {
+      clearInterval(poll);
+      poll = null;
+    }
+  };
+  polling(true);
+  state.cleanup.push(() => {
+    clearInterval(poll);
+    clearTimeout(later);
+  });
+  if (typeof EventSource !== 'function') return;
+  const es = new EventSource(`/api/events?range=${encodeURIComponent(range)}`);
+  state.cleanup.push(() => es.close());
+  es.addEventListener('open', () => polling(false));
+  // A broken stream reconnects by itself; one refused (429, 401) stays closed: poll meanwhile.
+  es.addEventListener('error', () => polling(true));
+  es.addEventListener('dashboard', (ev) => {
+    const s = JSON.parse(ev.data);
+    polling(false);
+    drawCards(s.totals, s.queue, s.quarantine, 'sse');
+    // The chart and the tables follow, at most every 2 s.
+    later ??= setTimeout(() => {
+      later = null;
+      refresh().catch((e) => say(e.message));
+    }, 2000);
+  });
 }
 
 // ---- message tracking ------------------------------------------------------------------------
@@ -202,76 +196,6 @@ async function messageView(id) {
   show(`Message ${id}`, ...parts, h('h2', {}, 'The whole story (as moat explain prints it)'), h('pre', { id: 'explain' }, r.text));
 }
 
-// ---- quarantine ------------------------------------------------------------------------------
-async function quarantineView(query) {
-  const q = new URLSearchParams(query);
-  const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter the quarantine' }, field('Sender', 'sender', q.get('sender') ?? ''), field('Recipient', 'recipient', q.get('recipient') ?? ''), field('Subject', 'subject', q.get('subject') ?? ''), field('Min score', 'minScore', q.get('minScore') ?? '', { inputmode: 'decimal', size: 5 }), h('button', { type: 'submit' }, 'Filter'));
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const p = new URLSearchParams();
-    for (const [k, v] of new FormData(form)) if (v) p.set(k, String(v));
-    location.hash = `#/quarantine?${p}`;
-  });
-  const list = await api(`/api/quarantine?${q}`);
-  const act = can('quarantine.act');
-  const boxes = [];
-  const bulk = async (action) => {
-    const ids = boxes.filter((b) => b.checked).map((b) => b.value);
-    if (ids.length === 0) return say('Select messages first.');
-    if (action === 'delete' && !confirm(`Delete ${ids.length} message(s)?`)) return undefined;
-    const r = await api('/api/quarantine/bulk', { ids, action });
-    say(Object.entries(r.results).map(([k, v]) => `${k}: ${v}`).join('; '));
-    return route();
-  };
-  const rows = list.items.map((m) => {
-    const box = h('input', { type: 'checkbox', value: m.id, 'aria-label': `select ${m.id}` });
-    boxes.push(box);
-    return h('tr', {}, act ? h('td', {}, box) : null, h('td', {}, when(m.receivedAt)), h('td', {}, h('a', { href: `#/quarantine/${m.id}` }, m.subject ?? '(no subject)')), h('td', {}, m.from), h('td', { class: 'hide-sm' }, m.recipients.join(', ')), h('td', { class: 'num' }, m.score ?? ''), h('td', { class: 'hide-sm' }, m.symbols.join(' ')));
-  });
-  show(
-    'Quarantine',
-    form,
-    act ? h('div', { class: 'actions' }, h('button', { onclick: () => bulk('release').catch((e) => say(e.message)) }, 'Release selected'), state.me && h('button', { class: 'danger', onclick: () => bulk('delete').catch((e) => say(e.message)) }, 'Delete selected')) : null,
-    list.items.length === 0 ? h('p', {}, 'The quarantine is empty.') : table([act ? 'select' : null, 'received (UTC)', 'subject', 'from', 'to', 'score', 'symbols'].filter(Boolean).map((x) => x), rows, `${list.total} of ${list.all} quarantined`),
-  );
-}
-
-async function quarantineItemView(id) {
-  const p = await api(`/api/quarantine/${encodeURIComponent(id)}`);
-  const act = async (what, learn) => {
-    if (what === 'delete' && !confirm('Delete this message for good?')) return;
-    try {
-      const r = await api(`/api/quarantine/${encodeURIComponent(id)}/${what}`, learn ? { learn: true } : {});
-      say(`${what}: ${r.result}`);
-      location.hash = '#/quarantine';
-    } catch (e) {
-      say(e.message);
-    }
-  };
-  const learn = state.caps?.learn === true;
-  show(
-    p.subject ?? '(no subject)',
-    can('quarantine.act')
-      ? h('div', { class: 'actions' }, h('button', { id: 'release', onclick: () => act('release', false) }, 'Release'), learn ? h('button', { class: 'secondary', onclick: () => act('release', true) }, 'Release and train as ham') : null, h('button', { id: 'delete', class: 'danger', onclick: () => act('delete', false) }, 'Delete'), learn ? h('button', { class: 'danger', onclick: () => act('delete', true) }, 'Delete and train as spam') : null)
-      : null,
-    h('table', { class: 'summary' }, h('tbody', {}, [
-      h('tr', {}, h('th', { scope: 'row' }, 'From'), h('td', {}, p.from)),
-      h('tr', {}, h('th', { scope: 'row' }, 'To'), h('td', {}, p.recipients.join(', '))),
-      h('tr', {}, h('th', { scope: 'row' }, 'Received'), h('td', {}, `${when(p.receivedAt)} UTC from ${p.client.ip} (${p.client.helo})`)),
-      h('tr', {}, h('th', { scope: 'row' }, 'Score'), h('td', {}, p.verdict ? `${p.verdict.score}: ${p.verdict.symbols.map((s) => `${s.name} ${s.score}`).join(', ')}` : '—')),
-    ])),
-    p.problems.length ? h('p', { class: 'error' }, p.problems.join('; ')) : null,
-    h('h2', {}, 'Attachments (listed, never opened)'),
-    p.attachments.length === 0 ? h('p', {}, 'none') : table(['name', 'type', 'sniffed', 'size'], p.attachments.map((a) => h('tr', {}, h('td', {}, a.filename ?? a.path), h('td', {}, a.contentType), h('td', {}, a.sniffedType ?? ''), h('td', { class: 'num' }, a.size)))),
-    p.hasHtml ? h('h2', {}, `HTML (sanitised; ${p.remoteImagesBlocked} remote image(s) blocked)`) : null,
-    p.hasHtml ? h('iframe', { class: 'preview', title: 'Sanitised HTML preview', sandbox: '', src: `/api/quarantine/${encodeURIComponent(id)}/html`, referrerpolicy: 'no-referrer' }) : null,
-    h('h2', {}, 'Text'),
-    h('pre', {}, p.text || '(no text part)', p.textTruncated ? '\n… (truncated)' : ''),
-    h('h2', {}, 'Headers'),
-    h('pre', {}, p.headers.map((x) => `${x.name}: ${x.value}`).join('\n')),
-  );
-}
-
 // ---- queue -----------------------------------------------------------------------------------
 async function queueView() {
   const q = await api('/api/queue');
@@ -320,7 +244,7 @@ async function configView() {
 
 // ---- routing ---------------------------------------------------------------------------------
 async function route() {
-  clearInterval(state.poll);
+  leavePage();
   if (state.chart) {
     state.chart.destroy();
     state.chart = null;
@@ -338,7 +262,8 @@ async function route() {
       case 'dashboard': return await dashboardView();
       case 'messages': return await messagesView(query);
       case 'message': return await messageView(decodeURIComponent(parts[1] ?? ''));
-      case 'quarantine': return parts[1] ? await quarantineItemView(decodeURIComponent(parts[1])) : await quarantineView(query);
+      case 'quarantine': return parts[1] ? await quarantineItemView(decodeURIComponent(parts[1])) : await quarantineView(query, route);
+      case 'senders': return await sendersView(route);
       case 'queue': return await queueView();
       case 'config': return await configView();
       default: return show('Not found', h('p', {}, 'No such page.'));
@@ -368,6 +293,7 @@ async function render() {
   nav.hidden = false;
   const out = h('button', { class: 'secondary', id: 'logout' }, 'Log out');
   out.addEventListener('click', async () => {
+    leavePage();
     await api('/api/logout', {}).catch(() => undefined);
     state.me = null;
     state.csrf = null;
@@ -378,5 +304,9 @@ async function render() {
   return route();
 }
 
+state.onSignedOut = () => {
+  leavePage();
+  render();
+};
 window.addEventListener('hashchange', () => state.me && route());
 render();

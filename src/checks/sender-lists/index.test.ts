@@ -6,6 +6,7 @@ import { createPolicy, PipelineSession, type CheckEntry } from '../../pipeline/r
 import type { Check, Finding, SymbolDef } from '../../pipeline/types.js';
 import { parseMailbox, type Domain, type Mailbox } from '../../smtp/address.js';
 import type { MailParams } from '../../smtp/params.js';
+import { RuntimeSenderLists, type SenderEntry } from '../../senders/entries.js';
 import { senderLists, senderListsSchema } from './index.js';
 
 const isLocal = (d: Domain): boolean => d === 'example.test';
@@ -26,9 +27,9 @@ const spammy: Check = {
   open: () => ({ data: async (): Promise<Finding[]> => [{ symbol: 'SPAMMY' }] }),
 };
 
-function setup(lists: Record<string, unknown>, clientIp = '203.0.113.9', extra: CheckEntry[] = []) {
+function setup(lists: Record<string, unknown>, clientIp = '203.0.113.9', extra: CheckEntry[] = [], runtime?: () => RuntimeSenderLists) {
   const config = senderListsSchema.parse(lists);
-  const checks: CheckEntry[] = [{ check: senderLists(config), observe: config.observe, failOpen: false }, ...extra];
+  const checks: CheckEntry[] = [{ check: senderLists(config, runtime), observe: config.observe, failOpen: false }, ...extra];
   const policy = createPolicy(checks, policySchema.parse({}));
   const pipeline = new PipelineSession({ checks, policy, isLocal }, { id: 's', clientIp, clientPort: 1, localIp: '127.0.0.1', localPort: 25 });
   return { policy, pipeline };
@@ -122,6 +123,25 @@ describe('sender-lists', () => {
     expect(c.findings.map((f) => [f.symbol, f.observed])).toEqual([['CLIENT_ALLOWLISTED', true]]);
     expect(pipeline.facts.allowlisted).toBeUndefined();
     expect((await pipeline.mailFrom(mailbox('x@bad.example'), noParams, signal())).kind).toBe('continue');
+  });
+
+  it('consults the run-time entries as they change: a block refuses at MAIL, an allow accepts over the score, a config deny still wins', async () => {
+    const e = (id: number, list: 'allow' | 'block', value: string): SenderEntry => ({ id, list, value, addedBy: 'root', addedAt: 0, note: '' });
+    let live = new RuntimeSenderLists([]);
+    const { pipeline, policy } = setup({ deny: { domains: ['bad.example'] } }, '203.0.113.9', [{ check: spammy, observe: false, failOpen: false }], () => live);
+    expect((await pipeline.mailFrom(mailbox('promo@sender.example'), noParams, signal())).kind).toBe('continue');
+    live = new RuntimeSenderLists([e(1, 'block', 'promo@sender.example'), e(2, 'allow', 'partner.example'), e(3, 'allow', 'x@bad.example')]);
+    const o = await pipeline.mailFrom(mailbox('Promo@Sender.Example'), noParams, signal());
+    expect(o.kind).toBe('reject');
+    if (o.kind === 'reject') {
+      expect(o.because).toMatchObject({ symbol: 'SENDER_DENYLISTED', detail: 'promo@sender.example (run-time block promo@sender.example by root)' });
+      expect(decisionReply(policy, 'reject', o.because, 'mailFrom')).toMatchObject({ code: 550, status: '5.7.1' });
+    }
+    await pipeline.mailFrom(mailbox('news@partner.example'), noParams, signal());
+    expect(pipeline.transactionFacts.allowlisted).toMatchObject({ by: 'sender-lists' });
+    const v = await pipeline.data(view, { from: mailbox('news@partner.example'), recipients: [mailbox('bob@example.test')] }, signal());
+    expect(v.action).toBe('accept');
+    expect((await pipeline.mailFrom(mailbox('x@bad.example'), noParams, signal())).kind).toBe('reject');
   });
 
   it('refuses bad list entries with their config path', () => {

@@ -9,6 +9,10 @@
  * connect checks can skip), for the transaction when the sender did — so that greylisting skips.
  * The null sender ("<>", RFC 5321 §4.5.5) never matches an address, domain or pattern; the client
  * lists still apply to it.
+ * Beside the config lists, the run-time entries admins add from the console or `moat senders`
+ * (src/senders) are consulted the same way: a blocked address or domain is SENDER_DENYLISTED, an
+ * allowed one SENDER_ALLOWLISTED, the detail naming the entry and who added it. The check reads a
+ * snapshot the worker keeps (src/senders/live.ts), so it still does no I/O.
  * Trusts: the address parser's canonical forms (lower-case A-label domains); local parts compare
  * without case, as every MTA's access tables do. Remember that MAIL FROM is forgeable: allowing a
  * sender address lets anyone who writes it skip filtering.
@@ -21,6 +25,8 @@ import { parseMailbox } from '../../smtp/address.js';
 import { policyRejected } from '../../smtp/reply.js';
 import { DomainList, domainList } from '../match/domains.js';
 import { NetworkList, networkList } from '../match/networks.js';
+import { duration } from '../../config/duration.js';
+import { RuntimeSenderLists, type SenderEntry } from '../../senders/entries.js';
 import { checkCommon } from '../options.js';
 import { Glob } from './glob.js';
 
@@ -53,6 +59,9 @@ export const senderListsSchema = z
     internalNetworks: networkList(
       'Clients that may send as our own domains (the LAN, its outbound relays); a MAIL FROM in `domains` from any other client raises SENDER_OWN_DOMAIN_OUTSIDE',
     ),
+    refresh: duration(
+      'How often each worker re-reads the run-time allow/block entries (console, `moat senders`); a change on this node applies at once, this bounds how late one made on another node applies',
+    ).prefault('30s'),
   })
   .strict()
   .prefault({})
@@ -108,7 +117,10 @@ function key(m: Mailbox): string {
   return `${m.local.toLowerCase()}@${m.domain}`;
 }
 
-export function senderLists(config: SenderListsConfig): Check {
+const byEntry = (e: SenderEntry): string => `run-time ${e.list} ${e.value} by ${e.addedBy}`;
+
+/** `runtime`: the run-time entries' current snapshot (read at each MAIL FROM). */
+export function senderLists(config: SenderListsConfig, runtime: () => RuntimeSenderLists = () => RuntimeSenderLists.EMPTY): Check {
   const allow = new SenderList(config.allow);
   const deny = new SenderList(config.deny);
   const internal = new NetworkList(config.internalNetworks);
@@ -132,10 +144,13 @@ export function senderLists(config: SenderListsConfig): Check {
           if (denied) return [{ symbol: 'CLIENT_DENYLISTED', detail: ip }];
           if (from === null) return [];
           const email = key(from);
-          const deniedBy = deny.sender(from);
+          const live = runtime();
+          const blocked = live.match('block', from);
+          const deniedBy = deny.sender(from) ?? (blocked ? byEntry(blocked) : null);
           if (deniedBy) return [{ symbol: 'SENDER_DENYLISTED', detail: `${email} (${deniedBy})` }];
           const found: Finding[] = [];
-          const allowedBy = allow.sender(from);
+          const allowedEntry = live.match('allow', from);
+          const allowedBy = allow.sender(from) ?? (allowedEntry ? byEntry(allowedEntry) : null);
           if (allowedBy) {
             if (setsFacts) ctx.tx.allowlisted ??= { by: 'sender-lists', detail: `sender ${email} (${allowedBy})` };
             found.push({ symbol: 'SENDER_ALLOWLISTED', detail: `${email} (${allowedBy})` });
