@@ -132,7 +132,7 @@ export const configSchema = z
       .string()
       .regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'expected "sqlite:", "sqlite:/path/to/store.db" or "postgres://USER@HOST:PORT/DB"')
       .default('sqlite:')
-      .describe('Message store (the message log): "sqlite:" = dataDir/store.db, "sqlite:PATH", or "postgres://USER[:PASSWORD]@HOST:PORT/DB" shared by several nodes'),
+      .describe('Message store (message log, quarantine, console users): "sqlite:" = dataDir/store.db, "sqlite:PATH", or "postgres://USER[:PASSWORD]@HOST:PORT/DB" shared by several nodes'),
     postgres: postgresSchema,
     cluster: clusterSchema,
     dns: dnsSchema,
