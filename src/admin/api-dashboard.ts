@@ -122,7 +122,7 @@ export function dashboardRoutes(deps: ConsoleDeps): RouteList {
             })),
             checks: checkHealth(enabled, symbols),
             health: deps.health(),
-            self: config.node ?? null,
+            self: deps.node,
             nodes: nodeList === null ? null : nodeList.list.map((n) => nodeView(n, nodeHealth.find((h) => h.node === n.node), config.cluster.staleAfter, now)),
             nodesError: nodeList?.error ?? null,
           });

@@ -48,6 +48,8 @@ export interface ConsoleDeps {
   readonly log: (MessageLogStore & MessageStatsReader) | null;
   /** The cluster's node list (heartbeats); null on one machine. */
   readonly nodes: NodeRegistry | null;
+  /** This node's name (config `node`, default the host name). */
+  readonly node: string;
   readonly config: () => Config;
   /** Validates a config text as `moat check-config` does (schema, policy, certificates). */
   readonly checkConfig: (yaml: string) => Promise<{ readonly ok: boolean; readonly errors: readonly ConfigError[] }>;

@@ -17,7 +17,7 @@ import { parseHostPort } from '../config/address.js';
 import { parseConfigText, type ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { ControlAnswer, ControlRequest } from '../gateway/control.js';
-import { linkSecretPath, openAdminStore, openMessageLog, openStateStore } from '../main.js';
+import { linkSecretPath, nodeName, openAdminStore, openMessageLog, openStateStore } from '../main.js';
 import { systemClock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { NodeRegistry } from '../store/nodes.js';
@@ -65,6 +65,7 @@ export async function openAdminConsole(o: {
     ask: o.ask,
     log,
     nodes: o.nodes,
+    node: nodeName(start),
     config: o.config,
     checkConfig: async (yaml) => {
       const r = parseConfigText(yaml);

@@ -6,10 +6,12 @@
  * a message sent through node A is found by node B's /api/messages with A's node name, its page
  * explains it, and B's /api/dashboard counts it (cluster-wide rollups, top sender domains and
  * clients); B's dashboard lists both nodes from their heartbeats, with A's LAN server reachable as
- * A saw it; once A is stopped, B shows it stopped and then stale after cluster.staleAfter.
+ * A saw it; once A is stopped, B shows it stopped and then stale after cluster.staleAfter — in the
+ * API and in B's UI in headless Chromium (screenshots under test/out/cluster-console).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresHandle } from '../harness/postgres.js';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
@@ -18,10 +20,11 @@ import { stopAll } from '../harness/process.js';
 import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
 import { waitUntil } from '../harness/wait.js';
 import { addUser, ConsoleClient } from '../support/console-client.js';
-import { startGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { ROOT, startGateway, type GatewayProcess } from '../support/gateway-process.js';
 
 const PASSWORD = 'correct horse battery staple';
 const STALE_MS = 3000;
+const SHOTS = join(ROOT, 'test', 'out', 'cluster-console');
 
 interface NodeRow {
   node: string;
@@ -41,6 +44,7 @@ describe('the console of a two-node cluster on PostgreSQL', () => {
   let b: GatewayProcess;
   let onA: ConsoleClient;
   let onB: ConsoleClient;
+  let browser: Browser | undefined;
 
   beforeAll(async () => {
     [pg, lan] = await Promise.all([startPostgres(), startSmtpSink()]);
@@ -54,6 +58,7 @@ describe('the console of a two-node cluster on PostgreSQL', () => {
   }, 120_000);
 
   afterAll(async () => {
+    await browser?.close();
     await Promise.all([a?.process.running ? a.stop() : null, b?.process.running ? b.stop() : null]);
     await stopAll();
     await Promise.all(dirs.map((d) => removeScratchDir(d)));
@@ -130,6 +135,27 @@ describe('the console of a two-node cluster on PostgreSQL', () => {
     expect(nodeA?.relays).toContainEqual({ target: `127.0.0.1:${lan.port}`, outcome: 'delivered', time: expect.any(Number), reachable: true });
     expect((await onB.get('/api/dashboard')).body['self']).toBe('node-b');
 
+    // The same in node B's UI: the nodes table, and A's message in tracking with A's name.
+    mkdirSync(SHOTS, { recursive: true });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(onB.base);
+    await page.getByLabel('User name').fill('ops');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#nodes tr[data-node="node-a"][data-status="ok"]').waitFor({ timeout: 20_000 });
+    expect(await page.locator('#nodes tr[data-node="node-b"]').textContent()).toContain('(this node)');
+    await page.screenshot({ path: join(SHOTS, 'dashboard-nodes.png'), fullPage: true });
+    await page.goto(`${onB.base}/#/messages?subject=tracked-across`);
+    await page.getByRole('cell', { name: 'node-a' }).first().waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: join(SHOTS, 'tracking-node-a.png'), fullPage: true });
+    await page.goto(`${onB.base}/#/dashboard`);
+    await page.locator('#nodes tr[data-node="node-a"]').waitFor({ timeout: 20_000 });
+
     expect(await a.stop()).toBe(0);
     const stopped = (await nodesOnB()).find((n) => n.node === 'node-a');
     expect(stopped).toMatchObject({ status: 'stopped', ready: 0, stale: false });
@@ -143,6 +169,9 @@ describe('the console of a two-node cluster on PostgreSQL', () => {
     );
     expect(stale.status).toBe('stopped');
     expect(Date.now() - t0).toBeLessThan(STALE_MS + 10_000);
+    // The open dashboard shows it without a reload (it polls every 5 s).
+    await page.locator('#nodes tr[data-node="node-a"][data-stale="true"]').waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: join(SHOTS, 'dashboard-node-a-stale.png'), fullPage: true });
     // B itself keeps beating.
     expect((await nodesOnB()).find((n) => n.node === 'node-b')).toMatchObject({ status: 'ok', stale: false });
   });

@@ -104,9 +104,9 @@ function drawChart(box, series) {
 // The cluster's nodes (PostgreSQL store): heartbeat, workers, own queue, LAN servers, scanners.
 function nodesTable(nodes, self, error) {
   const rows = nodes.map((n) =>
-    h('tr', { 'data-node': n.node, 'data-status': n.status },
+    h('tr', { 'data-node': n.node, 'data-status': n.status, 'data-stale': String(n.stale) },
       h('td', {}, n.node, n.node === self ? ' (this node)' : ''),
-      h('td', {}, badge(n.status, n.status === 'ok' ? 'ok' : 'bad')),
+      h('td', {}, badge(n.status, n.status === 'ok' ? 'ok' : 'bad'), n.stale && n.status !== 'stale' ? [' ', badge('stale', 'bad')] : null),
       h('td', { class: 'num' }, `${n.lastBeatAgeS} s ago`),
       h('td', { class: 'num' }, `${n.ready}/${n.workers}`),
       h('td', { class: 'num' }, n.queue.size, n.queue.oldestAgeS === null ? '' : `, oldest ${age(n.queue.oldestAgeS)}`),
