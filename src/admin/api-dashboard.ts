@@ -24,7 +24,6 @@ const RANGES = {
   week: { span: 7 * 24 * 60 * MINUTE, bucket: 60 * MINUTE },
 } as const;
 
-
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 export function checkHealth(enabled: readonly string[], symbols: readonly SymbolCount[]): { check: string; failures: number; symbols: string[] }[] {
