@@ -33,6 +33,12 @@ import { SqliteBayesStore } from './store/sqlite/bayes.js';
 import { SqliteMessageLog } from './store/sqlite/message-log.js';
 import { PostgresMessageLog } from './store/postgres/message-log.js';
 import type { MessageLogStore } from './store/message-log.js';
+import type { MessageStatsReader } from './store/message-stats.js';
+import type { AdminStore } from './store/admin.js';
+import { SqliteAdminStore } from './store/sqlite/admin.js';
+import { PostgresAdminStore } from './store/postgres/admin.js';
+import type { NodeRegistry } from './store/nodes.js';
+import { PostgresNodeRegistry } from './store/postgres/nodes.js';
 import { GatewayMetrics, type MetricsSnapshot } from './admin/metrics.js';
 import { Tracking } from './gateway/tracking.js';
 import type { Config } from './config/schema.js';
@@ -208,7 +214,7 @@ export function storePath(c: Config): string | null {
 }
 
 /** The message log the config names: the SQLite file (optionally read-only), or the shared PostgreSQL. */
-export function openMessageLog(c: Config, options: { readonly?: boolean } = {}): MessageLogStore {
+export function openMessageLog(c: Config, options: { readonly?: boolean } = {}): MessageLogStore & MessageStatsReader {
   const file = storePath(c);
   if (file !== null) return new SqliteMessageLog(file, options);
   return new PostgresMessageLog({ url: c.store, node: nodeName(c), poolSize: c.postgres.poolSize, statementTimeoutMs: c.postgres.statementTimeout });
@@ -226,12 +232,16 @@ export function openQuarantine(c: Config): Quarantine {
   });
 }
 
-/**
- * The console's users and sessions: in store.db with the embedded store; with PostgreSQL, a local
- * dataDir/admin.db on each node (cluster-wide console users are not shared yet: docs/scaling.md).
- */
-export function adminStorePath(c: Config): string {
-  return storePath(c) ?? join(c.dataDir, 'admin.db');
+/** The console's users and sessions: in store.db with the embedded store, in the shared PostgreSQL with postgres://. */
+export function openAdminStore(c: Config): AdminStore {
+  const file = storePath(c);
+  if (file !== null) return new SqliteAdminStore(file);
+  return new PostgresAdminStore({ url: c.store, poolSize: Math.min(2, c.postgres.poolSize), statementTimeoutMs: c.postgres.statementTimeout });
+}
+
+/** The cluster's node list (heartbeats): in the PostgreSQL store; none for one machine. */
+export function openNodeRegistry(c: Config): NodeRegistry | null {
+  return storePath(c) === null ? new PostgresNodeRegistry({ url: c.store, statementTimeoutMs: c.postgres.statementTimeout }) : null;
 }
 
 /** The run-time sender entries (src/senders): in store.db beside the console's users, or in the shared PostgreSQL. */

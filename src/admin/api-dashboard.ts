@@ -5,10 +5,15 @@
  * with the age of its oldest message and the quarantine size (asked of the workers), the last
  * delivery outcome per LAN server of each domain, the health of every enabled check (its failure
  * symbols — *_TEMPFAIL, *_ERROR, *_TEMPERROR — counted over the range), and the workers.
- * Without a message log the counts are empty and say so; a worker that does not answer leaves
- * its part out.
+ * With the cluster store (PostgreSQL) the counts and lists are the whole cluster's, and `nodes`
+ * lists every node: its last heartbeat (stale after cluster.staleAfter), workers, its own queue
+ * and oldest message, and — from its own rows of the rollups — its LAN servers' reachability and
+ * its checks' failures over the range.
+ * Without a message log the counts are empty and say so; a worker or a store that does not answer
+ * leaves its part out (nodesError says why for the node list).
  */
-import { COUNT_KINDS, type CountKind, type RelayStatus, type SymbolCount } from '../store/message-stats.js';
+import { COUNT_KINDS, FAILURE_SYMBOL, type CountKind, type NodeHealth, type RelayStatus, type SymbolCount } from '../store/message-stats.js';
+import type { NodeStatus } from '../store/nodes.js';
 import { HttpError, json } from './http.js';
 import type { ConsoleDeps, RouteList } from './route.js';
 
@@ -19,20 +24,43 @@ const RANGES = {
   week: { span: 7 * 24 * 60 * MINUTE, bucket: 60 * MINUTE },
 } as const;
 
-const FAILURE = /_(TEMPFAIL|ERROR|TEMPERROR)$/;
-
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 export function checkHealth(enabled: readonly string[], symbols: readonly SymbolCount[]): { check: string; failures: number; symbols: string[] }[] {
   const out = new Map<string, { check: string; failures: number; symbols: string[] }>(enabled.map((c) => [c, { check: c, failures: 0, symbols: [] }]));
   for (const s of symbols) {
-    if (!FAILURE.test(s.symbol)) continue;
+    if (!FAILURE_SYMBOL.test(s.symbol)) continue;
     const h = out.get(s.check) ?? { check: s.check, failures: 0, symbols: [] };
     h.failures += s.n;
     h.symbols.push(s.symbol);
     out.set(s.check, h);
   }
   return [...out.values()];
+}
+
+/** One row of the nodes table: health from the heartbeat, LAN servers and scanners from its own mail. */
+export function nodeView(n: NodeStatus, h: NodeHealth | undefined, staleAfterMs: number, now: number) {
+  const stale = n.ageMs > staleAfterMs;
+  const failures = new Map<string, { check: string; failures: number; symbols: string[] }>();
+  for (const s of h?.failures ?? []) {
+    const f = failures.get(s.check) ?? { check: s.check, failures: 0, symbols: [] };
+    f.failures += s.n;
+    f.symbols.push(s.symbol);
+    failures.set(s.check, f);
+  }
+  return {
+    node: n.node,
+    status: n.stopped ? 'stopped' : stale ? 'stale' : n.ready < n.workers ? 'degraded' : 'ok',
+    stale,
+    lastBeatAgeS: Math.round(n.ageMs / 100) / 10,
+    beatAt: n.beatAt,
+    startedAt: n.startedAt,
+    workers: n.workers,
+    ready: n.ready,
+    queue: { size: n.queueSize, oldestAgeS: n.queueOldest === null ? null : Math.max(0, Math.round((now - n.queueOldest) / 1000)), error: n.queueError },
+    relays: (h?.relays ?? []).map((r) => ({ target: r.target, outcome: r.outcome, time: r.time, reachable: r.outcome === 'delivered' })),
+    checks: [...failures.values()],
+  };
 }
 
 export function dashboardRoutes(deps: ConsoleDeps): RouteList {
@@ -50,13 +78,17 @@ export function dashboardRoutes(deps: ConsoleDeps): RouteList {
           const since = now - range.span;
           const config = deps.config();
           const log = deps.log;
-          const [series, symbols, clients, domains, relays, stats] = await Promise.all([
+          const nodesAsked = deps.nodes ? deps.nodes.list(config.cluster.forgetAfter).then((list) => ({ list, error: null }), (e: unknown) => ({ list: [] as NodeStatus[], error: e instanceof Error ? e.message : String(e) })) : null;
+          const healthAsked = deps.nodes && log?.nodeHealth ? log.nodeHealth(since).catch(() => [] as NodeHealth[]) : Promise.resolve([] as NodeHealth[]);
+          const [series, symbols, clients, domains, relays, stats, nodeList, nodeHealth] = await Promise.all([
             log ? log.counts(since, now + MINUTE, range.bucket) : null,
             log ? log.topSymbols(since, 100) : [],
             log ? log.top('clientIp', since, 10) : [],
             log ? log.top('senderDomain', since, 10) : [],
             log ? log.relays() : ([] as RelayStatus[]),
             deps.ask({ op: 'queue-stats' }),
+            nodesAsked,
+            healthAsked,
           ]);
           const totals = Object.fromEntries(COUNT_KINDS.map((k) => [k, series ? series.counts[k].reduce((a, b) => a + b, 0) : 0])) as Record<CountKind, number>;
           const byCheck = new Map<string, number>();
@@ -89,6 +121,9 @@ export function dashboardRoutes(deps: ConsoleDeps): RouteList {
             })),
             checks: checkHealth(enabled, symbols),
             health: deps.health(),
+            self: deps.node,
+            nodes: nodeList === null ? null : nodeList.list.map((n) => nodeView(n, nodeHealth.find((h) => h.node === n.node), config.cluster.staleAfter, now)),
+            nodesError: nodeList?.error ?? null,
           });
         },
       },

@@ -11,6 +11,7 @@ import type { Logger } from '../platform/logger.js';
 import type { MessageLogStore } from '../store/message-log.js';
 import type { MessageStatsReader } from '../store/message-stats.js';
 import type { SenderEntryStore } from '../senders/entries.js';
+import type { NodeRegistry } from '../store/nodes.js';
 import type { ConsoleAuth, OriginPolicy, Permission, Session } from './auth.js';
 import type { Method, Reply } from './http.js';
 
@@ -46,6 +47,10 @@ export interface ConsoleDeps {
   readonly ask: (req: ControlRequest) => Promise<ControlAnswer>;
   /** The message log (read only); null when messageLog.enabled is false. */
   readonly log: (MessageLogStore & MessageStatsReader) | null;
+  /** The cluster's node list (heartbeats); null on one machine. */
+  readonly nodes: NodeRegistry | null;
+  /** This node's name (config `node`, default the host name). */
+  readonly node: string;
   readonly config: () => Config;
   /** Validates a config text as `moat check-config` does (schema, policy, certificates). */
   readonly checkConfig: (yaml: string) => Promise<{ readonly ok: boolean; readonly errors: readonly ConfigError[] }>;

@@ -1,18 +1,18 @@
 /**
- * `moat admin add-user|set-password|delete-user|list-users`: the console's users in store.db, with
- * the gateway running or stopped. The password is never taken from the command line (it would
+ * `moat admin add-user|set-password|delete-user|list-users`: the console's users in the configured
+ * store — store.db, or the cluster's PostgreSQL (a user added on one node logs in on every node) —
+ * with the gateway running or stopped. The password is never taken from the command line (it would
  * show in `ps` and the shell history): it is asked for twice without echo on a terminal, or read
  * as the first line of standard input (`… < file`, a pipe from a secret manager). At least 12
  * characters. Removing a user or changing a password ends its sessions.
  * Run as root on a dataDir that belongs to Moat's user, a store file this creates is handed to
- * that user, so the gateway can still write it.
+ * that user, so the gateway can still write it (SQLite only).
  */
 import { chown, mkdir, stat } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { hashPassword } from '../admin/password.js';
-import { adminStorePath } from '../main.js';
+import { openAdminStore, storePath } from '../main.js';
 import { isAdminRole, USER_NAME_RE, type AdminStore } from '../store/admin.js';
-import { SqliteAdminStore } from '../store/sqlite/admin.js';
 
 const MIN_PASSWORD = 12;
 
@@ -70,9 +70,9 @@ async function askPassword(): Promise<string> {
 /** Started as root on Moat's dataDir: the store's files go to the dataDir's owner. */
 export async function handOver(config: Config): Promise<void> {
   if (process.geteuid?.() !== 0) return;
+  const path = storePath(config);
   const owner = await stat(config.dataDir).catch(() => null);
-  if (!owner || owner.uid === 0) return;
-  const path = adminStorePath(config);
+  if (path === null || !owner || owner.uid === 0) return;
   for (const f of [path, `${path}-wal`, `${path}-shm`]) await chown(f, owner.uid, owner.gid).catch(() => undefined);
 }
 
@@ -113,10 +113,10 @@ async function run(store: AdminStore, cmd: AdminCommand, json: boolean): Promise
 }
 
 export async function adminCommand(config: Config, cmd: AdminCommand, json: boolean): Promise<number> {
-  let store: SqliteAdminStore;
+  let store: AdminStore;
   try {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-    store = new SqliteAdminStore(adminStorePath(config));
+    store = openAdminStore(config);
   } catch (e) {
     process.stderr.write(`moat: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;

@@ -1,7 +1,8 @@
 /**
  * The supervisor's side of the admin console: opens what the console reads and writes — the admin
- * store (users, sessions) and the message log in store.db, the state store (login limits) — and
- * builds the console handler (src/admin/console.ts) over them and the workers' control IPC. Run
+ * store (users, sessions) and the message log (store.db, or the cluster's PostgreSQL, where the
+ * dashboard also lists the nodes' heartbeats), the state store (login limits) — and builds the
+ * console handler (src/admin/console.ts) over them and the workers' control IPC. Run
  * after the privileges are dropped, before the workers start, so the files belong to Moat's user
  * and the message log's schema is in place before any worker writes. The console reads the
  * message log only; workers write it.
@@ -16,12 +17,11 @@ import { parseHostPort } from '../config/address.js';
 import { parseConfigText, type ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { ControlAnswer, ControlRequest } from '../gateway/control.js';
-import { adminStorePath, linkSecretPath, openSenderEntries, openStateStore, storePath } from '../main.js';
+import { linkSecretPath, nodeName, openAdminStore, openMessageLog, openSenderEntries, openStateStore } from '../main.js';
 import { systemClock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
-import { SqliteAdminStore } from '../store/sqlite/admin.js';
+import type { NodeRegistry } from '../store/nodes.js';
 import { learnQuarantined } from './learn-command.js';
-import { SqliteMessageLog } from '../store/sqlite/message-log.js';
 
 export interface AdminConsole {
   readonly handler: ConsoleHandler;
@@ -37,16 +37,17 @@ export async function openAdminConsole(o: {
   readonly health: () => { ok: boolean; detail: Readonly<Record<string, unknown>> };
   readonly tlsErrors: (c: Config) => string[];
   readonly logger: Logger;
+  /** The cluster's node list (PostgreSQL store), owned by the caller. */
+  readonly nodes: NodeRegistry | null;
 }): Promise<AdminConsole> {
   const start = o.config();
   const listen = parseHostPort(start.admin.listen);
   if (!listen) throw new Error(`admin.listen: bad address ${start.admin.listen}`);
-  const store = new SqliteAdminStore(adminStorePath(start));
+  const store = openAdminStore(start);
   const state = openStateStore(start, systemClock, false);
-  // The dashboard's rollups and tracking read the SQLite message log; with the PostgreSQL store the
-  // console of this release shows no message log (docs/scaling.md).
-  const logFile = storePath(start);
-  const log = start.messageLog.enabled && logFile !== null ? new SqliteMessageLog(logFile) : null;
+  // Tracking and the dashboard's rollups read the message log through its ports: the node's
+  // store.db, or the cluster's PostgreSQL (every node's mail, each entry with its node's name).
+  const log = start.messageLog.enabled ? openMessageLog(start) : null;
   const senders = openSenderEntries(start);
   const https = start.admin.tls !== undefined;
   const auth = new ConsoleAuth(
@@ -64,6 +65,8 @@ export async function openAdminConsole(o: {
     origins: new OriginPolicy(listen, https, start.admin.publicUrl),
     ask: o.ask,
     log,
+    nodes: o.nodes,
+    node: nodeName(start),
     config: o.config,
     checkConfig: async (yaml) => {
       const r = parseConfigText(yaml);

@@ -178,7 +178,7 @@ function cli(): Command {
     .description('the state and message stores')
     .command('migrate')
     .description('copy a node\'s embedded SQLite stores into the cluster stores (gateway stopped; see docs/scaling.md)')
-    .requiredOption('--from <store>', '"sqlite:/var/lib/moat/state.db", "sqlite:/var/lib/moat/bayes.db" or "sqlite:/var/lib/moat/store.db"')
+    .requiredOption('--from <store>', '"sqlite:/var/lib/moat/state.db", "sqlite:/var/lib/moat/bayes.db" or "sqlite:/var/lib/moat/store.db" (message log and console users)')
     .requiredOption('--to <url>', 'redis://HOST:PORT/DB (for state.db and bayes.db) or postgres://USER@HOST:PORT/DB (for store.db)')
     .option('--prefix <prefix>', 'Redis key prefix (as redis.keyPrefix)', 'moat:')
     .option('--node <name>', 'node name written with the copied log entries', hostname())
@@ -195,7 +195,7 @@ function cli(): Command {
         process.exit(1);
       }
     });
-  const admin = program.command('admin').description('console users (store.db); passwords are read from the terminal or standard input, never from arguments');
+  const admin = program.command('admin').description('console users (in the configured store: store.db or PostgreSQL); passwords are read from the terminal or standard input, never from arguments');
   withConfig(admin.command('add-user <name>').description('add a console user; asks for the password (or reads its first line from stdin)'))
     .requiredOption('--role <role>', 'admin (everything), readonly (sees, changes nothing) or helpdesk (quarantine only)')
     .action(async (name: string, o: { config: string; json?: boolean; role: string }) => process.exit(await adminCommand(await load(o.config), { op: 'add-user', name, role: o.role }, o.json === true)));

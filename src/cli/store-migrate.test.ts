@@ -2,7 +2,9 @@
 // keys arrive in Redis with their absolute expiry and expired ones do not; the message log arrives
 // in PostgreSQL with every entry, event and final state, marked with the node name; a second copy
 // into a non-empty log is refused; a bayes.db's tokens (64-bit ids exact), totals and learned ids
-// arrive in the Redis Bayes store, which answers the same lookups, and a second copy is refused.
+// arrive in the Redis Bayes store, which answers the same lookups, and a second copy is refused;
+// console users arrive with their hashes and roles, and a name
+// the target already has is kept as it is there.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +20,8 @@ import { tokenHash } from '../store/bayes.js';
 import { PostgresMessageLog } from '../store/postgres/message-log.js';
 import { SqliteMessageLog } from '../store/sqlite/message-log.js';
 import { SqliteStateStore } from '../store/sqlite/state.js';
+import { SqliteAdminStore } from '../store/sqlite/admin.js';
+import { PostgresAdminStore } from '../store/postgres/admin.js';
 import type { TransactionEntry } from '../store/message-log.js';
 import { migrateStore } from './store-migrate.js';
 
@@ -122,6 +126,23 @@ describe('moat store migrate', () => {
     expect((await pgLog.story('M1'))?.entry).toEqual(entry(1));
     await pgLog.close();
     await expect(migrateStore(o, () => undefined)).rejects.toThrow(/not empty/);
+  });
+
+  it('copies the console users (hashes and roles) into PostgreSQL, keeping the ones already there', async () => {
+    const file = join(dir, 'admin.db');
+    const local = new SqliteAdminStore(file);
+    await local.putUser({ name: 'root', role: 'admin', passwordHash: 'scrypt$local-root', createdAt: 5, updatedAt: 6 });
+    await local.putUser({ name: 'desk', role: 'helpdesk', passwordHash: 'scrypt$local-desk', createdAt: 7, updatedAt: 7 });
+    await local.close();
+    const url = await pg.createDatabase('users');
+    const shared = new PostgresAdminStore({ url, poolSize: 1, statementTimeoutMs: 5000 });
+    await shared.putUser({ name: 'root', role: 'readonly', passwordHash: 'scrypt$shared-root', createdAt: 1, updatedAt: 1 });
+    const lines: string[] = [];
+    await migrateStore({ from: `sqlite:${file}`, to: url, keyPrefix: 'moat:', node: 'n', stagingDir: join(dir, 'stage') }, (l) => lines.push(l));
+    expect(lines).toEqual(['console users: 1 copied, 1 already there (kept)']);
+    expect(await shared.getUser('desk')).toEqual({ name: 'desk', role: 'helpdesk', passwordHash: 'scrypt$local-desk', createdAt: 7, updatedAt: 7 });
+    expect((await shared.getUser('root'))?.passwordHash).toBe('scrypt$shared-root');
+    await shared.close();
   });
 
   it('refuses a file that is not the store the target needs', async () => {

@@ -6,10 +6,14 @@
  * - bayes.db → Redis: every token's counts and last-learned time, the totals and the learned
  *   message ids, into the keys of src/store/redis/bayes.ts under the key prefix; refused when the
  *   target already holds learned messages (counts would be added twice).
- * - store.db → PostgreSQL: the message log (entries, then events in their order, so every message
- *   ends in the same state), marked with the node name given; refused when the target log already
- *   holds entries (a second run would duplicate them). With --quarantine DIR, the directory
- *   quarantine's records too (each validated; one already there is skipped).
+ * - store.db → PostgreSQL: the console's users (with their password hashes and roles; a name the
+ *   target already has is kept as it is there, so a second run, or a second node's file, only adds;
+ *   sessions are not copied: users log in again), then the message log (entries, then events in
+ *   their order, so every message ends in the same state), marked with the node name given; the log
+ *   is refused when the target log already holds entries (a second run would duplicate them). A
+ *   file with users only (dataDir/admin.db of an earlier cluster release) copies just those.
+ *   With --quarantine DIR, the directory quarantine's records too (each validated; one already
+ *   there is skipped).
  * Trusts: the SQLite file (ours), opened read-only. Fails: with the store's error and exit 1; what
  * was copied before the error stays copied (Redis keys are idempotent; re-run the log on an empty target).
  */
@@ -21,6 +25,8 @@ import type { LogRecord, MessageEvent, TransactionEntry } from '../store/message
 import { BAYES_KEYS } from '../store/redis/bayes.js';
 import { PostgresMessageLog } from '../store/postgres/message-log.js';
 import { PostgresQuarantine } from '../quarantine/postgres.js';
+import { isAdminRole } from '../store/admin.js';
+import { PostgresAdminStore } from '../store/postgres/admin.js';
 
 export interface MigrateOptions {
   readonly from: string;
@@ -45,9 +51,15 @@ export async function migrateStore(o: MigrateOptions, out: (line: string) => voi
       if (!tables.has('kv')) throw new Error(`${o.from} is not a state store (no kv table)`);
       out(`state: ${await copyState(db, o.to, o.keyPrefix)} live keys copied`);
     } else if (/^postgres(ql)?:\/\//.test(o.to)) {
-      if (!tables.has('log_messages')) throw new Error(`${o.from} is not a message store (no log_messages table)`);
-      const [entries, events] = await copyLog(db, o.to, o.node);
-      out(`message log: ${entries} entries and ${events} events copied`);
+      if (!tables.has('log_messages') && !tables.has('admin_users')) throw new Error(`${o.from} is not a message store (no log_messages or admin_users table)`);
+      if (tables.has('admin_users')) {
+        const [added, kept] = await copyUsers(db, o.to);
+        out(`console users: ${added} copied${kept > 0 ? `, ${kept} already there (kept)` : ''}`);
+      }
+      if (tables.has('log_messages')) {
+        const [entries, events] = await copyLog(db, o.to, o.node);
+        out(`message log: ${entries} entries and ${events} events copied`);
+      }
       if (o.quarantine !== undefined) out(`quarantine: ${await copyQuarantine(o.quarantine, o)} messages copied`);
     } else {
       throw new Error('--to must be a redis:// or postgres:// URL');
@@ -126,6 +138,29 @@ async function copyBayes(db: Database.Database, url: string, keyPrefix: string):
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }
+}
+
+async function copyUsers(db: Database.Database, url: string): Promise<[number, number]> {
+  const store = new PostgresAdminStore({ url, poolSize: 1, statementTimeoutMs: 60_000 });
+  let added = 0;
+  let kept = 0;
+  try {
+    const rows = db.prepare('SELECT name, role, password_hash, created_at, updated_at FROM admin_users ORDER BY name').all() as {
+      name: string;
+      role: string;
+      password_hash: string;
+      created_at: number;
+      updated_at: number;
+    }[];
+    for (const r of rows) {
+      if (!isAdminRole(r.role)) throw new Error(`user ${r.name}: unknown role ${r.role}`);
+      if (await store.addUserIfAbsent({ name: r.name, role: r.role, passwordHash: r.password_hash, createdAt: r.created_at, updatedAt: r.updated_at })) added++;
+      else kept++;
+    }
+  } finally {
+    await store.close();
+  }
+  return [added, kept];
 }
 
 async function copyLog(db: Database.Database, url: string, node: string): Promise<[number, number]> {

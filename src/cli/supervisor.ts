@@ -22,7 +22,7 @@ import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { isControlRequest, mergeAnswers, oneWorker, type ControlAnswer, type ControlRequest } from '../gateway/control.js';
 import type { Logger } from '../platform/logger.js';
-import { admissionLimits, nodeName } from '../main.js';
+import { admissionLimits, nodeName, openNodeRegistry } from '../main.js';
 import { AdmissionService, isAdmissionRequest, type AdmissionAnswer, type AdmissionRequest } from './admission-ipc.js';
 import { loadServerTls } from '../platform/tls-context.js';
 import { ListenSockets, type ConnectionMessage } from './listen-sockets.js';
@@ -31,6 +31,7 @@ import { isLoopback, metricsRoutes, startAdminServer, type AdminServer } from '.
 import { supervisorMetrics } from '../admin/metrics.js';
 import { isMetricsAnswer, MetricsCollector, type MetricsAnswer, type MetricsRequest } from './metrics-ipc.js';
 import { openAdminConsole, type AdminConsole } from './admin-console.js';
+import { startHeartbeat } from './heartbeat.js';
 
 export type ToWorker =
   | { readonly type: 'reload'; readonly config: Config }
@@ -141,8 +142,9 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
   };
   // The console's stores open before any worker: the message log's schema is in place when they write.
   let adminConsole: AdminConsole | null = null;
+  const nodes = openNodeRegistry(config);
   try {
-    adminConsole = await openAdminConsole({ config: () => config, ask: (r) => ask(r), health: () => health(), tlsErrors, logger });
+    adminConsole = await openAdminConsole({ config: () => config, ask: (r) => ask(r), health: () => health(), tlsErrors, logger, nodes });
   } catch (e) {
     logger.error('admin.error', { during: 'console', error: e instanceof Error ? e.message : String(e) });
   }
@@ -174,6 +176,10 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
   const own = supervisorMetrics({ workers: () => count, ready: () => ready.size, sessions: () => admission.openSessions, node: nodeName(config) });
   const healthy = (): boolean => !stopping && ready.size === count;
   const health = () => ({ ok: healthy(), detail: { workers: count, ready: ready.size } });
+  // With the cluster store every node lists itself in the store's node list (src/cli/heartbeat.ts).
+  const heartbeat = nodes
+    ? startHeartbeat({ registry: nodes, node: nodeName(config), intervalMs: () => config.cluster.heartbeat, ask, workers: () => ({ workers: count, ready: ready.size }), logger, now: () => Date.now() })
+    : null;
   const routes = metricsRoutes({
     metrics: async () =>
       collector.collect(
@@ -207,7 +213,9 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
         clearInterval(check);
         control.close();
         void admin?.close().then(() => adminConsole?.close());
-        void rm(controlSocketPath(config), { force: true }).finally(() => resolve(0));
+        // The last heartbeat says "stopped" (bounded: a dead store does not hold the exit).
+        const last = heartbeat ? heartbeat.stop().then(() => nodes?.close()) : Promise.resolve();
+        void Promise.all([rm(controlSocketPath(config), { force: true }), last]).finally(() => resolve(0));
       }, 50);
     };
     process.on('SIGTERM', shutdown);

@@ -11,7 +11,7 @@ import { serverTlsSchema } from '../platform/tls-config.js';
 import { policySchema } from '../pipeline/config.js';
 import { checksSchema } from '../checks/index.js';
 import { quarantineSchema } from '../quarantine/config.js';
-import { messageLogSchema, postgresSchema, redisSchema } from '../store/config.js';
+import { clusterSchema, messageLogSchema, postgresSchema, redisSchema } from '../store/config.js';
 import { adminSchema } from '../admin/config.js';
 import { dnsSchema } from '../platform/dns/config.js';
 import { outboundSchema } from '../outbound/config.js';
@@ -132,8 +132,9 @@ export const configSchema = z
       .string()
       .regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'expected "sqlite:", "sqlite:/path/to/store.db" or "postgres://USER@HOST:PORT/DB"')
       .default('sqlite:')
-      .describe('Message store (the message log): "sqlite:" = dataDir/store.db, "sqlite:PATH", or "postgres://USER[:PASSWORD]@HOST:PORT/DB" shared by several nodes'),
+      .describe('Message store (message log, quarantine, console users): "sqlite:" = dataDir/store.db, "sqlite:PATH", or "postgres://USER[:PASSWORD]@HOST:PORT/DB" shared by several nodes'),
     postgres: postgresSchema,
+    cluster: clusterSchema,
     dns: dnsSchema,
     limits: limitsSchema,
     queue: queueSchema,

@@ -26,7 +26,7 @@ export function formatStory(s: MessageStory): string {
   const out: string[] = [];
   const e = s.entry;
   const line = (t: string): number => out.push(t);
-  line(`Queue id:  ${s.queueId}`);
+  line(`Queue id:  ${s.queueId}${s.node !== undefined ? `  (node ${s.node})` : ''}`);
   if (e) {
     line(`Outcome:   ${ACTION_WORDS[e.action]} ${PHASE_WORDS[e.phase]}${s.state ? `; now ${s.state}` : ''}`);
     line('');

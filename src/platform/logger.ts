@@ -6,6 +6,7 @@
 import { pino, type Logger as PinoLogger } from 'pino';
 
 export type LogEvent =
+  | 'cluster.heartbeat-failed' | 'cluster.heartbeat-ok'
   | 'gateway.start' | 'gateway.stop' | 'gateway.reload' | 'gateway.reload-refused' | 'worker.exit'
   | 'session.open' | 'session.close' | 'session.error' | 'session.limit' | 'session.refused' | 'session.tls-failed'
   | 'tls.loaded' | 'tls.reloaded' | 'tls.reload-failed' | 'gateway.privileges' | 'gateway.start-refused'

@@ -30,3 +30,13 @@ export const postgresSchema = z
   })
   .strict()
   .prefault({});
+
+/** The cluster's node list (src/store/nodes.ts), kept when `store` is a postgres:// URL. */
+export const clusterSchema = z
+  .object({
+    heartbeat: duration("How often each node writes its heartbeat (workers, queue size, oldest message) into the store's node list").prefault('5s'),
+    staleAfter: duration('A node whose last heartbeat is older than this is shown as stale on every console').prefault('30s'),
+    forgetAfter: duration('A node silent for longer than this is dropped from the node list').prefault('7d'),
+  })
+  .strict()
+  .prefault({});

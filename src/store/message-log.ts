@@ -170,6 +170,8 @@ export interface MessageStory {
   readonly entry: TransactionEntry | null;
   readonly events: readonly MessageEvent[];
   readonly state: MessageState | null;
+  /** The node that received it, where the store keeps one (the cluster store). */
+  readonly node?: string;
 }
 
 export interface MessageLogStore {

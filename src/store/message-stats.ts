@@ -60,6 +60,20 @@ export interface MessageStatsReader {
   /** The busiest client IPs or sender domains of the entries since `since`. */
   top(field: 'clientIp' | 'senderDomain', since: number, limit: number): Promise<TopValue[]>;
   relays(): Promise<RelayStatus[]>;
+  /** Per node, where the store keeps the node (the cluster store): its own LAN server states and check failures. */
+  nodeHealth?(since: number): Promise<NodeHealth[]>;
+}
+
+/** A dependency failure of a check or scanner, as its symbol says (CLAMAV_TEMPFAIL, SPF_TEMPERROR, …). */
+export const FAILURE_SYMBOL = /_(TEMPFAIL|ERROR|TEMPERROR)$/;
+
+/** What one node's own mail says about its LAN servers and its checks. */
+export interface NodeHealth {
+  readonly node: string;
+  /** Its last attempt per LAN server (target as in RelayStatus). */
+  readonly relays: readonly RelayStatus[];
+  /** Its failure symbols (FAILURE_SYMBOL) since the time asked, per symbol. */
+  readonly failures: readonly SymbolCount[];
 }
 
 const MINUTE = 60_000;

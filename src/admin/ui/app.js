@@ -55,6 +55,21 @@ function drawChart(box, series) {
   state.chart = new uPlot(opts, data, box);
 }
 
+// The cluster's nodes (PostgreSQL store): heartbeat, workers, own queue, LAN servers, scanners.
+function nodesTable(nodes, self, error) {
+  const rows = nodes.map((n) =>
+    h('tr', { 'data-node': n.node, 'data-status': n.status, 'data-stale': String(n.stale) },
+      h('td', {}, n.node, n.node === self ? ' (this node)' : ''),
+      h('td', {}, badge(n.status, n.status === 'ok' ? 'ok' : 'bad'), n.stale && n.status !== 'stale' ? [' ', badge('stale', 'bad')] : null),
+      h('td', { class: 'num' }, `${n.lastBeatAgeS} s ago`),
+      h('td', { class: 'num' }, `${n.ready}/${n.workers}`),
+      h('td', { class: 'num' }, n.queue.size, n.queue.oldestAgeS === null ? '' : `, oldest ${age(n.queue.oldestAgeS)}`),
+      h('td', {}, n.relays.length === 0 ? '—' : n.relays.map((r) => badge(r.target, r.reachable ? 'ok' : 'bad'))),
+      h('td', {}, n.checks.length === 0 ? badge('healthy', 'ok') : n.checks.map((c) => badge(`${c.check}: ${c.failures}`, 'bad')))));
+  return h('section', { class: 'wide', id: 'nodes' }, h('h2', {}, 'Cluster nodes'), error ? h('p', { class: 'muted' }, `node list unavailable: ${error}`) : null,
+    nodes.length === 0 ? h('p', { class: 'muted' }, 'none') : table(['node', 'state', 'last heartbeat', 'workers', 'queue', 'LAN servers', 'scanners and checks'], rows));
+}
+
 async function dashboardView() {
   const range = new URLSearchParams(location.hash.split('?')[1] ?? '').get('range') ?? 'hour';
   const picker = h('select', { id: 'range', 'aria-label': 'Time range' }, ['hour', 'day', 'week'].map((r) => h('option', { value: r, selected: r === range }, `last ${r}`)));
@@ -100,6 +115,7 @@ async function dashboardView() {
       top('Scanners and checks', d.checks, [['check', 'failures', 'state'], (c) => h('tr', {}, h('td', {}, c.check), h('td', { class: 'num' }, c.failures), h('td', {}, c.failures === 0 ? badge('healthy', 'ok') : badge(c.symbols.join(', '), 'bad')))]),
       h('section', {}, h('h2', {}, 'Gateway'), h('p', {}, d.health.ok ? badge('all workers ready', 'ok') : badge('workers not ready', 'bad'), ' ', JSON.stringify(d.health.detail))),
     );
+    if (d.nodes) rest.append(nodesTable(d.nodes, d.self, d.nodesError));
   };
   await refresh();
   let poll = null;
@@ -167,9 +183,9 @@ async function messagesView(query) {
     page.items.length === 0
       ? h('p', {}, 'No message matches.')
       : table(
-          ['time (UTC)', 'queue id', 'from', 'to', 'subject', 'verdict', 'score', 'state'],
+          ['time (UTC)', 'queue id', 'node', 'from', 'to', 'subject', 'verdict', 'score', 'state'],
           page.items.map((m) =>
-            h('tr', {}, h('td', {}, when(m.time)), h('td', {}, h('a', { href: `#/message/${encodeURIComponent(m.queueId)}` }, m.queueId)), h('td', {}, m.sender ?? '—'), h('td', {}, m.recipients.join(', ')), h('td', {}, m.subject ?? ''), h('td', {}, badge(m.action)), h('td', { class: 'num' }, m.score), h('td', {}, m.state ? badge(m.state) : '')),
+            h('tr', {}, h('td', {}, when(m.time)), h('td', {}, h('a', { href: `#/message/${encodeURIComponent(m.queueId)}` }, m.queueId)), h('td', {}, m.node ?? ''), h('td', {}, m.sender ?? '—'), h('td', {}, m.recipients.join(', ')), h('td', {}, m.subject ?? ''), h('td', {}, badge(m.action)), h('td', { class: 'num' }, m.score), h('td', {}, m.state ? badge(m.state) : '')),
           ),
           `${page.items.length} shown, newest first`,
         ),
@@ -183,7 +199,7 @@ async function messageView(id) {
   const parts = [];
   if (e) {
     parts.push(
-      h('p', {}, badge(e.action), ' ', e.verdict ? `score ${e.verdict.score}` : '', s.state ? ' · now ' : '', s.state ? badge(s.state) : ''),
+      h('p', {}, badge(e.action), ' ', e.verdict ? `score ${e.verdict.score}` : '', s.state ? ' · now ' : '', s.state ? badge(s.state) : '', s.node ? ` · received by ${s.node}` : ''),
       h('h2', {}, 'Symbols'),
       e.verdict.findings.length === 0
         ? h('p', {}, 'none')

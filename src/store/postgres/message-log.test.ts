@@ -115,7 +115,7 @@ describe('PostgresMessageLog', () => {
     await Promise.all(nodes.map((l, i) => l.write([{ kind: 'transaction', entry: entry(100 + i) }])));
     const page = await (nodes[0] as PostgresMessageLog).search({ limit: 10 });
     expect(page.items.map((x) => x.node).sort()).toEqual(['a', 'b', 'c', 'd']);
-    expect((await pg.sql(dbName(url), "SELECT version FROM moat_schema WHERE component = 'message-log'")).trim()).toBe('1');
+    expect((await pg.sql(dbName(url), "SELECT version FROM moat_schema WHERE component = 'message-log'")).trim()).toBe('2');
     await Promise.all(nodes.map((l) => l.close()));
   });
 

@@ -27,6 +27,8 @@ import {
   type MessageStory,
   type TransactionEntry,
 } from '../message-log.js';
+import { FAILURE_SYMBOL, type CountSeries, type MessageStatsReader, type NodeHealth, type RelayStatus, type SymbolCount, type TopValue } from '../message-stats.js';
+import { addRollups, pruneRollups, readCounts, readNodeHealth, readRelays, readTop, readTopSymbols, ROLLUP_STEP } from './log-rollups.js';
 import { migrate, type Migrations } from './migrate.js';
 import { createPool, describeUrl } from './pool.js';
 
@@ -71,6 +73,7 @@ export const MESSAGE_LOG_MIGRATIONS: Migrations = {
      );
      CREATE INDEX log_events_queue ON log_events (queue_id, id);
      CREATE INDEX log_events_time ON log_events (time);`,
+    ROLLUP_STEP,
   ],
 };
 
@@ -103,7 +106,7 @@ function initialState(action: LoggedAction): MessageState | null {
   return action === 'accept' || action === 'tag' ? 'queued' : action === 'quarantine' ? 'quarantined' : null;
 }
 
-export class PostgresMessageLog implements MessageLogStore {
+export class PostgresMessageLog implements MessageLogStore, MessageStatsReader {
   private readonly pool: pg.Pool;
   private readonly where: string;
   private migrated: Promise<void> | null = null;
@@ -161,6 +164,7 @@ export class PostgresMessageLog implements MessageLogStore {
           if (r.kind === 'state') await c.query('UPDATE log_messages SET state = $1 WHERE queue_id = $2', [r.state, r.queueId]);
         }
       }
+      await addRollups(c, this.o.node, records);
       await c.query('COMMIT');
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);
@@ -236,14 +240,14 @@ export class PostgresMessageLog implements MessageLogStore {
     await this.init();
     try {
       const [m, ev] = await Promise.all([
-        this.pool.query<{ entry: TransactionEntry; state: string | null }>('SELECT entry, state FROM log_messages WHERE queue_id = $1 ORDER BY id DESC LIMIT 1', [queueId]),
+        this.pool.query<{ entry: TransactionEntry; state: string | null; node: string }>('SELECT entry, state, node FROM log_messages WHERE queue_id = $1 ORDER BY id DESC LIMIT 1', [queueId]),
         this.pool.query<{ event: MessageEvent }>('SELECT event FROM log_events WHERE queue_id = $1 ORDER BY time, id', [queueId]),
       ]);
       const row = m.rows[0];
       const events = ev.rows.map((r) => r.event);
       if (!row && events.length === 0) return null;
       const lastState = events.filter((e) => e.kind === 'state').at(-1);
-      return { queueId, entry: row?.entry ?? null, events, state: lastState?.state ?? (row?.state as MessageState | null) ?? null };
+      return { queueId, entry: row?.entry ?? null, events, state: lastState?.state ?? (row?.state as MessageState | null) ?? null, ...(row ? { node: row.node } : {}) };
     } catch (e) {
       throw this.error(e);
     }
@@ -258,10 +262,40 @@ export class PostgresMessageLog implements MessageLogStore {
     try {
       const a = await this.pool.query('DELETE FROM log_messages WHERE id IN (SELECT id FROM log_messages WHERE time < $1 ORDER BY time LIMIT $2)', [before, limit]);
       const b = await this.pool.query('DELETE FROM log_events WHERE id IN (SELECT id FROM log_events WHERE time < $1 ORDER BY time LIMIT $2)', [before, limit]);
+      await pruneRollups(this.pool, before);
       return (a.rowCount ?? 0) + (b.rowCount ?? 0);
     } catch (e) {
       throw this.error(e);
     }
+  }
+
+  private async read<T>(fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+    await this.init();
+    try {
+      return await fn(this.pool);
+    } catch (e) {
+      throw this.error(e);
+    }
+  }
+
+  counts(since: number, until: number, bucketMs: number): Promise<CountSeries> {
+    return this.read((p) => readCounts(p, since, until, bucketMs));
+  }
+
+  topSymbols(since: number, limit: number): Promise<SymbolCount[]> {
+    return this.read((p) => readTopSymbols(p, since, limit));
+  }
+
+  top(field: 'clientIp' | 'senderDomain', since: number, limit: number): Promise<TopValue[]> {
+    return this.read((p) => readTop(p, field, since, limit));
+  }
+
+  relays(): Promise<RelayStatus[]> {
+    return this.read((p) => readRelays(p));
+  }
+
+  nodeHealth(since: number): Promise<NodeHealth[]> {
+    return this.read((p) => readNodeHealth(p, since, FAILURE_SYMBOL));
   }
 
   async close(): Promise<void> {
