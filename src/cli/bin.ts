@@ -5,31 +5,36 @@
  */
 import cluster from 'node:cluster';
 import { readdirSync, readFileSync } from 'node:fs';
-import { Command } from 'commander';
-import { formatConfigErrors, loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
-import { createLogger } from '../platform/logger.js';
-import { StartupError } from './privileges.js';
-import { checksForValidation } from '../checks/index.js';
-import { createPolicy } from '../pipeline/runner.js';
-import { queueCommand } from './queue-command.js';
-import { dkimKeygenCommand, passwdCommand } from './outbound-commands.js';
-import { quarantineCommand } from './quarantine-command.js';
-import { scanCommand } from './scan-command.js';
-import { learnCommand } from './learn-command.js';
-import { explainCommand, logCommand } from './explain-command.js';
-import { adminCommand } from './admin-command.js';
-import { sendersCommand } from './senders-command.js';
-import { parseDuration } from '../config/duration.js';
-import { nodeName } from '../main.js';
-import { migrateStore } from './store-migrate.js';
-import { spoolMoveCommand } from './spool-move.js';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSupervisor } from './supervisor.js';
-import { runWorkerProcess } from './worker-process.js';
+import { Command } from 'commander';
+import type { Config } from '../config/schema.js';
+import { parseDuration } from '../config/duration.js';
+
+/**
+ * A command's implementation, imported when the command runs: `moat queue list` or `moat --help`
+ * need not load the gateway, its checks and their libraries (seconds of start-up on a busy host),
+ * nor does a worker process load the CLI's commands.
+ */
+const lazy =
+  <F extends (...a: never[]) => Promise<unknown>>(load: () => Promise<F>): F =>
+  (async (...a: Parameters<F>) => (await load())(...a)) as F;
+
+const queueCommand = lazy(async () => (await import('./queue-command.js')).queueCommand);
+const passwdCommand = lazy(async () => (await import('./outbound-commands.js')).passwdCommand);
+const dkimKeygenCommand = lazy(async () => (await import('./outbound-commands.js')).dkimKeygenCommand);
+const quarantineCommand = lazy(async () => (await import('./quarantine-command.js')).quarantineCommand);
+const scanCommand = lazy(async () => (await import('./scan-command.js')).scanCommand);
+const learnCommand = lazy(async () => (await import('./learn-command.js')).learnCommand);
+const explainCommand = lazy(async () => (await import('./explain-command.js')).explainCommand);
+const logCommand = lazy(async () => (await import('./explain-command.js')).logCommand);
+const adminCommand = lazy(async () => (await import('./admin-command.js')).adminCommand);
+const sendersCommand = lazy(async () => (await import('./senders-command.js')).sendersCommand);
+const migrateStore = lazy(async () => (await import('./store-migrate.js')).migrateStore);
+const spoolMoveCommand = lazy(async () => (await import('./spool-move.js')).spoolMoveCommand);
 
 async function load(file: string): Promise<Config> {
+  const { formatConfigErrors, loadConfig } = await import('../config/load.js');
   const r = await loadConfig(file);
   if (!r.ok) {
     process.stderr.write(`${file}: invalid configuration\n${formatConfigErrors(r.errors)}\n`);
@@ -46,6 +51,12 @@ function cli(): Command {
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .action(async (o: { config: string }) => {
       const config = await load(o.config);
+      const [{ createLogger }, { nodeName }, { runSupervisor }, { StartupError }] = await Promise.all([
+        import('../platform/logger.js'),
+        import('../main.js'),
+        import('./supervisor.js'),
+        import('./privileges.js'),
+      ]);
       const logger = createLogger({ level: config.log.level, format: config.log.format }).child({ node: nodeName(config) });
       try {
         process.exit(await runSupervisor(o.config, config, logger));
@@ -61,6 +72,7 @@ function cli(): Command {
     .description('check a configuration file; prints every error with its path')
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .action(async (o: { config: string }) => {
+      const { formatConfigErrors, loadConfig } = await import('../config/load.js');
       const r = await loadConfig(o.config);
       if (!r.ok) {
         process.stderr.write(`${formatConfigErrors(r.errors)}\n`);
@@ -77,6 +89,7 @@ function cli(): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { config: string; json?: boolean }) => {
       const config = await load(o.config);
+      const [{ checksForValidation }, { createPolicy }] = await Promise.all([import('../checks/index.js'), import('../pipeline/runner.js')]);
       const policy = createPolicy(checksForValidation(config.checks, config.domains, config, config.outbound, { read: (p) => readFileSync(p), list: (d) => readdirSync(d) }), config.policy, config.outbound.policy);
       const rows = policy.allSymbols().map((s) => {
         const { score, action } = policy.defaultProfile.score({ symbol: s.name }, s);
@@ -256,7 +269,7 @@ function cli(): Command {
 }
 
 if (cluster.isWorker) {
-  void runWorkerProcess();
+  void (await import('./worker-process.js')).runWorkerProcess();
 } else {
   await cli().parseAsync(process.argv);
 }
