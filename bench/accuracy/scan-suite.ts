@@ -12,6 +12,7 @@
 // Fails: as the accuracy suite (a system that cannot start is skipped with its reason).
 import { startClamd, stopAll } from '../../test/harness/index.js';
 import { machineInfo, type MachineInfo } from '../lib/machine.js';
+import { moatNodeArgsFromEnv } from '../lib/options.js';
 import { median } from '../lib/stats.js';
 import { scanMoat, trainMoat, version as moatVersion, writeMoatConfig } from './moat-system.js';
 import { rspamdVersion, scanRspamd, startRspamdWithBayes, trainRspamd } from './rspamd-system.js';
@@ -53,7 +54,7 @@ export async function runScanSuite(o: ScanOptions): Promise<ScanReport> {
   const repeats = o.repeats ?? (o.quick ? 1 : 3);
   const { layout, dns } = await prepare(o.quick, o.log);
   const n = layout.test.length;
-  const nodeArgs = (process.env['MOAT_BENCH_NODE_ARGS'] ?? '').split(/\s+/).filter((a) => a !== '');
+  const nodeArgs = moatNodeArgsFromEnv();
   const systems: ScanSystemResult[] = [];
   const skipped: { system: AccuracySystem; reason: string }[] = [];
   const rate = (seconds: number[]): number[] => seconds.map((s) => n / s);

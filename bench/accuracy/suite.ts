@@ -27,7 +27,7 @@ export const ACCURACY_SYSTEMS: readonly AccuracySystem[] = ['moat', 'spamassassi
 export interface AccuracyOptions {
   readonly quick: boolean;
   readonly systems: readonly AccuracySystem[];
-  /** spamd children and rspamd connections (default: 2 per core). */
+  /** spamd children and rspamd connections (default: one per core). */
   readonly concurrency: number;
   readonly log: (line: string) => void;
 }
