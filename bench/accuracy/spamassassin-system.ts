@@ -14,27 +14,13 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { spamdSiteConfig, startSpamd, type SpamdHandle } from '../../test/harness/index.js';
+import { spamdRequest, spamdSiteConfig, startSpamd, type SpamdHandle } from '../../test/harness/index.js';
 import { projectRoot } from '../lib/paths.js';
 import { pool, type Layout, type Outcome, type SystemRun } from './layout.js';
 
 const run = promisify(execFile);
-
-/** One spamd request (PING, CHECK...): the whole answer. */
-export function spamdRequest(port: number, head: string, body: Buffer = Buffer.alloc(0), timeoutMs = 120_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port });
-    const chunks: Buffer[] = [];
-    s.setTimeout(timeoutMs, () => s.destroy(new Error('spamd: no answer in time')));
-    s.on('data', (d: Buffer) => chunks.push(d));
-    s.on('error', reject);
-    s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
-    s.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
-  });
-}
 
 /** The score and verdict of one message (spamd's CHECK). */
 export async function spamdCheck(port: number, raw: Buffer): Promise<{ score: number; spam: boolean }> {

@@ -75,27 +75,22 @@ export interface SpamdHandle {
   stop(): Promise<void>;
 }
 
-/** Resolves with spamd's first answer line to `PING SPAMC/1.5` ("SPAMD/1.5 0 PONG"). */
-export function spamdPing(port: number, timeoutMs = 1000): Promise<string> {
+/** One spamd request (PING, CHECK...: spamc's protocol): the whole answer, read until spamd closes. */
+export function spamdRequest(port: number, head: string, body: Buffer = Buffer.alloc(0), timeoutMs = 120_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: '127.0.0.1', port });
-    let out = '';
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`spamd PING: no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (out += d));
-    s.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve(out.split('\r\n')[0] ?? '');
-    });
-    s.end('PING SPAMC/1.5\r\n\r\n');
+    const chunks: Buffer[] = [];
+    s.setTimeout(timeoutMs, () => s.destroy(new Error(`spamd: no answer within ${timeoutMs} ms`)));
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('error', reject);
+    s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    s.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
   });
+}
+
+/** Resolves with spamd's first answer line to `PING SPAMC/1.5` ("SPAMD/1.5 0 PONG"). */
+export async function spamdPing(port: number, timeoutMs = 1000): Promise<string> {
+  return (await spamdRequest(port, 'PING SPAMC/1.5\r\n\r\n', undefined, timeoutMs)).split('\r\n')[0] ?? '';
 }
 
 export async function startSpamd(o: SpamdOptions = {}): Promise<SpamdHandle> {
