@@ -33,7 +33,7 @@ import { accuracy, scan } from './accuracy/commands.js';
 const USAGE = `usage: node dist/bench/run.js all [--quick]
        node dist/bench/run.js report
        node dist/bench/run.js accuracy [--quick] [--systems moat,spamassassin,rspamd] [--concurrency N] [--out FILE]
-       node dist/bench/run.js scan [--quick] [--systems moat,spamassassin,rspamd] [--concurrency N] [--repeats N] [--clamd] [--out FILE]
+       node dist/bench/run.js scan [--quick] [--systems moat,spamassassin,rspamd] [--concurrency N] [--repeats N] [--messages N] [--clamd] [--out FILE]
        node dist/bench/run.js connections [--quick] [--idle N] [--slow N] [--slow-seconds N] [--legit N] [--repeats N]
           [--in-flight N] [--systems moat,postfix,haraka] [--out FILE]
        node dist/bench/run.js filter [--quick] [--systems moat,postfix-sa,postfix-rspamd] [--mixes synthetic,corpus] [--sessions 20,50]

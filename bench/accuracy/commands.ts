@@ -8,7 +8,7 @@ import { ACCURACY_SYSTEMS, renderAccuracyMarkdown, runAccuracySuite, type Accura
 import { renderScanMarkdown, runScanSuite } from './scan-suite.js';
 
 function parse(argv: readonly string[]) {
-  const values = parseFlags(argv, { systems: 'string', concurrency: 'string', clamd: 'boolean', repeats: 'string' });
+  const values = parseFlags(argv, { systems: 'string', concurrency: 'string', clamd: 'boolean', repeats: 'string', messages: 'string' });
   const quick = values.quick;
   const systems = (list(values.systems) ?? (quick ? ['moat'] : [...ACCURACY_SYSTEMS])) as AccuracySystem[];
   checks('accuracy').oneOf('system', systems, ACCURACY_SYSTEMS);
@@ -19,7 +19,7 @@ function parse(argv: readonly string[]) {
 
 export async function accuracy(argv: readonly string[]): Promise<void> {
   const o = parse(argv);
-  if (o.values.clamd === true || o.values.repeats !== undefined) throw new Error('--clamd and --repeats are options of the scan suite');
+  if (o.values.clamd === true || o.values.repeats !== undefined || o.values.messages !== undefined) throw new Error('--clamd, --repeats and --messages are options of the scan suite');
   const report = { ...(await runAccuracySuite({ quick: o.quick, systems: o.systems, concurrency: o.concurrency, log })), command: commandLine(['accuracy', ...argv]) };
   const file = await writeResult('accuracy', report.startedAt, o.out, report);
   process.stdout.write(renderAccuracyMarkdown(report));
@@ -30,7 +30,9 @@ export async function scan(argv: readonly string[]): Promise<void> {
   const o = parse(argv);
   const repeats = o.values.repeats === undefined ? undefined : Number(o.values.repeats);
   if (repeats !== undefined) checks('scan').int('repeats', repeats, 1, 10);
-  const report = { ...(await runScanSuite({ quick: o.quick, systems: o.systems, concurrency: o.concurrency, clamd: o.values.clamd === true, log, ...(repeats !== undefined ? { repeats } : {}) })), command: commandLine(['scan', ...argv]) };
+  const messages = int(o.values.messages);
+  if (messages !== undefined) checks('scan').int('messages', messages, 10, 100_000);
+  const report = { ...(await runScanSuite({ quick: o.quick, systems: o.systems, concurrency: o.concurrency, clamd: o.values.clamd === true, log, ...(repeats !== undefined ? { repeats } : {}), ...(messages !== undefined ? { messages } : {}) })), command: commandLine(['scan', ...argv]) };
   const file = await writeResult('scan', report.startedAt, o.out, report);
   process.stdout.write(renderScanMarkdown(report));
   log(`report written to ${file}`);
