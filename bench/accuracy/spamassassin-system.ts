@@ -40,7 +40,8 @@ export async function startSpamdWithBayes(dir: string, children: number): Promis
 async function bayesKey(layout: Layout, site: string): Promise<string> {
   const h = createHash('sha256');
   h.update(await saVersion());
-  for (const f of ['init.pre', 'local.cf']) h.update(await readFile(join(site, f)));
+  // the site config names this run's scratch dir (bayes_path): hashed without it
+  for (const f of ['init.pre', 'local.cf']) h.update((await readFile(join(site, f), 'utf8')).replaceAll(layout.dir, '<dir>'));
   for (const m of layout.train) h.update(`${m.label}\0${m.name}\0`).update(createHash('sha256').update(m.raw).digest());
   return h.digest('hex').slice(0, 16);
 }
