@@ -27,7 +27,7 @@ export const ACCURACY_SYSTEMS: readonly AccuracySystem[] = ['moat', 'spamassassi
 export interface AccuracyOptions {
   readonly quick: boolean;
   readonly systems: readonly AccuracySystem[];
-  /** spamd children and rspamd connections (default: 2 per core). */
+  /** spamd children and rspamd connections (default: one per core). */
   readonly concurrency: number;
   readonly log: (line: string) => void;
 }
@@ -75,10 +75,19 @@ export function summarize(system: AccuracySystem, r: SystemRun): SystemResult {
   };
 }
 
-/** Writes the corpus split and starts the DNS stub; for this suite and the scan suite. */
-export async function prepare(quick: boolean, log: (line: string) => void): Promise<{ layout: Layout; dns: string }> {
+/** The full test split's size (bench/data/corpus/test-*.txt). */
+export const TEST_SPLIT = { ham: 2596, spam: 519 } as const;
+
+/**
+ * Writes the corpus split and starts the DNS stub; for this suite and the scan suite. `testMessages`
+ * (scan suite) keeps an evenly spread subset of the test split of about that size, ham and spam in
+ * the split's proportion; train stays whole.
+ */
+export async function prepare(quick: boolean, log: (line: string) => void, testMessages?: number): Promise<{ layout: Layout; dns: string }> {
+  const total = TEST_SPLIT.ham + TEST_SPLIT.spam;
+  const part = testMessages === undefined || testMessages >= total ? undefined : { ham: Math.round((testMessages * TEST_SPLIT.ham) / total), spam: Math.max(1, Math.round((testMessages * TEST_SPLIT.spam) / total)) };
   const train = await loadSplit('train', quick ? QUICK_LIMITS.train : undefined, log);
-  const test = await loadSplit('test', quick ? QUICK_LIMITS.test : undefined, log);
+  const test = await loadSplit('test', quick ? QUICK_LIMITS.test : part, log);
   const dir = await makeScratchDir('moat-accuracy-');
   const layout = await writeLayout(dir, train, test);
   log(`corpus written to ${dir}: train ${JSON.stringify(count(train))}, test ${JSON.stringify(count(test))}`);

@@ -1,6 +1,9 @@
-// Options of the connections benchmark, its full and --quick presets, and their validation.
+// Options of the connections benchmark, its full and --quick presets, their command line (the
+// shared parser of bench/lib/options.ts) and their validation.
 // Every figure in README.md is defined for these knobs; defaults live only here.
+import { checks, int, parseFlags, stderrLog } from '../lib/options.js';
 import { SYSTEM_NAMES } from '../relay/gateway.js';
+import { systemsOr } from '../relay/options.js';
 import type { SystemName } from '../relay/gateway.js';
 
 export interface ConnectionsBenchOptions {
@@ -47,18 +50,34 @@ export const CONNECTIONS_QUICK_PRESET: ConnectionsBenchOptions = {
 
 /** Throws naming the first bad option. */
 export function checkConnectionsOptions(o: ConnectionsBenchOptions): ConnectionsBenchOptions {
-  const int = (name: string, v: number, min: number, max: number): void => {
-    if (!Number.isInteger(v) || v < min || v > max) throw new Error(`connections bench: ${name} must be an integer in ${min}..${max}, got ${v}`);
-  };
-  if (o.systems.length === 0) throw new Error('connections bench: no systems');
-  for (const s of o.systems) if (!SYSTEM_NAMES.includes(s)) throw new Error(`connections bench: unknown system ${s}`);
+  const c = checks('connections');
+  c.nonEmpty('systems', o.systems);
+  c.oneOf('system', o.systems, SYSTEM_NAMES, false);
   // bounded: 20000 idle sessions means 40000 sockets on this machine
-  int('idleSessions', o.idleSessions, 1, 20_000);
-  int('openInFlight', o.openInFlight, 1, 1000);
-  int('slowClients', o.slowClients, 0, 2000);
-  int('slowSeconds', o.slowSeconds, 1, 600);
-  int('legitSessions', o.legitSessions, 1, 1000);
-  int('repeats', o.repeats, 1, 100);
-  int('timeoutMs', o.timeoutMs, 1000, 3_600_000);
+  c.int('idleSessions', o.idleSessions, 1, 20_000);
+  c.int('openInFlight', o.openInFlight, 1, 1000);
+  c.int('slowClients', o.slowClients, 0, 2000);
+  c.int('slowSeconds', o.slowSeconds, 1, 600);
+  c.int('legitSessions', o.legitSessions, 1, 1000);
+  c.int('repeats', o.repeats, 1, 100);
+  c.int('timeoutMs', o.timeoutMs, 1000, 3_600_000);
   return o;
+}
+
+/** The connections options from the command line (preset first, then each flag). */
+export function connectionsOptionsFromArgs(argv: readonly string[]): { options: ConnectionsBenchOptions; out: string | undefined } {
+  const values = parseFlags(argv, { idle: 'string', slow: 'string', 'slow-seconds': 'string', legit: 'string', repeats: 'string', 'in-flight': 'string', systems: 'string' });
+  const base = values.quick ? CONNECTIONS_QUICK_PRESET : CONNECTIONS_FULL_PRESET;
+  const options: ConnectionsBenchOptions = {
+    ...base,
+    systems: systemsOr(values.systems, base.systems),
+    idleSessions: int(values.idle) ?? base.idleSessions,
+    slowClients: int(values.slow) ?? base.slowClients,
+    slowSeconds: int(values['slow-seconds']) ?? base.slowSeconds,
+    legitSessions: int(values.legit) ?? base.legitSessions,
+    repeats: int(values.repeats) ?? base.repeats,
+    openInFlight: int(values['in-flight']) ?? base.openInFlight,
+    log: stderrLog,
+  };
+  return { options, out: values.out };
 }

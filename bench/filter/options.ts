@@ -1,5 +1,7 @@
-// Options of the filter benchmark, the full and --quick presets, and their validation. Every figure
-// in bench/README.md is defined for these knobs; defaults live only here.
+// Options of the filter benchmark, the full and --quick presets, their command line (the shared
+// parser of bench/lib/options.ts) and their validation. Every figure in bench/README.md is
+// defined for these knobs; defaults live only here.
+import { checks, int, list, moatConfigFromEnv, numbers, parseFlags, stderrLog } from '../lib/options.js';
 import { MIX_NAMES } from './mix.js';
 import type { MixName } from './mix.js';
 
@@ -72,23 +74,42 @@ export const FILTER_QUICK_PRESET: FilterBenchOptions = {
 
 /** Throws naming the first bad option. */
 export function checkFilterOptions(o: FilterBenchOptions): FilterBenchOptions {
-  const int = (name: string, v: number, max: number, min = 1): void => {
-    if (!Number.isInteger(v) || v < min || v > max) throw new Error(`filter bench: ${name} must be an integer in ${min}..${max}, got ${v}`);
-  };
-  if (o.systems.length === 0) throw new Error('filter bench: no systems');
-  for (const s of o.systems) if (!FILTER_SYSTEMS.includes(s)) throw new Error(`filter bench: unknown system ${s} (${FILTER_SYSTEMS.join(', ')})`);
-  if (o.mixes.length === 0) throw new Error('filter bench: no mixes');
-  for (const m of o.mixes) if (!MIX_NAMES.includes(m)) throw new Error(`filter bench: unknown mix ${m} (${MIX_NAMES.join(', ')})`);
-  if (o.sessions.length === 0) throw new Error('filter bench: no session counts');
-  for (const s of o.sessions) int('sessions', s, 500);
-  int('messages', o.messages, 200_000);
-  int('repeats', o.repeats, 50);
-  int('warmupMessages', o.warmupMessages, 100_000, 0);
-  int('syntheticCount', o.syntheticCount, 10_000);
-  int('syntheticSize', o.syntheticSize, 10 * 1024 * 1024, 100);
-  int('corpusCount', o.corpusCount, 6000);
-  int('maxCorpusSize', o.maxCorpusSize, 10 * 1024 * 1024, 1024);
-  int('virusEvery', o.virusEvery, 1_000_000, 0);
-  int('runTimeoutMs', o.runTimeoutMs, 3_600_000, 1000);
+  const c = checks('filter');
+  c.nonEmpty('systems', o.systems);
+  c.oneOf('system', o.systems, FILTER_SYSTEMS);
+  c.nonEmpty('mixes', o.mixes);
+  c.oneOf('mix', o.mixes, MIX_NAMES);
+  c.nonEmpty('session counts', o.sessions);
+  for (const s of o.sessions) c.int('sessions', s, 1, 500);
+  c.int('messages', o.messages, 1, 200_000);
+  c.int('repeats', o.repeats, 1, 50);
+  c.int('warmupMessages', o.warmupMessages, 0, 100_000);
+  c.int('syntheticCount', o.syntheticCount, 1, 10_000);
+  c.int('syntheticSize', o.syntheticSize, 100, 10 * 1024 * 1024);
+  c.int('corpusCount', o.corpusCount, 1, 6000);
+  c.int('maxCorpusSize', o.maxCorpusSize, 1024, 10 * 1024 * 1024);
+  c.int('virusEvery', o.virusEvery, 0, 1_000_000);
+  c.int('runTimeoutMs', o.runTimeoutMs, 1000, 3_600_000);
   return o;
+}
+
+/** The filter options from the command line (preset first, then each flag). */
+export function filterOptionsFromArgs(argv: readonly string[]): { options: FilterBenchOptions; out: string | undefined } {
+  const values = parseFlags(argv, { systems: 'string', mixes: 'string', sessions: 'string', messages: 'string', repeats: 'string', warmup: 'string', corpus: 'string', 'virus-every': 'string', 'moat-spamassassin': 'boolean' });
+  const base = values.quick ? FILTER_QUICK_PRESET : FILTER_FULL_PRESET;
+  const options: FilterBenchOptions = {
+    ...base,
+    systems: (list(values.systems) as FilterSystem[] | undefined) ?? base.systems,
+    mixes: (list(values.mixes) as MixName[] | undefined) ?? base.mixes,
+    sessions: numbers(values.sessions) ?? base.sessions,
+    messages: int(values.messages) ?? base.messages,
+    repeats: int(values.repeats) ?? base.repeats,
+    warmupMessages: int(values.warmup) ?? base.warmupMessages,
+    corpusCount: int(values.corpus) ?? base.corpusCount,
+    virusEvery: int(values['virus-every']) ?? base.virusEvery,
+    moatSpamassassin: values['moat-spamassassin'] ?? base.moatSpamassassin,
+    ...moatConfigFromEnv(),
+    log: stderrLog,
+  };
+  return { options, out: values.out };
 }

@@ -1,7 +1,10 @@
-// Options of the relay benchmark, the full and --quick presets, and their validation.
+// Options of the relay benchmark, the full and --quick presets, their command line (the shared
+// parser of bench/lib/options.ts) and their validation.
 // Every figure in README.md is defined for these knobs; defaults live only here.
+import { checks, int, list, moatConfigFromEnv, moatNodeArgsFromEnv, numbers, parseFlags, stderrLog } from '../lib/options.js';
 import { CONNECTION_MODES, SYSTEM_NAMES } from './gateway.js';
 import type { ConnectionMode, SystemName } from './gateway.js';
+import { canRunPostfix } from './postfix-gateway.js';
 
 export interface RelayBenchOptions {
   readonly systems: readonly SystemName[];
@@ -56,19 +59,44 @@ export const QUICK_PRESET: RelayBenchOptions = {
 
 /** Throws naming the first bad option. */
 export function checkOptions(o: RelayBenchOptions): RelayBenchOptions {
-  const posInt = (name: string, v: number, max: number, min = 1): void => {
-    if (!Number.isInteger(v) || v < min || v > max) throw new Error(`relay bench: ${name} must be an integer in ${min}..${max}, got ${v}`);
-  };
-  if (o.systems.length === 0) throw new Error('relay bench: no systems');
-  for (const s of o.systems) if (!SYSTEM_NAMES.includes(s)) throw new Error(`relay bench: unknown system ${s}`);
+  const c = checks('relay');
+  c.nonEmpty('systems', o.systems);
+  c.oneOf('system', o.systems, SYSTEM_NAMES, false);
   if (o.sizes.length === 0 || o.sessions.length === 0 || o.modes.length === 0) throw new Error('relay bench: need at least one size, one session count and one mode');
-  for (const m of o.modes) if (!CONNECTION_MODES.includes(m)) throw new Error(`relay bench: unknown connection mode ${m} (${CONNECTION_MODES.join(', ')})`);
-  for (const s of o.sizes) posInt('size', s, 10 * 1024 * 1024, 0);
-  for (const s of o.sessions) posInt('sessions', s, 1000);
-  posInt('messages', o.messages, 1_000_000);
-  posInt('latencyMessages', o.latencyMessages, 1_000_000, 0);
-  posInt('repeats', o.repeats, 100);
-  posInt('warmupMessages', o.warmupMessages, 1_000_000, 0);
-  posInt('runTimeoutMs', o.runTimeoutMs, 3_600_000, 1000);
+  c.oneOf('connection mode', o.modes, CONNECTION_MODES);
+  for (const s of o.sizes) c.int('size', s, 0, 10 * 1024 * 1024);
+  for (const s of o.sessions) c.int('sessions', s, 1, 1000);
+  c.int('messages', o.messages, 1, 1_000_000);
+  c.int('latencyMessages', o.latencyMessages, 0, 1_000_000);
+  c.int('repeats', o.repeats, 1, 100);
+  c.int('warmupMessages', o.warmupMessages, 0, 1_000_000);
+  c.int('runTimeoutMs', o.runTimeoutMs, 1000, 3_600_000);
   return o;
+}
+
+/** --systems, or the preset's without Postfix when it cannot run here (not root). */
+export function systemsOr(v: string | undefined, base: readonly SystemName[]): SystemName[] {
+  return (list(v) as SystemName[] | undefined) ?? base.filter((s) => s !== 'postfix' || canRunPostfix());
+}
+
+/** The relay options from the command line (preset first, then each flag). */
+export function relayOptionsFromArgs(argv: readonly string[]): { options: RelayBenchOptions; out: string | undefined } {
+  const values = parseFlags(argv, { messages: 'string', 'latency-messages': 'string', repeats: 'string', sizes: 'string', sessions: 'string', systems: 'string', modes: 'string', warmup: 'string' });
+  const base = values.quick ? QUICK_PRESET : FULL_PRESET;
+  const nodeArgs = moatNodeArgsFromEnv();
+  const options: RelayBenchOptions = {
+    ...base,
+    systems: systemsOr(values.systems, base.systems),
+    sizes: numbers(values.sizes) ?? base.sizes,
+    sessions: numbers(values.sessions) ?? base.sessions,
+    modes: (list(values.modes) as ConnectionMode[] | undefined) ?? base.modes,
+    messages: int(values.messages) ?? base.messages,
+    latencyMessages: int(values['latency-messages']) ?? base.latencyMessages,
+    repeats: int(values.repeats) ?? base.repeats,
+    warmupMessages: int(values.warmup) ?? base.warmupMessages,
+    ...(nodeArgs.length > 0 ? { moatNodeArgs: nodeArgs } : {}),
+    ...moatConfigFromEnv(),
+    log: stderrLog,
+  };
+  return { options, out: values.out };
 }

@@ -1,5 +1,8 @@
-// Options of the soak benchmark, the full and --quick presets, and their validation. Every figure
-// in bench/README.md is defined for these knobs; defaults live only here. Durations are seconds.
+// Options of the soak benchmark, the full and --quick presets, their command line (the shared
+// parser of bench/lib/options.ts) and their validation. Every figure in bench/README.md is
+// defined for these knobs; defaults live only here. Durations are seconds.
+import { checks, int, moatConfigFromEnv, parseFlags, seconds, stderrLog } from '../lib/options.js';
+
 export interface SoakBenchOptions {
   /** How long the load runs. */
   readonly durationSec: number;
@@ -49,28 +52,39 @@ export const SOAK_QUICK_PRESET: SoakBenchOptions = {
   drainTimeoutSec: 60,
 };
 
-/** "90", "90s", "5m", "1h" → seconds; undefined for undefined; throws on anything else. */
-export function parseSeconds(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(v.trim());
-  if (m === null) throw new Error(`soak bench: --${name} must be a duration such as 30s, 5m or 1h, got ${v}`);
-  return Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
-}
-
 /** Throws naming the first bad option. */
 export function checkSoakOptions(o: SoakBenchOptions): SoakBenchOptions {
-  const range = (name: string, v: number, min: number, max: number): void => {
-    if (!Number.isFinite(v) || v < min || v > max) throw new Error(`soak bench: ${name} must be in ${min}..${max}, got ${v}`);
-  };
-  range('durationSec', o.durationSec, 5, 7 * 86_400);
-  range('ratePerSec', o.ratePerSec, 0.1, 2000);
-  range('sessions', o.sessions, 1, 500);
+  const c = checks('soak');
+  c.range('durationSec', o.durationSec, 5, 7 * 86_400);
+  c.range('ratePerSec', o.ratePerSec, 0.1, 2000);
+  c.range('sessions', o.sessions, 1, 500);
   if (!Number.isInteger(o.sessions)) throw new Error(`soak bench: sessions must be an integer, got ${o.sessions}`);
-  range('size', o.size, 100, 10 * 1024 * 1024);
-  range('flapEverySec', o.flapEverySec, 1, 86_400);
-  range('downSec', o.downSec, 0, o.flapEverySec);
-  range('retrySec', o.retrySec, 1, 3600);
-  range('sampleEverySec', o.sampleEverySec, 0.1, 3600);
-  range('drainTimeoutSec', o.drainTimeoutSec, 1, 86_400);
+  c.range('size', o.size, 100, 10 * 1024 * 1024);
+  c.range('flapEverySec', o.flapEverySec, 1, 86_400);
+  c.range('downSec', o.downSec, 0, o.flapEverySec);
+  c.range('retrySec', o.retrySec, 1, 3600);
+  c.range('sampleEverySec', o.sampleEverySec, 0.1, 3600);
+  c.range('drainTimeoutSec', o.drainTimeoutSec, 1, 86_400);
   return o;
+}
+
+/** The soak options from the command line (preset first, then each flag; durations as 90, 90s, 5m, 1h). */
+export function soakOptionsFromArgs(argv: readonly string[]): { options: SoakBenchOptions; out: string | undefined } {
+  const values = parseFlags(argv, { duration: 'string', rate: 'string', sessions: 'string', size: 'string', 'flap-every': 'string', down: 'string', retry: 'string', 'sample-every': 'string', 'drain-timeout': 'string' });
+  const base = values.quick ? SOAK_QUICK_PRESET : SOAK_FULL_PRESET;
+  const options: SoakBenchOptions = {
+    ...base,
+    durationSec: seconds('soak', 'duration', values.duration) ?? base.durationSec,
+    ratePerSec: int(values.rate) ?? base.ratePerSec,
+    sessions: int(values.sessions) ?? base.sessions,
+    size: int(values.size) ?? base.size,
+    flapEverySec: seconds('soak', 'flap-every', values['flap-every']) ?? base.flapEverySec,
+    downSec: seconds('soak', 'down', values.down) ?? base.downSec,
+    retrySec: seconds('soak', 'retry', values.retry) ?? base.retrySec,
+    sampleEverySec: seconds('soak', 'sample-every', values['sample-every']) ?? base.sampleEverySec,
+    drainTimeoutSec: seconds('soak', 'drain-timeout', values['drain-timeout']) ?? base.drainTimeoutSec,
+    ...moatConfigFromEnv(),
+    log: stderrLog,
+  };
+  return { options, out: values.out };
 }

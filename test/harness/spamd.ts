@@ -3,7 +3,8 @@
 // init.pre (the local-only ones; the host's /etc/spamassassin is never read), as nobody, with a
 // scratch home dir. The rules are Debian's shipped set (/usr/share/spamassassin), no sa-update.
 // Bayes is off unless `bayes: true` (the accuracy benchmark): then the Bayes plugin and a private
-// database in DIR/bayes, which sa-learn fills with the same site config (spamdSiteConfig).
+// database in DIR/bayes, which sa-learn fills with the same site config (spamdSiteConfig); no
+// expiry (bayes_auto_expire 0: a scan would otherwise prune a big database while it is read).
 // With `dnsServer` (a loopback dnsmasq) it also verifies DKIM signatures (the DKIM plugin, DNS
 // through that server only: dns_server, no --local); RBL checks stay off either way.
 // Trusts: /usr/sbin/spamd to stay in the foreground (no --daemonize), bind only the --listen address
@@ -60,7 +61,7 @@ export async function spamdSiteConfig(dir: string, o: { readonly bayes?: boolean
   await writeFile(join(site, 'init.pre'), plugins.map((p) => `loadplugin Mail::SpamAssassin::Plugin::${p}\n`).join(''));
   const bayesDir = o.bayes === true ? join(dir, 'bayes') : null;
   if (bayesDir !== null) await makeDirOwnedBy(bayesDir, 'nobody');
-  const bayes = bayesDir !== null ? ['use_bayes 1', `bayes_path ${join(bayesDir, 'bayes')}`, 'bayes_file_mode 0777', 'lock_method flock', 'use_auto_whitelist 0'] : ['use_bayes 0'];
+  const bayes = bayesDir !== null ? ['use_bayes 1', `bayes_path ${join(bayesDir, 'bayes')}`, 'bayes_file_mode 0777', 'lock_method flock', 'bayes_auto_expire 0', 'use_auto_whitelist 0'] : ['use_bayes 0'];
   const dns = o.dnsServer === undefined ? ['dns_available no'] : [`dns_server ${o.dnsServer}`, 'dns_available yes'];
   await writeFile(join(site, 'local.cf'), [...bayes, 'bayes_auto_learn 0', ...dns, 'skip_rbl_checks 1', ''].join('\n'));
   return { site, home, bayesDir };
@@ -74,27 +75,22 @@ export interface SpamdHandle {
   stop(): Promise<void>;
 }
 
-/** Resolves with spamd's first answer line to `PING SPAMC/1.5` ("SPAMD/1.5 0 PONG"). */
-export function spamdPing(port: number, timeoutMs = 1000): Promise<string> {
+/** One spamd request (PING, CHECK...: spamc's protocol): the whole answer, read until spamd closes. */
+export function spamdRequest(port: number, head: string, body: Buffer = Buffer.alloc(0), timeoutMs = 120_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: '127.0.0.1', port });
-    let out = '';
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`spamd PING: no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (out += d));
-    s.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve(out.split('\r\n')[0] ?? '');
-    });
-    s.end('PING SPAMC/1.5\r\n\r\n');
+    const chunks: Buffer[] = [];
+    s.setTimeout(timeoutMs, () => s.destroy(new Error(`spamd: no answer within ${timeoutMs} ms`)));
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('error', reject);
+    s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    s.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
   });
+}
+
+/** Resolves with spamd's first answer line to `PING SPAMC/1.5` ("SPAMD/1.5 0 PONG"). */
+export async function spamdPing(port: number, timeoutMs = 1000): Promise<string> {
+  return (await spamdRequest(port, 'PING SPAMC/1.5\r\n\r\n', undefined, timeoutMs)).split('\r\n')[0] ?? '';
 }
 
 export async function startSpamd(o: SpamdOptions = {}): Promise<SpamdHandle> {
