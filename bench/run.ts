@@ -30,7 +30,7 @@ import { runSoakSuite } from './soak/suite.js';
 import { writeReport } from './report/write.js';
 import { runRelaySuite } from './relay/suite.js';
 import { accuracy, scan } from './accuracy/commands.js';
-import { SCALE_FULL_PRESET, SCALE_QUICK_PRESET, type ScaleBenchOptions, type ScaleSetup } from './scale/options.js';
+import { scaleOptionsFromArgs } from './scale/options.js';
 import { renderScaleMarkdown } from './scale/report.js';
 import { runScaleSuite } from './scale/suite.js';
 
@@ -104,34 +104,9 @@ async function soak(argv: readonly string[]): Promise<void> {
 }
 
 async function scale(argv: readonly string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      quick: { type: 'boolean', default: false },
-      messages: { type: 'string' },
-      sessions: { type: 'string' },
-      repeats: { type: 'string' },
-      workers: { type: 'string' },
-      warmup: { type: 'string' },
-      setups: { type: 'string' },
-      out: { type: 'string' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const base = values.quick ? SCALE_QUICK_PRESET : SCALE_FULL_PRESET;
-  const options: ScaleBenchOptions = {
-    ...base,
-    messages: int(values.messages) ?? base.messages,
-    sessions: int(values.sessions) ?? base.sessions,
-    repeats: int(values.repeats) ?? base.repeats,
-    workers: int(values.workers) ?? base.workers,
-    warmup: int(values.warmup) ?? base.warmup,
-    setups: (values.setups?.split(',').map((s) => s.trim()) as ScaleSetup[] | undefined) ?? base.setups,
-    log: (line) => process.stderr.write(`[bench] ${line}\n`),
-  };
+  const { options, out } = scaleOptionsFromArgs(argv);
   const report = { ...(await runScaleSuite(options)), command: commandLine(['scale', ...argv]) };
-  const file = await writeResult('scale', report.startedAt, values.out, report);
+  const file = await writeResult('scale', report.startedAt, out, report);
   process.stdout.write(renderScaleMarkdown(report));
   process.stderr.write(`[bench] report written to ${file}\n`);
 }

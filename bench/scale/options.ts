@@ -1,6 +1,8 @@
-// Options of the scale-out benchmark (bench/scale/suite.ts), the full and --quick presets, and
-// their validation. Every figure in bench/README.md ("scale") is defined for these knobs; defaults
+// Options of the scale-out benchmark (bench/scale/suite.ts), the full and --quick presets, their
+// command line (the shared parser of bench/lib/options.ts) and their validation. Every figure in bench/README.md ("scale") is defined for these knobs; defaults
 // live only here.
+import { int, list, parseFlags, stderrLog } from '../lib/options.js';
+
 export type ScaleSetup = 'embedded' | 'shared-1' | 'shared-2';
 
 export const SCALE_SETUPS: readonly ScaleSetup[] = ['embedded', 'shared-1', 'shared-2'];
@@ -59,4 +61,20 @@ export function validateScaleOptions(o: ScaleBenchOptions): void {
   whole('warmup', o.warmup, 0);
   for (const s of o.setups) if (!SCALE_SETUPS.includes(s)) throw new Error(`scale: unknown setup ${s} (one of ${SCALE_SETUPS.join(', ')})`);
   if (o.setups.length === 0) throw new Error('scale: no setup to run');
+}
+
+export function scaleOptionsFromArgs(argv: readonly string[]): { options: ScaleBenchOptions; out: string | undefined } {
+  const values = parseFlags(argv, { messages: 'string', sessions: 'string', repeats: 'string', workers: 'string', warmup: 'string', setups: 'string' });
+  const base = values.quick ? SCALE_QUICK_PRESET : SCALE_FULL_PRESET;
+  const options: ScaleBenchOptions = {
+    ...base,
+    messages: int(values.messages) ?? base.messages,
+    sessions: int(values.sessions) ?? base.sessions,
+    repeats: int(values.repeats) ?? base.repeats,
+    workers: int(values.workers) ?? base.workers,
+    warmup: int(values.warmup) ?? base.warmup,
+    setups: (list(values.setups) as ScaleSetup[] | undefined) ?? base.setups,
+    log: stderrLog,
+  };
+  return { options, out: values.out };
 }
