@@ -73,7 +73,7 @@ describe('moat scan', () => {
     const l = r.lines[0];
     expect(names(l)).toEqual(['MIME_MALFORMED', 'MIME_MISSING_VERSION']);
     expect(l?.symbols.find((s) => s.name === 'MIME_MALFORMED')?.detail).toContain('boundary-not-found');
-    expect(l?.score).toBe(2);
+    expect(l?.score).toBe(2.2);
     expect(l?.action).toBe('tag');
   });
 

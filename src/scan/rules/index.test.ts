@@ -47,7 +47,7 @@ describe('rules check (corpus-style: .eml fixture → symbols and action)', () =
   it('scores an advance-fee letter, and rejects it when the operator makes its symbol reject', async () => {
     const v = await verdict(join(EML, 'rules', 'advance-fee.eml'));
     expect(v.symbols).toEqual(['MOAT_ADVANCE_FEE', 'MOAT_SUBJ_ALL_CAPS', 'MOAT_TO_UNDISCLOSED']);
-    expect(v.score).toBe(4.5);
+    expect(v.score).toBe(4.81);
     expect(v.action).toBe('accept');
     const r = await verdict(join(EML, 'rules', 'advance-fee.eml'), {}, { symbols: { MOAT_ADVANCE_FEE: { action: 'reject' } } });
     expect(r.action).toBe('reject');

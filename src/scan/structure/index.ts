@@ -18,19 +18,19 @@ export const structureSchema = z.object({ ...checkCommon }).strict().prefault({}
 export type StructureConfig = z.infer<typeof structureSchema>;
 
 const SYMBOLS: readonly SymbolDef[] = [
-  { name: 'MIME_MALFORMED', description: 'Broken MIME structure (boundaries, transfer encodings, nesting, header section)', score: 1.5 },
-  { name: 'MIME_MISSING_VERSION', description: 'MIME parts or encodings without a MIME-Version field (RFC 2045 §4)', score: 0.5 },
+  { name: 'MIME_MALFORMED', description: 'Broken MIME structure (boundaries, transfer encodings, nesting, header section)', score: 1.1 },
+  { name: 'MIME_MISSING_VERSION', description: 'MIME parts or encodings without a MIME-Version field (RFC 2045 §4)', score: 1.1 },
   { name: 'MIME_CHARSET_UNKNOWN', description: 'Text or encoded words in a charset that cannot be decoded', score: 0.5 },
-  { name: 'HEADER_8BIT_UNENCODED', description: 'Raw 8-bit octets in header fields (not RFC 2047-encoded)', score: 1 },
+  { name: 'HEADER_8BIT_UNENCODED', description: 'Raw 8-bit octets in header fields (not RFC 2047-encoded)', score: 1.5 },
   { name: 'MISSING_FROM', description: 'No From field (RFC 5322 §3.6 requires one)', score: 2 },
   { name: 'FROM_MULTIPLE', description: 'More than one From field, or several From mailboxes without a Sender (RFC 5322 §3.6.2)', score: 1.5 },
   { name: 'MISSING_DATE', description: 'No Date field (RFC 5322 §3.6 requires one)', score: 1 },
-  { name: 'DATE_INVALID', description: 'The Date field names no valid time, or a time in the future', score: 1 },
-  { name: 'MISSING_MESSAGE_ID', description: 'No Message-ID field (RFC 5322 §3.6.4)', score: 1 },
-  { name: 'MESSAGE_ID_MALFORMED', description: 'Message-ID is not of the form <left@right> (RFC 5322 §3.6.4)', score: 0.5 },
-  { name: 'MISSING_SUBJECT', description: 'No Subject field', score: 0.5 },
-  { name: 'HEADER_DUPLICATE', description: 'A field RFC 5322 §3.6 allows at most once appears more than once', score: 1 },
-  { name: 'EMPTY_BODY', description: 'No text, no HTML text and no attachment', score: 1 },
+  { name: 'DATE_INVALID', description: 'The Date field names no valid time, or a time in the future', score: 1.9 },
+  { name: 'MISSING_MESSAGE_ID', description: 'No Message-ID field (RFC 5322 §3.6.4)', score: 1.0 },
+  { name: 'MESSAGE_ID_MALFORMED', description: 'Message-ID is not of the form <left@right> (RFC 5322 §3.6.4)', score: 1.6 },
+  { name: 'MISSING_SUBJECT', description: 'No Subject field', score: 0.01 },
+  { name: 'HEADER_DUPLICATE', description: 'A field RFC 5322 §3.6 allows at most once appears more than once', score: 1.0 },
+  { name: 'EMPTY_BODY', description: 'No text, no HTML text and no attachment', score: 0.7 },
   { name: 'TEXT_AND_HTML_DIFFER', description: 'The text/plain and text/html alternatives share almost no words', score: 1 },
 ];
 

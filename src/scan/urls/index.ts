@@ -22,13 +22,13 @@ export { urlsSchema, type UrlsConfig } from './config.js';
 export { extractUrls, extractUrlSet, DEFAULT_EXTRACT, DEFAULT_SHORTENERS, type ExtractedUrl, type ExtractOptions, type UrlSet, type UrlSource } from './extract.js';
 
 const FIXED: readonly SymbolDef[] = [
-  { name: 'URL_TEXT_MISMATCH', description: 'A link whose visible text is a URL or domain of another site than the one it goes to (phishing)', score: 2 },
+  { name: 'URL_TEXT_MISMATCH', description: 'A link whose visible text is a URL or domain of another site than the one it goes to (phishing)', score: 2.4 },
   { name: 'URL_IP_LITERAL', description: 'A link to an IP address instead of a host name', score: 1.5 },
   { name: 'URL_OBFUSCATED', description: 'A URL hidden from scanners: hxxp, [.], encoded IP, %-encoded or entity-encoded host, Unicode dots, full-width or zero-width characters', score: 2 },
   { name: 'URL_USERINFO', description: 'A URL with user@ before the host (http://bank.example@evil.example/ goes to evil.example)', score: 2 },
   { name: 'URL_SHORTENER', description: 'A link through a URL shortener (not expanded: a gateway does not follow links)', score: 0.5 },
   { name: 'URL_MANY_DOMAINS', description: 'Links to very many distinct domains (newsletters do this as often as spam: score 0 by default)', score: 0 },
-  { name: 'HTML_FORM_REMOTE', description: 'An HTML form asking for a password, PIN, card or login that posts to a remote host (credential phishing)', score: 2 },
+  { name: 'HTML_FORM_REMOTE', description: 'An HTML form asking for a password, PIN, card or login that posts to a remote host (credential phishing)', score: 2.1 },
   { name: 'URL_IDN_MIXED_SCRIPT', description: 'A host name that mixes scripts or spells Latin-looking words in Cyrillic or Greek (homograph)', score: 2.5 },
   { name: 'URIBL_BLOCKED', description: 'A URI blocklist refused our queries (answer 127.0.0.1 or 127.255.255.x: rate limit or public resolver); not a listing', score: 0 },
   { name: 'URIBL_ERROR', description: 'A URI blocklist could not be asked (DNS timeout or error); never rejects', score: 0 },
