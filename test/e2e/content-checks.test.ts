@@ -3,7 +3,7 @@
  * client with --attach, smtp-sink as the LAN server and dnsmasq as the URI blocklist. An
  * executable renamed invoice.pdf is refused at end of data with 554 5.7.1 (the default action)
  * and logged as message.rejected; a phishing HTML whose link text names one bank and whose href
- * goes elsewhere is delivered with URL_TEXT_MISMATCH (and the URIBL hit) in X-Moat-Symbols.
+ * goes elsewhere, on a URI-blocklisted domain, is quarantined for URL_TEXT_MISMATCH and the URIBL hit.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,7 +14,6 @@ import { stopAll } from '../harness/process.js';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
 import { runSwaks } from '../harness/swaks.js';
 import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
-import { waitUntil } from '../harness/wait.js';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.js';
 
 describe('content checks end to end', () => {
@@ -63,7 +62,7 @@ describe('content checks end to end', () => {
     expect(e['symbols']).toEqual(expect.arrayContaining(['ATTACH_BLOCKED', 'ATTACH_DOUBLE_EXTENSION']));
   });
 
-  it('delivers a phishing HTML with URL_TEXT_MISMATCH and the URIBL listing in X-Moat-Symbols', async () => {
+  it('quarantines a phishing HTML for its URL_TEXT_MISMATCH and URIBL listing, and says so in the verdict', async () => {
     const file = join(dir, 'phish.html');
     await writeFile(
       file,
@@ -71,9 +70,11 @@ describe('content checks end to end', () => {
     );
     const r = await send('--header', 'Subject: content-phish', '--attach-type', 'text/html', '--attach-body', `@${file}`);
     expect(r.replies.at(-2)).toMatch(/^250 2\.0\.0 Ok: queued as /);
-    const m = await waitUntil(async () => (await sink.messages()).find((x) => x.data.includes('Subject: content-phish')), { timeoutMs: 30_000, what: 'the phishing message at the LAN server' });
-    const symbols = /^X-Moat-Symbols: (.*(?:\r?\n[ \t].*)*)/m.exec(m.data)?.[1]?.replace(/\r?\n[ \t]+/g, ' ') ?? '';
-    expect(symbols).toMatch(/URL_TEXT_MISMATCH/);
-    expect(symbols).toMatch(/URIBL_MULTI_URIBL_TEST/);
+    const id = /queued as ([0-9A-Z]+)/.exec(r.replies.at(-2) ?? '')?.[1];
+    const e = await gw.waitForEvent('message.quarantined', (x) => x['queueId'] === id);
+    expect(e['action']).toBe('quarantine');
+    expect(e['symbols']).toEqual(expect.arrayContaining(['URL_TEXT_MISMATCH', 'URIBL_MULTI_URIBL_TEST']));
+    const listed = await gw.cli('quarantine', 'list');
+    expect(listed.stdout).toContain(id);
   });
 });
