@@ -119,6 +119,7 @@ async function dashboardView() {
   };
   await refresh();
   let poll = null;
+  let tables = null;
   let later = null;
   const polling = (on) => {
     streaming = !on;
@@ -130,10 +131,18 @@ async function dashboardView() {
       clearInterval(poll);
       poll = null;
     }
+    // While the stream keeps the cards live, the chart and tables follow every 10 s: some of what
+    // they show changes without any event (a node's heartbeat going stale, ages).
+    if (!on && !tables) tables = setInterval(() => refresh().catch((e) => say(e.message)), 10_000);
+    if (on && tables) {
+      clearInterval(tables);
+      tables = null;
+    }
   };
   polling(true);
   state.cleanup.push(() => {
     clearInterval(poll);
+    clearInterval(tables);
     clearTimeout(later);
   });
   if (typeof EventSource !== 'function') return;
