@@ -5,7 +5,7 @@
  * Bounded: at most `max` octets of HTML are rendered. Never throws: on a library failure the
  * tags are stripped instead.
  */
-import { convert, type HtmlToTextOptions } from 'html-to-text';
+import { compile, type HtmlToTextOptions } from 'html-to-text';
 
 const OPTIONS: HtmlToTextOptions = {
   wordwrap: false,
@@ -28,10 +28,13 @@ const OPTIONS: HtmlToTextOptions = {
   ],
 };
 
+/** Compiled once: convert() would compile the selectors again for every message (~5% of a scan's CPU). */
+const render = compile(OPTIONS);
+
 export function renderHtml(html: string, max: number): string {
   const input = html.length > max ? html.slice(0, max) : html;
   try {
-    return convert(input, OPTIONS);
+    return render(input);
   } catch {
     return input.replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
   }
