@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/ports.js';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
 import { stopAll } from '../harness/process.js';
-import { swaks } from '../harness/swaks.js';
+import { queuedId, swaks } from '../harness/swaks.js';
 import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
 import { waitUntil } from '../harness/wait.js';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.js';
@@ -38,12 +38,6 @@ function spam(tag: string): string {
     `<html><body><p>Offer ${tag}</p><script>fetch("http://127.0.0.1:9/x")</script><img src="http://127.0.0.1:9/pixel.png"></body></html>`,
     '',
   ].join('\r\n');
-}
-
-async function queuedId(r: { replies: readonly string[]; stdout: string }): Promise<string> {
-  const line = r.replies.find((x) => x.startsWith('250 2.0.0 Ok: queued as '));
-  if (!line) throw new Error(r.stdout);
-  return line.slice('250 2.0.0 Ok: queued as '.length);
 }
 
 describe('admin console API on the real gateway', () => {

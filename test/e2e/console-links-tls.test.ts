@@ -19,7 +19,7 @@ import { makeSelfSignedCert, type SelfSignedCert } from '../harness/certs.js';
 import { freePort } from '../harness/ports.js';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
 import { stopAll } from '../harness/process.js';
-import { swaks } from '../harness/swaks.js';
+import { queuedId, swaks } from '../harness/swaks.js';
 import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
 import { waitUntil } from '../harness/wait.js';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.js';
@@ -31,12 +31,6 @@ const PASSWORD = 'correct horse battery staple';
 function spam(from: string, to: string, tag: string): string {
   return [`From: ${from}`, `To: ${to}`, 'Date: Tue, 01 Dec 2026 10:00:00 +0000', `Message-ID: <${tag}@sender.example>`, '', `Offer ${tag}`, ''].join('\r\n');
 }
-
-const queuedId = (r: { replies: readonly string[]; stdout: string }): string => {
-  const line = r.replies.find((x) => x.startsWith('250 2.0.0 Ok: queued as '));
-  if (!line) throw new Error(r.stdout);
-  return line.slice('250 2.0.0 Ok: queued as '.length);
-};
 
 const form = (base: string, path: string, fields: Record<string, string>): Promise<{ status: number; text: string }> =>
   fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() }).then(async (r) => ({ status: r.status, text: await r.text() }));

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/ports.js';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
 import { stopAll } from '../harness/process.js';
-import { swaks } from '../harness/swaks.js';
+import { queuedId, swaks } from '../harness/swaks.js';
 import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
 import { waitUntil } from '../harness/wait.js';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.js';
@@ -26,12 +26,6 @@ const PASSWORD = 'correct horse battery staple';
 function spam(from: string, tag: string): string {
   return [`From: ${from}`, 'To: carol@example.test', 'Date: Tue, 01 Dec 2026 10:00:00 +0000', `Message-ID: <${tag}@sender.example>`, '', `Offer ${tag}`, ''].join('\r\n');
 }
-
-const queuedId = (r: { replies: readonly string[]; stdout: string }): string => {
-  const line = r.replies.find((x) => x.startsWith('250 2.0.0 Ok: queued as '));
-  if (!line) throw new Error(r.stdout);
-  return line.slice('250 2.0.0 Ok: queued as '.length);
-};
 
 describe('run-time sender lists and the live dashboard on the real gateway', () => {
   let dir: string;

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/ports.js';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
 import { stopAll } from '../harness/process.js';
-import { swaks } from '../harness/swaks.js';
+import { queuedId, swaks } from '../harness/swaks.js';
 import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
 import { waitUntil } from '../harness/wait.js';
 import { ROOT, startGateway, type GatewayProcess } from '../support/gateway-process.js';
@@ -84,7 +84,7 @@ describe('admin console in headless Chromium', () => {
 
   it('finds a message sent through the SMTP path in tracking and shows its explanation', async () => {
     const r = await swaks({ port: gw.port, from: 'alice@sender.example', to: 'bob@example.test', headers: ['Subject: browser tracking test'] });
-    const id = (r.replies.find((x) => x.startsWith('250 2.0.0 Ok: queued as ')) ?? '').slice('250 2.0.0 Ok: queued as '.length);
+    const id = queuedId(r);
     expect(id).not.toBe('');
     await waitUntil(async () => (await lan.messages()).length >= 1, { timeoutMs: 30_000, what: 'the ham at smtp-sink' });
     // The live stream moves the delivered counter without a reload: the marker set before survives,

@@ -92,3 +92,12 @@ export function swaks(o: SwaksOptions): Promise<SwaksResult> {
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
   });
 }
+
+const QUEUED = '250 2.0.0 Ok: queued as ';
+
+/** The queue id in Moat's "250 2.0.0 Ok: queued as ID" reply; throws with swaks' transcript when there is none. */
+export function queuedId(r: Pick<SwaksResult, 'replies' | 'stdout'>): string {
+  const line = r.replies.find((x) => x.startsWith(QUEUED));
+  if (!line) throw new Error(`no "${QUEUED}…" reply:\n${r.stdout}`);
+  return line.slice(QUEUED.length);
+}

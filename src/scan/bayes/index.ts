@@ -27,7 +27,7 @@ export const bayesSchema = z
       .string()
       .regex(/^sqlite:/, 'expected "sqlite:" or "sqlite:/path/to/bayes.db"')
       .default('sqlite:')
-      .describe('Token database: "sqlite:" = dataDir/bayes.db, or "sqlite:PATH" (apart from `state`: it is bigger, learned by `moat learn`, and expired on its own schedule)'),
+      .describe('Token database: "sqlite:" = dataDir/bayes.db, or "sqlite:PATH" (apart from `state`: it is bigger, learned by `moat learn`, and expired on its own schedule). Not used with `state: redis://…`: the tokens are then the cluster\'s, in that Redis'),
     minSpam: z.number().int().min(1).default(200).describe('Spam messages that must have been learned before Bayes reports anything'),
     minHam: z.number().int().min(1).default(200).describe('Ham messages that must have been learned before Bayes reports anything'),
     autoLearn: z
