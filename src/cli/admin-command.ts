@@ -112,17 +112,21 @@ async function run(store: AdminStore, cmd: AdminCommand, json: boolean): Promise
   }
 }
 
-export async function adminCommand(config: Config, cmd: AdminCommand, json: boolean): Promise<number> {
-  let store: AdminStore;
+/**
+ * Opens a store.db store (dataDir made first), prints what `work` returns, closes the store and
+ * hands the files over to Moat's user; errors are one "moat: …" line and exit 1.
+ */
+export async function withStoreDb<S extends { close(): Promise<void> }>(config: Config, open: (c: Config) => S, work: (store: S) => Promise<string>): Promise<number> {
+  let store: S;
   try {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-    store = openAdminStore(config);
+    store = open(config);
   } catch (e) {
     process.stderr.write(`moat: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
   try {
-    process.stdout.write(`${await run(store, cmd, json)}\n`);
+    process.stdout.write(`${await work(store)}\n`);
     return 0;
   } catch (e) {
     process.stderr.write(`moat: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -131,4 +135,8 @@ export async function adminCommand(config: Config, cmd: AdminCommand, json: bool
     await store.close();
     await handOver(config);
   }
+}
+
+export function adminCommand(config: Config, cmd: AdminCommand, json: boolean): Promise<number> {
+  return withStoreDb(config, openAdminStore, (store) => run(store, cmd, json));
 }

@@ -5,12 +5,11 @@
  * to re-read them at once (`senders-reload`), else it reads them when it starts.
  * `remove` takes an entry's id or its value.
  */
-import { mkdir } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import type { Config } from '../config/schema.js';
 import { openSenderEntries } from '../main.js';
 import { MAX_NOTE, parseSenderValue, type SenderEntry, type SenderEntryStore, type SenderListName } from '../senders/entries.js';
-import { handOver } from './admin-command.js';
+import { withStoreDb } from './admin-command.js';
 import { askGateway } from './control-client.js';
 
 export type SendersCommand =
@@ -57,23 +56,6 @@ async function run(config: Config, store: SenderEntryStore, cmd: SendersCommand,
   }
 }
 
-export async function sendersCommand(config: Config, cmd: SendersCommand, json: boolean): Promise<number> {
-  let store: SenderEntryStore;
-  try {
-    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-    store = openSenderEntries(config);
-  } catch (e) {
-    process.stderr.write(`moat: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  }
-  try {
-    process.stdout.write(`${await run(config, store, cmd, json)}\n`);
-    return 0;
-  } catch (e) {
-    process.stderr.write(`moat: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  } finally {
-    await store.close();
-    await handOver(config);
-  }
+export function sendersCommand(config: Config, cmd: SendersCommand, json: boolean): Promise<number> {
+  return withStoreDb(config, openSenderEntries, (store) => run(config, store, cmd, json));
 }

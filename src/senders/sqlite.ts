@@ -4,7 +4,8 @@
  * (supervisor) and `moat senders`, read by every worker; better-sqlite3 is synchronous, so each
  * call is a short transaction on this process's own connection. Every failure is a SenderStoreError.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDurableSqlite } from '../store/sqlite/durable.js';
 import { MAX_SENDER_ENTRIES, SenderStoreError, type NewSenderEntry, type SenderEntry, type SenderEntryStore, type SenderListName } from './entries.js';
 
 const SCHEMA = `
@@ -35,11 +36,7 @@ export class SqliteSenderEntryStore implements SenderEntryStore {
 
   constructor(readonly path: string) {
     try {
-      this.db = new Database(path);
-      this.db.pragma('busy_timeout = 5000');
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.exec(SCHEMA);
+      this.db = openDurableSqlite(path, SCHEMA);
       this.s = {
         list: this.db.prepare<[number], Row>('SELECT * FROM sender_entries ORDER BY added_at DESC, id DESC LIMIT ?'),
         put: this.db.prepare<[string, string, string, number, string], Row>(

@@ -5,7 +5,8 @@
  * gateway runs. Plain SQL (no upserts besides the standard ON CONFLICT), so PostgreSQL can follow.
  * Every failure is an AdminStoreError.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDurableSqlite } from './durable.js';
 import { AdminStoreError, type AdminSession, type AdminStore, type AdminUser } from '../admin.js';
 
 const SCHEMA = `
@@ -51,11 +52,7 @@ export class SqliteAdminStore implements AdminStore {
 
   constructor(readonly path: string) {
     try {
-      this.db = new Database(path);
-      this.db.pragma('busy_timeout = 5000');
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.exec(SCHEMA);
+      this.db = openDurableSqlite(path, SCHEMA);
       this.s = {
         count: this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM admin_users'),
         get: this.db.prepare<[string], UserRow>('SELECT * FROM admin_users WHERE name = ?'),
