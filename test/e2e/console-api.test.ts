@@ -13,17 +13,15 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import PostalMime from 'postal-mime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../harness/ports.js';
-import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
-import { stopAll } from '../harness/process.js';
+import type { SmtpSinkHandle } from '../harness/smtp-sink.js';
 import { queuedId, swaks } from '../harness/swaks.js';
-import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
 import { waitUntil } from '../harness/wait.js';
-import { startGateway, type GatewayProcess } from '../support/gateway-process.js';
+import type { GatewayProcess } from '../support/gateway-process.js';
+import { CONSOLE_PASSWORD, startConsoleGateway, type ConsoleGateway } from '../support/console-gateway.js';
 import { addUser, ConsoleClient } from '../support/console-client.js';
 import { SqliteBayesStore } from '../../src/store/sqlite/bayes.js';
 
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = CONSOLE_PASSWORD;
 
 /** A message without a Subject: MISSING_SUBJECT scores 10 here, over the quarantine threshold (8). */
 function spam(tag: string): string {
@@ -41,6 +39,7 @@ function spam(tag: string): string {
 }
 
 describe('admin console API on the real gateway', () => {
+  let setup: ConsoleGateway | undefined;
   let dir: string;
   let lan: SmtpSinkHandle;
   let gw: GatewayProcess;
@@ -48,27 +47,14 @@ describe('admin console API on the real gateway', () => {
   let admin: ConsoleClient;
 
   beforeAll(async () => {
-    dir = await makeScratchDir();
-    lan = await startSmtpSink();
-    const adminPort = await freePort();
-    base = `http://127.0.0.1:${adminPort}`;
-    gw = await startGateway({
-      dir,
-      relayPort: lan.port,
-      adminPort,
-      config: {
-        policy: { symbols: { MISSING_SUBJECT: { score: 10 } } },
-        admin: { listen: `127.0.0.1:${adminPort}`, publicUrl: base, loginLimit: { perIp: 50, perUser: 3 } },
-        quarantine: { digest: { enabled: true } },
-      },
+    setup = await startConsoleGateway({
+      admin: { publicUrl: true, loginLimit: { perIp: 50, perUser: 3 } },
+      config: { policy: { symbols: { MISSING_SUBJECT: { score: 10 } } }, quarantine: { digest: { enabled: true } } },
     });
+    ({ dir, lan, gw, base } = setup);
     admin = new ConsoleClient(base);
   }, 120_000);
-  afterAll(async () => {
-    if (gw?.process.running) await gw.stop();
-    await stopAll();
-    await removeScratchDir(dir);
-  });
+  afterAll(() => setup?.stop());
 
   it('has no user and no default password before the first add-user', async () => {
     const s = await admin.get('/api/session');
@@ -228,26 +214,22 @@ describe('admin console API on the real gateway', () => {
 });
 
 describe('admin console queue actions on the real gateway', () => {
-  let dir: string;
-  let lan: SmtpSinkHandle;
+  let setup: ConsoleGateway | undefined;
   let gw: GatewayProcess;
   let admin: ConsoleClient;
 
   beforeAll(async () => {
-    dir = await makeScratchDir();
-    // The LAN server defers every recipient: the messages stay queued with its 4xx reply.
-    lan = await startSmtpSink({ softReject: ['RCPT'], softReply: '451 4.3.0 LAN server busy' });
-    gw = await startGateway({ dir, relayPort: lan.port, config: { queue: { retrySchedule: ['1h'] } } });
-    await addUser(gw, 'root', 'admin', PASSWORD);
-    await addUser(gw, 'reader', 'readonly', PASSWORD);
-    admin = new ConsoleClient(`http://127.0.0.1:${gw.adminPort}`);
+    setup = await startConsoleGateway({
+      // The LAN server defers every recipient: the messages stay queued with its 4xx reply.
+      sink: { softReject: ['RCPT'], softReply: '451 4.3.0 LAN server busy' },
+      config: { queue: { retrySchedule: ['1h'] } },
+      users: { root: 'admin', reader: 'readonly' },
+    });
+    gw = setup.gw;
+    admin = new ConsoleClient(setup.base);
     expect((await admin.login('root', PASSWORD)).status).toBe(200);
   }, 120_000);
-  afterAll(async () => {
-    if (gw?.process.running) await gw.stop();
-    await stopAll();
-    await removeScratchDir(dir);
-  });
+  afterAll(() => setup?.stop());
 
   interface QueueItem { id: string; attempts: number; active: boolean; recipients: { status: string; lastReply: string | null }[] }
   const queued = async (): Promise<QueueItem[]> => (await admin.get('/api/queue')).body['items'] as QueueItem[];

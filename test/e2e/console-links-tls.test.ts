@@ -16,17 +16,15 @@ import { join } from 'node:path';
 import PostalMime from 'postal-mime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSelfSignedCert, type SelfSignedCert } from '../harness/certs.js';
-import { freePort } from '../harness/ports.js';
-import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
-import { stopAll } from '../harness/process.js';
+import type { SmtpSinkHandle } from '../harness/smtp-sink.js';
 import { queuedId, swaks } from '../harness/swaks.js';
-import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
 import { waitUntil } from '../harness/wait.js';
-import { startGateway, type GatewayProcess } from '../support/gateway-process.js';
-import { addUser, ConsoleClient } from '../support/console-client.js';
+import type { GatewayProcess } from '../support/gateway-process.js';
+import { CONSOLE_PASSWORD, startConsoleGateway, type ConsoleGateway } from '../support/console-gateway.js';
+import { ConsoleClient } from '../support/console-client.js';
 import { signLink } from '../../src/admin/signed-link.js';
 
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = CONSOLE_PASSWORD;
 
 function spam(from: string, to: string, tag: string): string {
   return [`From: ${from}`, `To: ${to}`, 'Date: Tue, 01 Dec 2026 10:00:00 +0000', `Message-ID: <${tag}@sender.example>`, '', `Offer ${tag}`, ''].join('\r\n');
@@ -36,33 +34,20 @@ const form = (base: string, path: string, fields: Record<string, string>): Promi
   fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() }).then(async (r) => ({ status: r.status, text: await r.text() }));
 
 describe('the digest recipient\'s self-service page', () => {
-  let dir: string;
+  let setup: ConsoleGateway | undefined;
   let lan: SmtpSinkHandle;
   let gw: GatewayProcess;
   let base: string;
 
   beforeAll(async () => {
-    dir = await makeScratchDir();
-    lan = await startSmtpSink();
-    const adminPort = await freePort();
-    base = `http://127.0.0.1:${adminPort}`;
-    gw = await startGateway({
-      dir,
-      relayPort: lan.port,
-      adminPort,
-      config: {
-        policy: { symbols: { MISSING_SUBJECT: { score: 10 } } },
-        admin: { listen: `127.0.0.1:${adminPort}`, publicUrl: base },
-        quarantine: { digest: { enabled: true, selfService: true } },
-      },
+    setup = await startConsoleGateway({
+      admin: { publicUrl: true },
+      config: { policy: { symbols: { MISSING_SUBJECT: { score: 10 } } }, quarantine: { digest: { enabled: true, selfService: true } } },
+      users: { root: 'admin' },
     });
-    await addUser(gw, 'root', 'admin', PASSWORD);
+    ({ lan, gw, base } = setup);
   }, 120_000);
-  afterAll(async () => {
-    if (gw?.process.running) await gw.stop();
-    await stopAll();
-    await removeScratchDir(dir);
-  });
+  afterAll(() => setup?.stop());
 
   it('lists only that recipient\'s quarantined mail, releases one to smtp-sink, refuses forged and expired links', async () => {
     const ids: Record<string, string> = {};
@@ -118,9 +103,7 @@ describe('the digest recipient\'s self-service page', () => {
 interface HttpsAnswer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
 
 describe('HTTPS on the admin listener', () => {
-  let dir: string;
-  let lan: SmtpSinkHandle;
-  let gw: GatewayProcess;
+  let setup: ConsoleGateway | undefined;
   let cert: SelfSignedCert;
   let port: number;
 
@@ -156,18 +139,11 @@ describe('HTTPS on the admin listener', () => {
     });
 
   beforeAll(async () => {
-    dir = await makeScratchDir();
     cert = await makeSelfSignedCert();
-    lan = await startSmtpSink();
-    port = await freePort();
-    gw = await startGateway({ dir, relayPort: lan.port, adminPort: port, config: { admin: { listen: `127.0.0.1:${port}`, tls: { cert: cert.certPath, key: cert.keyPath } } } });
-    await addUser(gw, 'root', 'admin', PASSWORD);
+    setup = await startConsoleGateway({ admin: { tls: { cert: cert.certPath, key: cert.keyPath } }, users: { root: 'admin' } });
+    port = setup.gw.adminPort;
   }, 120_000);
-  afterAll(async () => {
-    if (gw?.process.running) await gw.stop();
-    await stopAll();
-    await removeScratchDir(dir);
-  });
+  afterAll(() => setup?.stop());
 
   it('serves the API over https with Secure __Host- cookies, and gives plain http no answer', async () => {
     const login = await https('POST', '/api/login', { body: { name: 'root', password: PASSWORD } });

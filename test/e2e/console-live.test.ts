@@ -11,16 +11,14 @@
  * bound (429) and closes its streams when the session logs out.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../harness/ports.js';
-import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
-import { stopAll } from '../harness/process.js';
+import type { SmtpSinkHandle } from '../harness/smtp-sink.js';
 import { queuedId, swaks } from '../harness/swaks.js';
-import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
 import { waitUntil } from '../harness/wait.js';
-import { startGateway, type GatewayProcess } from '../support/gateway-process.js';
-import { addUser, ConsoleClient, openEventStream } from '../support/console-client.js';
+import type { GatewayProcess } from '../support/gateway-process.js';
+import { CONSOLE_PASSWORD, startConsoleGateway, type ConsoleGateway } from '../support/console-gateway.js';
+import { ConsoleClient, openEventStream } from '../support/console-client.js';
 
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = CONSOLE_PASSWORD;
 
 /** No Subject: MISSING_SUBJECT scores 10 here, over the quarantine threshold (8). */
 function spam(from: string, tag: string): string {
@@ -28,7 +26,7 @@ function spam(from: string, tag: string): string {
 }
 
 describe('run-time sender lists and the live dashboard on the real gateway', () => {
-  let dir: string;
+  let setup: ConsoleGateway | undefined;
   let lan: SmtpSinkHandle;
   let gw: GatewayProcess;
   let base: string;
@@ -43,31 +41,18 @@ describe('run-time sender lists and the live dashboard on the real gateway', () 
   const atLan = (tag: string) => waitUntil(async () => (await lan.messages()).find((m) => m.data.includes(`Offer ${tag}`)), { timeoutMs: 30_000, what: `Offer ${tag} at the LAN server` });
 
   beforeAll(async () => {
-    dir = await makeScratchDir();
-    lan = await startSmtpSink();
-    const adminPort = await freePort();
-    gw = await startGateway({
-      dir,
-      relayPort: lan.port,
-      adminPort,
-      config: {
-        policy: { symbols: { MISSING_SUBJECT: { score: 10 } } },
-        admin: { listen: `127.0.0.1:${adminPort}`, events: { heartbeat: '1s', maxStreamsPerUser: 2 } },
-      },
+    setup = await startConsoleGateway({
+      admin: { events: { heartbeat: '1s', maxStreamsPerUser: 2 } },
+      config: { policy: { symbols: { MISSING_SUBJECT: { score: 10 } } } },
+      users: { root: 'admin', desk: 'helpdesk' },
     });
-    base = `http://127.0.0.1:${gw.adminPort}`;
-    await addUser(gw, 'root', 'admin', PASSWORD);
-    await addUser(gw, 'desk', 'helpdesk', PASSWORD);
+    ({ lan, gw, base } = setup);
     admin = new ConsoleClient(base);
     desk = new ConsoleClient(base);
     expect((await admin.login('root', PASSWORD)).status).toBe(200);
     expect((await desk.login('desk', PASSWORD)).status).toBe(200);
   }, 120_000);
-  afterAll(async () => {
-    if (gw?.process.running) await gw.stop();
-    await stopAll();
-    await removeScratchDir(dir);
-  });
+  afterAll(() => setup?.stop());
 
   it('blocks a quarantined message\'s sender: the message is deleted and the next one is refused 550 5.7.1 at MAIL', async () => {
     const id = await quarantined('promo@sender.example', 'b1');
