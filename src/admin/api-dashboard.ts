@@ -12,7 +12,7 @@
  * Without a message log the counts are empty and say so; a worker or a store that does not answer
  * leaves its part out (nodesError says why for the node list).
  */
-import { COUNT_KINDS, FAILURE_SYMBOL, type CountKind, type NodeHealth, type RelayStatus, type SymbolCount } from '../store/message-stats.js';
+import { FAILURE_SYMBOL, seriesTotals, type NodeHealth, type RelayStatus, type SymbolCount } from '../store/message-stats.js';
 import type { NodeStatus } from '../store/nodes.js';
 import { HttpError, json } from './http.js';
 import type { ConsoleDeps, RouteList } from './route.js';
@@ -90,7 +90,7 @@ export function dashboardRoutes(deps: ConsoleDeps): RouteList {
             nodesAsked,
             healthAsked,
           ]);
-          const totals = Object.fromEntries(COUNT_KINDS.map((k) => [k, series ? series.counts[k].reduce((a, b) => a + b, 0) : 0])) as Record<CountKind, number>;
+          const totals = seriesTotals(series);
           const byCheck = new Map<string, number>();
           for (const s of symbols) if (s.refused > 0) byCheck.set(s.check, (byCheck.get(s.check) ?? 0) + s.refused);
           const enabled = Object.entries(config.checks)

@@ -14,7 +14,7 @@
  * a stream whose socket is gone is dropped.
  */
 import type { ServerResponse } from 'node:http';
-import { COUNT_KINDS, type CountKind } from '../store/message-stats.js';
+import { seriesTotals, type CountKind } from '../store/message-stats.js';
 import type { ConsoleAuth, Session } from './auth.js';
 import { HttpError, type Reply } from './http.js';
 import type { ConsoleDeps, RouteList } from './route.js';
@@ -147,7 +147,7 @@ export class EventHub {
       const queue = { size: shards.reduce((n, s) => n + s.size, 0), oldestAgeS: Number.isFinite(oldest) ? Math.max(0, Math.round((now - oldest) / 1000)) : null };
       for (const range of ranges) {
         const series = this.deps.log ? await this.deps.log.counts(now - RANGES[range], now + MINUTE, BUCKETS[range]) : null;
-        const totals = Object.fromEntries(COUNT_KINDS.map((k) => [k, series ? series.counts[k].reduce((a, b) => a + b, 0) : 0])) as Record<CountKind, number>;
+        const totals = seriesTotals(series);
         const body = { range, totals, queue, quarantine: stats.ok ? (stats.count ?? null) : null };
         const key = JSON.stringify(body);
         const data = JSON.stringify({ now, ...body } satisfies DashboardSummary);

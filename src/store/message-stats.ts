@@ -25,6 +25,11 @@ export interface CountSeries {
   readonly counts: Readonly<Record<CountKind, readonly number[]>>;
 }
 
+/** Each kind's sum over the whole series (all zero without a message log). */
+export function seriesTotals(series: CountSeries | null): Record<CountKind, number> {
+  return Object.fromEntries(COUNT_KINDS.map((k) => [k, series ? series.counts[k].reduce((a, b) => a + b, 0) : 0])) as Record<CountKind, number>;
+}
+
 export interface SymbolCount {
   readonly symbol: string;
   readonly check: string;
