@@ -25,3 +25,10 @@ export function askGateway(config: Config, req: ControlRequest): Promise<Control
   });
 }
 
+
+/** What every control command prints the same way: with --json the answer as one line, else a failure on stderr. */
+export function printRaw(answer: ControlAnswer, json: boolean): number {
+  if (json) process.stdout.write(`${JSON.stringify(answer)}\n`);
+  else if (!answer.ok) process.stderr.write(`moat: ${answer.error}\n`);
+  return answer.ok ? 0 : 1;
+}

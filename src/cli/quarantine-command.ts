@@ -13,7 +13,7 @@ import { openQuarantine } from '../main.js';
 import type { Quarantine } from '../quarantine/store.js';
 import { Spool } from '../queue/spool.js';
 import type { BayesClass } from '../store/bayes.js';
-import { askGateway } from './control-client.js';
+import { askGateway, printRaw } from './control-client.js';
 import { learnQuarantined } from './learn-command.js';
 import { noteState } from './explain-command.js';
 
@@ -67,14 +67,7 @@ export async function quarantineCommand(config: Config, req: QuarantineRequest, 
     if (!json) process.stdout.write(`${req.id}: ${l.outcome === 'known' ? `already learned as ${learn}` : `learned as ${learn}`}\n`);
   }
   const answer = (await askGateway(config, req)) ?? (await offline(config, req));
-  if (json) {
-    process.stdout.write(`${JSON.stringify(answer)}\n`);
-    return answer.ok ? 0 : 1;
-  }
-  if (!answer.ok) {
-    process.stderr.write(`moat: ${answer.error}\n`);
-    return 1;
-  }
+  if (json || !answer.ok) return printRaw(answer, json);
   if (req.op === 'quarantine-list') {
     const items = answer.quarantined ?? [];
     for (const e of items) process.stdout.write(`${line(e)}\n`);

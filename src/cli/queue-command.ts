@@ -10,7 +10,7 @@ import type { ControlAnswer, ControlRequest, QueueItem } from '../gateway/contro
 export type QueueRequest = Extract<ControlRequest, { op: 'list' | 'show' | 'flush' | 'retry' | 'delete' }>;
 import { Spool } from '../queue/spool.js';
 import { readdir } from 'node:fs/promises';
-import { askGateway } from './control-client.js';
+import { askGateway, printRaw } from './control-client.js';
 import { noteState } from './explain-command.js';
 
 async function offline(config: Config, req: QueueRequest): Promise<ControlAnswer> {
@@ -44,14 +44,7 @@ async function offline(config: Config, req: QueueRequest): Promise<ControlAnswer
 
 export async function queueCommand(config: Config, req: QueueRequest, json: boolean): Promise<number> {
   const answer = (await askGateway(config, req)) ?? (await offline(config, req));
-  if (json) {
-    process.stdout.write(`${JSON.stringify(answer)}\n`);
-    return answer.ok ? 0 : 1;
-  }
-  if (!answer.ok) {
-    process.stderr.write(`moat: ${answer.error}\n`);
-    return 1;
-  }
+  if (json || !answer.ok) return printRaw(answer, json);
   if (req.op === 'list') {
     const items = answer.items ?? [];
     for (const it of items) {
