@@ -5,23 +5,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { relayGuard } from '../checks/relay-guard/index.js';
-import { parseMailbox, type Domain, type Mailbox } from '../smtp/address.js';
+import type { Domain } from '../smtp/address.js';
 import { policySchema } from './config.js';
 import { messageView } from './message.js';
 import { decisionReply } from './replies.js';
 import { createPolicy, PipelineSession, type CheckEntry } from './runner.js';
 import type { Check } from './types.js';
+import { mailbox } from '../../test/support/check-context.js';
 
 const session = { id: 's1', clientIp: '10.0.0.5', clientPort: 1234, localIp: '127.0.0.1', localPort: 25 };
 const isLocal = (d: Domain): boolean => d === 'example.test';
 const signal = (): AbortSignal => AbortSignal.timeout(5000);
 const view = messageView(Buffer.from('Subject: hi\r\n\r\nbody\r\n'), 21, async function* () {});
-
-function mailbox(s: string): Mailbox {
-  const r = parseMailbox(s);
-  if (!r.ok) throw new Error(s);
-  return r.value;
-}
 
 const spammy: Check = {
   name: 'spammy',

@@ -7,6 +7,7 @@ import { createResolver, dnsSchema, type Resolver } from '../../src/platform/dns
 import type { PhaseContext, SessionFacts, SessionInfo, TransactionFacts } from '../../src/pipeline/types.js';
 import { parseMailbox, type Domain, type Mailbox } from '../../src/smtp/address.js';
 import type { MailParams } from '../../src/smtp/params.js';
+import type { Clock } from '../../src/platform/clock.js';
 
 export function session(clientIp = '127.0.0.1'): SessionInfo {
   return { id: 'test-session', clientIp, clientPort: 40000, localIp: '127.0.0.1', localPort: 25 };
@@ -33,4 +34,15 @@ export const NO_PARAMS: MailParams = { size: null, body: null, smtputf8: false, 
 export function resolverFor(server: string, timeout = '2s'): Resolver {
   const cfg = dnsSchema.parse({ servers: [server], timeout, tries: 1 });
   return createResolver({ ...cfg, servers: [server] });
+}
+
+/** A clock the test moves by hand; timers never fire (the checks under test only read the time). */
+export class ManualClock implements Clock {
+  constructor(public t: number) {}
+  now(): number {
+    return this.t;
+  }
+  setTimer(): { cancel(): void } {
+    return { cancel: () => undefined };
+  }
 }

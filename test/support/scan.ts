@@ -9,9 +9,11 @@ import type { Explanation } from '../../src/pipeline/policy.js';
 import { decisionReply } from '../../src/pipeline/replies.js';
 import { createPolicy, PipelineSession, type CheckEntry } from '../../src/pipeline/runner.js';
 import type { Check, Phase } from '../../src/pipeline/types.js';
-import { parseMailbox, type Mailbox } from '../../src/smtp/address.js';
-import type { MailParams } from '../../src/smtp/params.js';
+
+
 import { messageRejected, replyToString } from '../../src/smtp/reply.js';
+import { mailbox, NO_PARAMS } from './check-context.js';
+export { mailbox } from './check-context.js';
 
 /** CRLF line ends, as the SMTP engine hands content over. */
 export function crlf(text: string): string {
@@ -53,14 +55,6 @@ export function mimeMessage(o: { subject?: string; text?: string; attachments?: 
   ) + `${parts.join('')}--${boundary}--\r\n`;
 }
 
-const noParams: MailParams = { size: null, body: null, smtputf8: false, ret: null, envid: null };
-
-export function mailbox(s: string): Mailbox {
-  const r = parseMailbox(s);
-  if (!r.ok) throw new Error(`bad address ${s}`);
-  return r.value;
-}
-
 export interface DataPass {
   readonly explanation: Explanation;
   /** The reply the gateway would send: null for an accept, tag or quarantine. */
@@ -95,7 +89,7 @@ export async function dataPass(checks: readonly Check[], message: MessageView, o
   const signal = (): AbortSignal => AbortSignal.timeout(o.timeoutMs ?? 30_000);
   await s.helo(o.helo ?? 'mail.sender.test', signal());
   const from = o.from === null ? null : mailbox(o.from ?? 'alice@sender.test');
-  await s.mailFrom(from, noParams, signal());
+  await s.mailFrom(from, NO_PARAMS, signal());
   const recipients = (o.to ?? ['bob@example.test']).map(mailbox);
   for (const r of recipients) await s.rcptTo(r, from, signal());
   const explanation = await s.data(message, { from, recipients, queueId: 'TESTQUEUEID', ...(o.received !== undefined ? { received: o.received } : {}) }, signal());

@@ -5,34 +5,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { policySchema } from '../../pipeline/config.js';
 import { decisionReply } from '../../pipeline/replies.js';
 import { createPolicy, PipelineSession, type CheckEntry } from '../../pipeline/runner.js';
-import type { Clock } from '../../platform/clock.js';
-import { parseMailbox, type Domain, type Mailbox, type ReversePath } from '../../smtp/address.js';
-import type { MailParams } from '../../smtp/params.js';
+import type { Domain, ReversePath } from '../../smtp/address.js';
 import { SqliteStateStore } from '../../store/sqlite/state.js';
 import { greylist, greylistSchema, tripletSender } from './index.js';
-
-class ManualClock implements Clock {
-  constructor(public t: number) {}
-  now(): number {
-    return this.t;
-  }
-  setTimer(): { cancel(): void } {
-    return { cancel: () => undefined };
-  }
-}
+import { ManualClock, mailbox, NO_PARAMS } from '../../../test/support/check-context.js';
 
 const MIN = 60_000;
 const DAY = 86_400_000;
 const isLocal = (d: Domain): boolean => d === 'example.test';
 const signal = (): AbortSignal => AbortSignal.timeout(5000);
-const noParams: MailParams = { size: null, body: null, smtputf8: false, ret: null, envid: null };
-
-function mailbox(s: string): Mailbox {
-  const r = parseMailbox(s);
-  if (!r.ok) throw new Error(s);
-  return r.value;
-}
-
 let dir: string;
 let clock: ManualClock;
 let store: SqliteStateStore;
@@ -59,7 +40,7 @@ function setup(config: Record<string, unknown> = {}, state = store) {
   const attempt = async (from: string | null, to: string | string[], clientIp?: string, before?: (p: PipelineSession) => void): Promise<string[]> => {
     const p = open(clientIp);
     const sender: ReversePath = from === null ? null : mailbox(from);
-    await p.mailFrom(sender, noParams, signal());
+    await p.mailFrom(sender, NO_PARAMS, signal());
     before?.(p);
     const out: string[] = [];
     for (const r of Array.isArray(to) ? to : [to]) out.push((await p.rcptTo(mailbox(r), sender, signal())).kind);
@@ -72,7 +53,7 @@ describe('greylist', () => {
   it('defers the first sight of a triplet with 451 4.7.1 "Greylisted" and names GREYLIST', async () => {
     const { open, policy } = setup();
     const p = open();
-    await p.mailFrom(mailbox('alice@sender.example'), noParams, signal());
+    await p.mailFrom(mailbox('alice@sender.example'), NO_PARAMS, signal());
     const o = await p.rcptTo(mailbox('bob@example.test'), mailbox('alice@sender.example'), signal());
     expect(o.kind).toBe('defer');
     if (o.kind !== 'defer') return;
@@ -212,7 +193,7 @@ describe('greylist', () => {
     const { open, policy } = setup({ failOpen: false });
     await store.close();
     const p = open();
-    await p.mailFrom(mailbox('a@s.example'), noParams, signal());
+    await p.mailFrom(mailbox('a@s.example'), NO_PARAMS, signal());
     const o = await p.rcptTo(mailbox('bob@example.test'), mailbox('a@s.example'), signal());
     expect(o.kind).toBe('defer');
     if (o.kind !== 'defer') return;

@@ -5,33 +5,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { policySchema } from '../../pipeline/config.js';
 import { decisionReply } from '../../pipeline/replies.js';
 import { createPolicy, PipelineSession, type CheckEntry, type PhaseOutcome } from '../../pipeline/runner.js';
-import type { Clock } from '../../platform/clock.js';
-import { parseMailbox, type Domain, type Mailbox } from '../../smtp/address.js';
-import type { MailParams } from '../../smtp/params.js';
+import type { Domain } from '../../smtp/address.js';
 import { SqliteStateStore } from '../../store/sqlite/state.js';
 import { rateLimit, rateLimitSchema, take } from './index.js';
-
-class ManualClock implements Clock {
-  constructor(public t: number) {}
-  now(): number {
-    return this.t;
-  }
-  setTimer(): { cancel(): void } {
-    return { cancel: () => undefined };
-  }
-}
+import { ManualClock, mailbox, NO_PARAMS } from '../../../test/support/check-context.js';
 
 const HOUR = 3_600_000;
 const isLocal = (d: Domain): boolean => d === 'example.test';
 const signal = (): AbortSignal => AbortSignal.timeout(5000);
-const noParams: MailParams = { size: null, body: null, smtputf8: false, ret: null, envid: null };
-
-function mailbox(s: string): Mailbox {
-  const r = parseMailbox(s);
-  if (!r.ok) throw new Error(s);
-  return r.value;
-}
-
 let dir: string;
 let clock: ManualClock;
 let store: SqliteStateStore;
@@ -54,11 +35,11 @@ function setup(config: Record<string, unknown>) {
   const policy = createPolicy(checks, policySchema.parse({}));
   const open = (clientIp = '192.0.2.10'): PipelineSession =>
     new PipelineSession({ checks, policy, isLocal }, { id: 's', clientIp, clientPort: 1, localIp: '127.0.0.1', localPort: 25 });
-  const mail = async (from: string | null, clientIp?: string): Promise<PhaseOutcome> => open(clientIp).mailFrom(from === null ? null : mailbox(from), noParams, signal());
+  const mail = async (from: string | null, clientIp?: string): Promise<PhaseOutcome> => open(clientIp).mailFrom(from === null ? null : mailbox(from), NO_PARAMS, signal());
   const rcpts = async (from: string | null, to: string[], clientIp?: string): Promise<string[]> => {
     const p = open(clientIp);
     const sender = from === null ? null : mailbox(from);
-    await p.mailFrom(sender, noParams, signal());
+    await p.mailFrom(sender, NO_PARAMS, signal());
     const out: string[] = [];
     for (const r of to) {
       const o = await p.rcptTo(mailbox(r), sender, signal());

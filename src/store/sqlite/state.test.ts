@@ -3,18 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../platform/clock.js';
 import { SqliteStateStore } from './state.js';
-
-class ManualClock implements Clock {
-  constructor(public t: number) {}
-  now(): number {
-    return this.t;
-  }
-  setTimer(): { cancel(): void } {
-    return { cancel: () => undefined };
-  }
-}
+import { ManualClock } from '../../../test/support/check-context.js';
 
 let dir: string;
 let clock: ManualClock;
