@@ -9,11 +9,31 @@ import type { Explanation } from '../../src/pipeline/policy.js';
 import { decisionReply } from '../../src/pipeline/replies.js';
 import { createPolicy, PipelineSession, type CheckEntry } from '../../src/pipeline/runner.js';
 import type { Check, Phase } from '../../src/pipeline/types.js';
-
-
 import { messageRejected, replyToString } from '../../src/smtp/reply.js';
 import { mailbox, NO_PARAMS } from './check-context.js';
+import { GTUBE } from '../harness/spamd.js';
 export { mailbox } from './check-context.js';
+
+/** A message carrying GTUBE: SpamAssassin and Rspamd call it spam, whatever else they run. */
+export const GTUBE_MESSAGE = `From: alice@sender.test\nTo: bob@example.test\nSubject: test\nDate: Tue, 01 Dec 2026 08:00:00 +0000\nMessage-ID: <gtube-1@sender.test>\n\n${GTUBE}\n`;
+
+/** A short, plain personal message: ham to every scanner. */
+export const HAM_MESSAGE = [
+  'From: Alice Example <alice@sender.test>',
+  'To: Bob Example <bob@example.test>',
+  'Subject: Lunch on Thursday',
+  'Date: Tue, 01 Dec 2026 08:00:00 +0000',
+  'Message-ID: <20261201080000.1234@mail.sender.test>',
+  'MIME-Version: 1.0',
+  'Content-Type: text/plain; charset=us-ascii',
+  '',
+  'Hi Bob,',
+  '',
+  'shall we move our lunch to Thursday at noon? The usual place is fine with me.',
+  '',
+  'Alice',
+  '',
+].join('\n');
 
 /** CRLF line ends, as the SMTP engine hands content over. */
 export function crlf(text: string): string {

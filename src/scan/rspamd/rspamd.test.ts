@@ -13,12 +13,11 @@ import { freePort } from '../../../test/harness/ports.js';
 import { stopAll } from '../../../test/harness/process.js';
 import { startRspamd, type RspamdHandle } from '../../../test/harness/rspamd.js';
 import { startSmtpSink, type SmtpSinkHandle } from '../../../test/harness/smtp-sink.js';
-import { GTUBE } from '../../../test/harness/spamd.js';
 import { swaks } from '../../../test/harness/swaks.js';
 import { makeScratchDir, removeScratchDir } from '../../../test/harness/tmp.js';
 import { waitUntil } from '../../../test/harness/wait.js';
 import { processTree, startGateway, type GatewayProcess } from '../../../test/support/gateway-process.js';
-import { crlf, dataPass, viewOf } from '../../../test/support/scan.js';
+import { crlf, dataPass, GTUBE_MESSAGE, HAM_MESSAGE, viewOf } from '../../../test/support/scan.js';
 import { RspamdClient, parseRspamdAnswer, type RspamdOptions } from '../../platform/rspamd.js';
 import { ScannerError } from '../../platform/scanner-io.js';
 import { rspamd, rspamdSchema } from './index.js';
@@ -39,23 +38,8 @@ afterAll(async () => {
 
 const client = (o: Partial<RspamdOptions> = {}): RspamdClient => new RspamdClient({ url: new URL(rs.url), timeoutMs: 20_000, maxConcurrent: 4, ...o });
 const check = (config: Record<string, unknown> = {}, o: Partial<RspamdOptions> = {}) => rspamd(rspamdSchema.parse({ url: rs.url, ...config }), client(o));
-const gtube = `From: alice@sender.test\nTo: bob@example.test\nSubject: test\nDate: Tue, 01 Dec 2026 08:00:00 +0000\nMessage-ID: <gtube-1@sender.test>\n\n${GTUBE}\n`;
-const ham = [
-  'From: Alice Example <alice@sender.test>',
-  'To: Bob Example <bob@example.test>',
-  'Subject: Lunch on Thursday',
-  'Date: Tue, 01 Dec 2026 08:00:00 +0000',
-  'Message-ID: <20261201080000.1234@mail.sender.test>',
-  'MIME-Version: 1.0',
-  'Content-Type: text/plain; charset=us-ascii',
-  '',
-  'Hi Bob,',
-  '',
-  'shall we move our lunch to Thursday at noon? The usual place is fine with me.',
-  '',
-  'Alice',
-  '',
-].join('\n');
+const gtube = GTUBE_MESSAGE;
+const ham = HAM_MESSAGE;
 const envelope = { ip: '127.0.0.10', helo: 'mail.sender.test', from: 'alice@sender.test', rcpt: ['bob@example.test'], queueId: 'TESTQUEUEID' };
 
 describe('rspamd adapter (POST /checkv2)', () => {

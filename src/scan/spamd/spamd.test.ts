@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/harness/ports.js';
 import { stopAll } from '../../../test/harness/process.js';
-import { GTUBE, startSpamd, type SpamdHandle } from '../../../test/harness/spamd.js';
+import { startSpamd, type SpamdHandle } from '../../../test/harness/spamd.js';
 import { makeScratchDir, removeScratchDir } from '../../../test/harness/tmp.js';
-import { dataPass, viewOf } from '../../../test/support/scan.js';
+import { dataPass, GTUBE_MESSAGE, HAM_MESSAGE, viewOf } from '../../../test/support/scan.js';
 import { ScannerError } from '../../platform/scanner-io.js';
 import { parseSpamdAnswer, SpamdClient, type SpamdOptions } from '../../platform/spamd.js';
 import { spamassassin, spamassassinSchema } from './index.js';
@@ -29,23 +29,8 @@ afterAll(async () => {
 const client = (o: Partial<SpamdOptions> = {}): SpamdClient => new SpamdClient({ target: { host: '127.0.0.1', port: spamd.port }, timeoutMs: 20_000, maxConcurrent: 2, ...o });
 const check = (config: Record<string, unknown> = {}, o: Partial<SpamdOptions> = {}) => spamassassin(spamassassinSchema.parse({ address: spamd.address, ...config }), client(o));
 const RECEIVED = 'Received: from mail.sender.test ([127.0.0.10])\r\n\tby mx.moat.test with ESMTP id TESTQUEUEID; Tue, 01 Dec 2026 08:00:00 +0000\r\n';
-const gtube = `From: alice@sender.test\nTo: bob@example.test\nSubject: test\nDate: Tue, 01 Dec 2026 08:00:00 +0000\nMessage-ID: <gtube-1@sender.test>\n\n${GTUBE}\n`;
-const ham = [
-  'From: Alice Example <alice@sender.test>',
-  'To: Bob Example <bob@example.test>',
-  'Subject: Lunch on Thursday',
-  'Date: Tue, 01 Dec 2026 08:00:00 +0000',
-  'Message-ID: <20261201080000.1234@mail.sender.test>',
-  'MIME-Version: 1.0',
-  'Content-Type: text/plain; charset=us-ascii',
-  '',
-  'Hi Bob,',
-  '',
-  'shall we move our lunch to Thursday at noon? The usual place is fine with me.',
-  '',
-  'Alice',
-  '',
-].join('\n');
+const gtube = GTUBE_MESSAGE;
+const ham = HAM_MESSAGE;
 
 describe('spamd adapter (SPAMC/1.5 SYMBOLS)', () => {
   it('reports GTUBE as spam with its score, threshold and rules', async () => {
