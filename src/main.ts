@@ -42,6 +42,7 @@ import { PostgresNodeRegistry } from './store/postgres/nodes.js';
 import { GatewayMetrics, type MetricsSnapshot } from './admin/metrics.js';
 import { Tracking } from './gateway/tracking.js';
 import type { Config } from './config/schema.js';
+import type { ScannerProbe } from './gateway/scanner-health.js';
 import type { ControlAnswer, ControlRequest, QueueItem } from './gateway/control.js';
 import { InboundSession } from './gateway/inbound.js';
 import { DsnNotifier } from './gateway/notifier.js';
@@ -151,6 +152,26 @@ export function scannerPorts(): ScannerPorts {
     spamd: (c) => new SpamdClient({ target: target(c.address), timeoutMs: c.timeout, maxConcurrent: c.maxConcurrent, ...(c.user ? { user: c.user } : {}) }),
     rspamd: (c) => new RspamdClient({ url: new URL(c.url), timeoutMs: c.timeout, maxConcurrent: c.maxConcurrent }),
   };
+}
+
+/** One probe per configured external scanner, each on a client of its own (one slot, the scanner's timeout). */
+export function scannerProbes(c: Config): ScannerProbe[] {
+  const target = (address: string): SocketTarget => parseSocketAddress(address) as SocketTarget; // validated by the schema
+  const probes: ScannerProbe[] = [];
+  if (c.clamav) {
+    const client = new ClamdClient({ target: target(c.clamav.address), timeoutMs: c.clamav.timeout, maxSize: c.clamav.maxSize, maxConcurrent: 1 });
+    probes.push({ name: 'clamd', target: c.clamav.address, ping: (s) => client.ping(s) });
+  }
+  if (c.spamassassin) {
+    const client = new SpamdClient({ target: target(c.spamassassin.address), timeoutMs: c.spamassassin.timeout, maxConcurrent: 1 });
+    probes.push({ name: 'spamd', target: c.spamassassin.address, ping: (s) => client.ping(s) });
+  }
+  if (c.rspamd) {
+    const url = new URL(c.rspamd.url);
+    const client = new RspamdClient({ url, timeoutMs: c.rspamd.timeout, maxConcurrent: 1 });
+    probes.push({ name: 'rspamd', target: `${url.protocol}//${url.host}${url.pathname}`, ping: (s) => client.ping(s) });
+  }
+  return probes;
 }
 
 export interface WorkerPorts {

@@ -50,6 +50,9 @@ export const adminSchema = z
       .strict()
       .prefault({})
       .describe('Login rate limits, counted in the state store'),
+    scannerProbeInterval: duration(
+      'How often the supervisor pings each configured external scanner (clamd PING, spamd PING, Rspamd GET /ping) for /healthz, the dashboard and moat_scanner_up; 0 turns the probes off',
+    ).prefault('30s'),
   })
   .strict()
   .prefault({});

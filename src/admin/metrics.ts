@@ -119,7 +119,7 @@ export class GatewayMetrics {
  * The supervisor's own gauges: workers configured and ready, SMTP sessions open gateway-wide, and
  * `moat_node_info{node}` (always 1) naming this node, for joining on it when several nodes are scraped.
  */
-export function supervisorMetrics(sources: { workers(): number; ready(): number; sessions(): number; node?: string }): Registry {
+export function supervisorMetrics(sources: { workers(): number; ready(): number; sessions(): number; scanners(): readonly { name: string; up: boolean | null }[]; node?: string }): Registry {
   const registry = new Registry();
   const registers = [registry];
   if (sources.node !== undefined) {
@@ -128,6 +128,16 @@ export function supervisorMetrics(sources: { workers(): number; ready(): number;
   new Gauge({ name: 'moat_workers', help: 'Worker processes configured', registers, collect() { this.set(sources.workers()); } });
   new Gauge({ name: 'moat_workers_ready', help: 'Worker processes running and ready', registers, collect() { this.set(sources.ready()); } });
   new Gauge({ name: 'moat_sessions_open', help: 'SMTP sessions open, gateway-wide', registers, collect() { this.set(sources.sessions()); } });
+  new Gauge({
+    name: 'moat_scanner_up',
+    help: 'Whether the last probe of an external scanner (clamd, spamd, rspamd) was answered: 1 up, 0 down (absent before the first probe)',
+    labelNames: ['scanner'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of sources.scanners()) if (s.up !== null) this.set({ scanner: s.name }, s.up ? 1 : 0);
+    },
+  });
   return registry;
 }
 

@@ -22,7 +22,8 @@ import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { isControlRequest, mergeAnswers, oneWorker, type ControlAnswer, type ControlRequest } from '../gateway/control.js';
 import type { Logger } from '../platform/logger.js';
-import { admissionLimits, nodeName, openNodeRegistry } from '../main.js';
+import { admissionLimits, nodeName, openNodeRegistry, scannerProbes } from '../main.js';
+import { startScannerHealth, type ScannerHealth } from '../gateway/scanner-health.js';
 import { AdmissionService, isAdmissionRequest, type AdmissionAnswer, type AdmissionRequest } from './admission-ipc.js';
 import { loadServerTls } from '../platform/tls-context.js';
 import { ListenSockets, type ConnectionMessage } from './listen-sockets.js';
@@ -173,9 +174,15 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
     return Promise.all(asks).then((answers) => mergeAnswers(req, answers));
   };
   const control = await serveControl(controlSocketPath(config), ask);
-  const own = supervisorMetrics({ workers: () => count, ready: () => ready.size, sessions: () => admission.openSessions, node: nodeName(config) });
+  // Rebuilt on a reload: scanners may have been added, removed or moved.
+  let scanners: ScannerHealth = startScannerHealth(scannerProbes(config), config.admin.scannerProbeInterval, logger);
+  const own = supervisorMetrics({ workers: () => count, ready: () => ready.size, sessions: () => admission.openSessions, scanners: () => scanners.states(), node: nodeName(config) });
   const healthy = (): boolean => !stopping && ready.size === count;
-  const health = () => ({ ok: healthy(), detail: { workers: count, ready: ready.size } });
+  // A scanner that is down does not make the node unhealthy: its check's failPolicy decides what mail gets.
+  const health = () => {
+    const probed = scanners.states();
+    return { ok: healthy(), detail: { workers: count, ready: ready.size, ...(probed.length > 0 ? { scanners: probed } : {}) } };
+  };
   // With the cluster store every node lists itself in the store's node list (src/cli/heartbeat.ts).
   const heartbeat = nodes
     ? startHeartbeat({ registry: nodes, node: nodeName(config), intervalMs: () => config.cluster.heartbeat, ask, workers: () => ({ workers: count, ready: ready.size }), logger, now: () => Date.now() })
@@ -201,6 +208,7 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
       if (stopping) return;
       stopping = true;
       logger.info('gateway.stop', { signal: 'SIGTERM' });
+      scanners.stop();
       sockets.closeAll();
       ready.clear();
       for (const w of workers.values()) w.send({ type: 'shutdown' } satisfies ToWorker);
@@ -241,6 +249,8 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
           return logger.error('gateway.reload-refused', { errors });
         }
         config = next;
+        scanners.stop();
+        scanners = startScannerHealth(scannerProbes(config), config.admin.scannerProbeInterval, logger);
         for (const w of workers.values()) w.send({ type: 'reload', config } satisfies ToWorker);
         // Workers learn new listeners from the reload message, which IPC delivers before any connection.
         for (const a of added) sockets.activate(a);

@@ -89,4 +89,13 @@ export class ClamdClient implements VirusScanner {
       return { virus: parseClamdAnswer(answer, this.o.maxSize), scanned };
     });
   }
+
+  /** clamd's PING (clamd(8)): `zPING\0` answered `PONG\0`; anything else throws a ScannerError. */
+  async ping(signal: AbortSignal): Promise<void> {
+    return this.slots.run(signal, this.o.timeoutMs, async (deadline) => {
+      const answer = await exchange(NAME, this.o.target, async (out) => void (await out.write(Buffer.from('zPING\0', 'latin1'))), deadline, 256);
+      const text = answer.toString('latin1').replace(/\0+$/, '').trim();
+      if (text !== 'PONG') throw new ScannerError('SCANNER_PROTOCOL', NAME, `PING answered "${peerText(text, 60)}"`);
+    });
+  }
 }

@@ -17,7 +17,7 @@ export type LogEvent =
   | 'session.auth' | 'session.auth-failed' | 'outbound.alert' | 'outbound.mta-sts' | 'outbound.learn-failed'
   | 'messagelog.error' | 'messagelog.pruned' | 'admin.start' | 'admin.error' | 'state.unavailable' | 'bayes.unavailable'
   | 'bayes.expired' | 'admin.login' | 'admin.login-failed' | 'admin.action' | 'digest.sent' | 'digest.queued' | 'digest.error' | 'queue.bounced'
-  | 'senders.error' | 'senders.changed';
+  | 'senders.error' | 'senders.changed' | 'scanner.down' | 'scanner.up';
 
 export type LogFields = Record<string, unknown>;
 

@@ -125,20 +125,33 @@ function envelopeHeaders(e: RspamdEnvelope, size: number): Record<string, string
 export class RspamdClient implements RspamdScanner {
   private readonly slots: Slots;
   private readonly checkUrl: URL;
+  private readonly pingUrl: URL;
 
   constructor(private readonly o: RspamdOptions) {
     this.slots = new Slots(o.maxConcurrent, NAME);
-    this.checkUrl = new URL('checkv2', o.url.href.endsWith('/') ? o.url : new URL(`${o.url.href}/`));
+    const base = o.url.href.endsWith('/') ? o.url : new URL(`${o.url.href}/`);
+    this.checkUrl = new URL('checkv2', base);
+    this.pingUrl = new URL('ping', base);
   }
 
   async check(req: RspamdRequest, signal: AbortSignal): Promise<RspamdVerdict> {
     return this.slots.run(signal, this.o.timeoutMs, async (deadline) => {
-      const { status, body } = await this.post(req, deadline);
+      const { status, body } = await this.send(this.checkUrl, envelopeHeaders(req.envelope, req.size), req, deadline);
       return parseRspamdAnswer(status, body);
     });
   }
 
-  private post(req: RspamdRequest, signal: AbortSignal): Promise<{ status: number; body: Buffer }> {
+  /** The worker's GET /ping, answered 200 "pong"; anything else throws a ScannerError. */
+  async ping(signal: AbortSignal): Promise<void> {
+    return this.slots.run(signal, this.o.timeoutMs, async (deadline) => {
+      const { status, body } = await this.send(this.pingUrl, {}, null, deadline);
+      const text = body.toString('latin1').trim();
+      if (status !== 200 || text !== 'pong') throw new ScannerError('SCANNER_PROTOCOL', NAME, `ping answered ${status} "${peerText(text, 60)}"`);
+    });
+  }
+
+  /** POST of a message (or GET without one) with the time budget's signal; the answer's status and body. */
+  private send(url: URL, headers: Record<string, string | string[]>, req: Pick<RspamdRequest, 'content' | 'size'> | null, signal: AbortSignal): Promise<{ status: number; body: Buffer }> {
     const where = this.o.url.host;
     return new Promise((resolve, reject) => {
       const fail = (e: unknown): void => {
@@ -150,8 +163,8 @@ export class RspamdClient implements RspamdScanner {
           reject(new ScannerError(down ? 'SCANNER_UNAVAILABLE' : 'SCANNER_PROTOCOL', NAME, `${where}: ${code ?? (e instanceof Error ? e.message : String(e))}`));
         }
       };
-      const send = this.checkUrl.protocol === 'https:' ? httpsRequest : httpRequest;
-      const r = send(this.checkUrl, { method: 'POST', headers: envelopeHeaders(req.envelope, req.size), signal, agent: false }, (res: IncomingMessage) => {
+      const open = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      const r = open(url, { method: req ? 'POST' : 'GET', headers, signal, agent: false }, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let got = 0;
         res.on('data', (d: Buffer) => {
@@ -165,6 +178,10 @@ export class RspamdClient implements RspamdScanner {
         res.on('error', fail);
       });
       r.on('error', fail);
+      if (!req) {
+        r.end();
+        return;
+      }
       void (async () => {
         let sent = 0;
         for await (const piece of req.content) {

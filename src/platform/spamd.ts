@@ -91,4 +91,13 @@ export class SpamdClient implements SpamdScanner {
       return parseSpamdAnswer(answer);
     });
   }
+
+  /** The SPAMC PING request (spamd(1p)): `PING SPAMC/1.5` answered `SPAMD/1.5 0 PONG`; anything else throws. */
+  async ping(signal: AbortSignal): Promise<void> {
+    return this.slots.run(signal, this.o.timeoutMs, async (deadline) => {
+      const answer = await exchange(NAME, this.o.target, async (out) => void (await out.write(Buffer.from('PING SPAMC/1.5\r\n\r\n', 'latin1'))), deadline, 256);
+      const first = answer.toString('latin1').split('\r\n')[0] ?? '';
+      if (!/^SPAMD\/\d+\.\d+ 0 PONG$/.test(first)) throw new ScannerError('SCANNER_PROTOCOL', NAME, `PING answered "${peerText(first, 60)}"`);
+    });
+  }
 }

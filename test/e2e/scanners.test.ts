@@ -4,12 +4,14 @@
  * refused with 554 5.7.1 in the conversation and never reaches the LAN server; clean mail is
  * delivered with both scanners in its verdict header; GTUBE is refused by SpamAssassin's score;
  * with clamd stopped mail is deferred with 451 4.7.1, and after a reload with failOpen it is
- * accepted unscanned and `check.fail-open` is logged for each message.
+ * accepted unscanned and `check.fail-open` is logged for each message. The supervisor's probes
+ * show both scanners up in /healthz and moat_scanner_up, and clamd down as soon as it stops.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EICAR, EICAR_SIGNATURE, startClamd, type ClamdHandle } from '../harness/clamd.js';
+import { freePort } from '../harness/ports.js';
 import { stopAll } from '../harness/process.js';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
 import { GTUBE, startSpamd, type SpamdHandle } from '../harness/spamd.js';
@@ -17,6 +19,8 @@ import { swaks } from '../harness/swaks.js';
 import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
 import { waitUntil } from '../harness/wait.js';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.js';
+
+interface ProbedScanner { name: string; target: string; up: boolean | null; error: string | null }
 
 describe('antivirus and SpamAssassin through the gateway', () => {
   let dir: string;
@@ -31,8 +35,15 @@ describe('antivirus and SpamAssassin through the gateway', () => {
     eicarFile = join(dir, 'invoice.txt'); // not .com: the attachments check would refuse that name before clamd is asked
     await writeFile(eicarFile, EICAR);
     [lan, clamd, spamd] = await Promise.all([startSmtpSink(), startClamd(), startSpamd()]);
-    gw = await startGateway({ dir, relayPort: lan.port, config: { clamav: { address: clamd.address }, spamassassin: { address: spamd.address } } });
+    const adminPort = await freePort();
+    gw = await startGateway({
+      dir,
+      relayPort: lan.port,
+      adminPort,
+      config: { clamav: { address: clamd.address }, spamassassin: { address: spamd.address }, admin: { listen: `127.0.0.1:${adminPort}`, scannerProbeInterval: '1s' } },
+    });
   }, 90_000);
+  const healthz = async (): Promise<{ scanners?: ProbedScanner[] }> => (await (await fetch(`http://127.0.0.1:${gw.adminPort}/healthz`)).json()) as { scanners?: ProbedScanner[] };
   afterAll(async () => {
     await gw?.stop();
     await stopAll();
@@ -66,8 +77,24 @@ describe('antivirus and SpamAssassin through the gateway', () => {
     expect(ev['score'] as number).toBeGreaterThan(900);
   });
 
+  it('probes both scanners: /healthz and moat_scanner_up show them up', async () => {
+    const up = await waitUntil(async () => {
+      const h = (await healthz()).scanners ?? [];
+      return h.length === 2 && h.every((x) => x.up === true) ? h : undefined;
+    }, { timeoutMs: 20_000, what: 'both scanners probed up' });
+    expect(up.map((x) => [x.name, x.target])).toEqual([['clamd', clamd.address], ['spamd', spamd.address]]);
+    const metrics = await (await fetch(`http://127.0.0.1:${gw.adminPort}/metrics`)).text();
+    expect(metrics).toMatch(/^moat_scanner_up\{scanner="clamd"\} 1$/m);
+    expect(metrics).toMatch(/^moat_scanner_up\{scanner="spamd"\} 1$/m);
+  });
+
   it('defers with 451 4.7.1 while clamd is stopped, and accepts (logging check.fail-open) after a reload with failOpen', async () => {
     await clamd.stop();
+    // The probe tells before any mail does: /healthz names clamd down (the node stays healthy), scanner.down is logged once.
+    const probed = await waitUntil(async () => (await healthz()).scanners?.find((x) => x.name === 'clamd' && x.up === false), { timeoutMs: 20_000, what: 'clamd probed down' });
+    expect(probed.error).toMatch(/ECONNREFUSED/);
+    expect((await fetch(`http://127.0.0.1:${gw.adminPort}/healthz`)).status).toBe(200);
+    await gw.waitForEvent('scanner.down', (e) => e['scanner'] === 'clamd');
     const down = await swaks({ port: gw.port, from: 'dave@sender.test', to: 'bob@example.test', headers: ['Subject: while down'] });
     expect(down.replies).toContain('451 4.7.1 Try again later');
     const deferred = await gw.waitForEvent('message.deferred', (e) => e['from'] === 'dave@sender.test');

@@ -113,7 +113,11 @@ async function dashboardView() {
         (x) => h('tr', {}, h('td', {}, x.domain), h('td', {}, x.host), h('td', {}, x.last ? when(x.last.time) : '—'), h('td', {}, x.last ? badge(x.last.outcome === 'delivered' ? 'reachable' : x.last.outcome, x.last.outcome === 'delivered' ? 'ok' : 'bad') : badge('unknown'))),
       ]),
       top('Scanners and checks', d.checks, [['check', 'failures', 'state'], (c) => h('tr', {}, h('td', {}, c.check), h('td', { class: 'num' }, c.failures), h('td', {}, c.failures === 0 ? badge('healthy', 'ok') : badge(c.symbols.join(', '), 'bad')))]),
-      h('section', {}, h('h2', {}, 'Gateway'), h('p', {}, d.health.ok ? badge('all workers ready', 'ok') : badge('workers not ready', 'bad'), ' ', JSON.stringify(d.health.detail))),
+      top('External scanners (probed)', d.health.detail.scanners ?? [], [
+        ['scanner', 'where', 'last probe', 'state'],
+        (s) => h('tr', { 'data-scanner': s.name }, h('td', {}, s.name), h('td', {}, s.target), h('td', {}, s.checkedAt ? when(s.checkedAt) : '—'), h('td', {}, s.up === null ? badge('not probed yet') : s.up ? badge(`up, ${s.latencyMs} ms`, 'ok') : badge(s.error ?? 'down', 'bad'))),
+      ]),
+      h('section', {}, h('h2', {}, 'Gateway'), h('p', {}, d.health.ok ? badge('all workers ready', 'ok') : badge('workers not ready', 'bad'), ' ', `${d.health.detail.ready} of ${d.health.detail.workers} workers ready`)),
     );
     if (d.nodes) rest.append(nodesTable(d.nodes, d.self, d.nodesError));
   };

@@ -66,6 +66,15 @@ describe('clamd adapter (INSTREAM)', () => {
     expect((e as Error).message).toMatch(/StreamMaxLength/);
   });
 
+  it('answers PING with PONG over TCP and the unix socket, and a ping to nothing throws SCANNER_UNAVAILABLE', async () => {
+    await expect(client().ping(AbortSignal.timeout(10_000))).resolves.toBeUndefined();
+    await expect(client({ target: { path: clamd.socketPath } }).ping(AbortSignal.timeout(10_000))).resolves.toBeUndefined();
+    const e = await client({ target: { host: '127.0.0.1', port: await freePort() } })
+      .ping(AbortSignal.timeout(10_000))
+      .catch((x: unknown) => x);
+    expect((e as ScannerError).code).toBe('SCANNER_UNAVAILABLE');
+  });
+
   it('throws SCANNER_UNAVAILABLE at once when nothing listens', async () => {
     const port = await freePort();
     const t0 = Date.now();

@@ -69,6 +69,14 @@ describe('rspamd adapter (POST /checkv2)', () => {
     expect(() => parseRspamdAnswer(200, Buffer.from('{"score":"high"}'))).toThrow(/unexpected shape/);
   });
 
+  it('answers GET /ping with pong, and a ping to nothing throws SCANNER_UNAVAILABLE', async () => {
+    await expect(client().ping(AbortSignal.timeout(10_000))).resolves.toBeUndefined();
+    const e = await client({ url: new URL(`http://127.0.0.1:${await freePort()}`) })
+      .ping(AbortSignal.timeout(10_000))
+      .catch((x: unknown) => x);
+    expect((e as ScannerError).code).toBe('SCANNER_UNAVAILABLE');
+  });
+
   it('throws SCANNER_UNAVAILABLE when nothing listens, and SCANNER_TIMEOUT when Rspamd hangs (SIGSTOP)', async () => {
     const v = viewOf(ham);
     const port = await freePort();

@@ -49,6 +49,14 @@ describe('spamd adapter (SPAMC/1.5 SYMBOLS)', () => {
     expect(parseSpamdAnswer(Buffer.from('SPAMD/1.1 0 EX_OK\r\nSpam: False ; -1.0 / 5.0\r\n\r\nALL_TRUSTED,MSGID_SHORT'))).toEqual({ isSpam: false, score: -1, threshold: 5, rules: ['ALL_TRUSTED', 'MSGID_SHORT'] });
   });
 
+  it('answers PING with SPAMD/1.5 0 PONG, and a ping to nothing throws SCANNER_UNAVAILABLE', async () => {
+    await expect(client().ping(AbortSignal.timeout(10_000))).resolves.toBeUndefined();
+    const e = await client({ target: { host: '127.0.0.1', port: await freePort() } })
+      .ping(AbortSignal.timeout(10_000))
+      .catch((x: unknown) => x);
+    expect((e as ScannerError).code).toBe('SCANNER_UNAVAILABLE');
+  });
+
   it('throws SCANNER_UNAVAILABLE when nothing listens, and SCANNER_TIMEOUT when spamd hangs (SIGSTOP)', async () => {
     const v = viewOf(ham);
     const down = await client({ target: { host: '127.0.0.1', port: await freePort() } })
