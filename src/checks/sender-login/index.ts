@@ -30,6 +30,7 @@ export const senderLoginSchema = z
     ...checkCommon,
     enabled: z.boolean().default(true).describe('Refuse senders an authenticated account does not own (Postfix reject_sender_login_mismatch): MAIL FROM 553 5.7.1, From: 550 5.7.1'),
     observe: z.boolean().default(false).describe('Observe only (rollout): mismatches are logged (outbound.sender-mismatch) and shown as observed, and the mail is accepted'),
+    failOpen: z.boolean().default(false).describe('When the map file cannot be read, log it (check.fail-open) and accept without this check instead of deferring with 451'),
     map: z
       .string()
       .min(1)
