@@ -122,8 +122,9 @@ export interface OwnEntry {
 /**
  * SMTP AUTH against the directory (RFC 4513 §5.1.3 simple bind): binds as `dn` with `password` on a
  * connection of its own, then unbinds. Null: the directory said invalidCredentials (49). Otherwise
- * the values of `entry.attributes` of the user's own entry, read with the user's own bind (one
- * entry must match; none or several read as no values), or [] when `entry` is null. Anything else
+ * the values of `entry.attributes` of the user's own entry, read with the user's own bind (by a
+ * search, one entry must match: none or two give no values, more fail the search with a size
+ * limit), or [] when `entry` is null. Anything else
  * (connect, TLS, timeout, another result code, a failed read) throws LdapError, so the caller can
  * answer "try later" rather than "wrong password". An empty password is refused before any bind:
  * RFC 4513 §5.1.2 makes that an unauthenticated bind, which succeeds.
