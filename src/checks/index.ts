@@ -27,6 +27,7 @@ import { helo } from './helo/index.js';
 import { greylist, greylistSchema } from './greylist/index.js';
 import { OUTBOUND_RATE_LIMIT, rateLimit, rateLimitSchema, type RateLimitConfig } from './rate-limit/index.js';
 import { senderLists, senderListsSchema } from './sender-lists/index.js';
+import { senderLoginCheck, type SenderLoginConfig } from './sender-login/index.js';
 
 import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js';
 import { spfCheck, spfSchema } from './spf/index.js';
@@ -104,7 +105,8 @@ export type CheckDomains = RecipientDomains;
 /**
  * The configured checks in order; `all` also builds disabled ones (to know every symbol).
  * `scanners` are the top-level scanner slices (clamav, spamassassin, rspamd): absent ones are not used.
- * `outbound`: outbound.rateLimit, the rate-limit instance of outbound sessions.
+ * `outbound`: outbound.rateLimit, the rate-limit instance of outbound sessions, and
+ * outbound.senderLogin, the check of the sender addresses AUTH accounts use.
  * `ruleFilesSync` (config validation): the operator's rule files are read at once, so that their symbols are known.
  */
 export function createChecks(
@@ -113,12 +115,14 @@ export function createChecks(
   ports: CheckPorts,
   all = false,
   scanners: ScannerConfigs = {},
-  outbound?: { readonly rateLimit: RateLimitConfig },
+  outbound?: { readonly rateLimit: RateLimitConfig; readonly senderLogin: SenderLoginConfig },
   ruleFilesSync: RuleFilesSync | null = null,
 ): CheckEntry[] {
   const entry = (check: Check, c: CheckCommon): CheckEntry[] => (c.enabled || all ? [{ check, observe: c.observe, failOpen: c.failOpen }] : []);
   const list: CheckEntry[] = [
     { check: relayGuard(), observe: false, failOpen: false },
+    // An AUTH account's sender address first: a mismatch is refused before any lookup or rate is spent.
+    ...(outbound ? entry(senderLoginCheck(outbound.senderLogin, { readText: ports.readText, ...(ports.logger ? { logger: ports.logger } : {}) }), outbound.senderLogin) : []),
     ...entry(pregreet(config.pregreet, ports.state), config.pregreet),
     // Allow lists first: their facts let later checks skip.
     ...entry(senderLists(config.senderLists, ports.senders), config.senderLists),
@@ -176,7 +180,7 @@ export function checksForValidation(
   config: ChecksConfig,
   domains: CheckDomains,
   scanners: ScannerConfigs = {},
-  outbound?: { readonly rateLimit: RateLimitConfig },
+  outbound?: { readonly rateLimit: RateLimitConfig; readonly senderLogin: SenderLoginConfig },
   ruleFiles: RuleFilesSync | null = null,
 ): CheckEntry[] {
   // Disabled checks too: an operator may tune a symbol before turning its check on. With `ruleFiles`,

@@ -157,7 +157,7 @@ export class InboundSession implements SessionHandler {
     const reply = verdict.kind === 'ok' ? R.authSucceeded() : verdict.kind === 'invalid' ? R.authFailed() : R.authTemporaryFailure();
     const fields = { mechanism, user: c.username, reply: R.replyToString(reply), ...(verdict.kind === 'unavailable' ? { why: verdict.reason } : {}) };
     if (verdict.kind === 'ok') {
-      this.pipeline.facts.outbound = { by: 'auth', account: c.username };
+      this.pipeline.facts.outbound = { by: 'auth', account: c.username, ...(verdict.addresses ? { addresses: verdict.addresses } : {}) };
       this.log.info('session.auth', fields);
     } else this.log.warn('session.auth-failed', fields);
     return reply;

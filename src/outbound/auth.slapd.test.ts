@@ -2,12 +2,13 @@
  * SMTP AUTH credential stores: the scrypt password file (lines from hashLine, constant work for
  * unknown users, a bad file is 'unavailable'), and LDAP simple binds against a real slapd (valid,
  * wrong password, unknown user, an empty password never binds anonymously, a DN-special username
- * cannot change the DN, a stopped directory is 'unavailable' — never 'invalid').
+ * cannot change the DN, the bound entry's mail addresses read for the sender-login check — by its
+ * DN or by a search —, a stopped directory is 'unavailable' — never 'invalid').
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlapd, SLAPD_SUFFIX, type SlapdHandle } from '../../test/harness/slapd.js';
 import { stopAll } from '../../test/harness/process.js';
-import { CheckerChain, escapeDnValue, LdapBindChecker } from './ldap-auth.js';
+import { CheckerChain, escapeDnValue, LdapBindChecker, mailAddresses } from './ldap-auth.js';
 import { hashLine, parsePasswordFile, PasswordFile } from './passwords.js';
 
 describe('password file', () => {
@@ -34,7 +35,12 @@ describe('LDAP bind', () => {
   const target = () => ({ url: slapd.url, timeoutMs: 3000, tls: { verify: true } });
 
   beforeAll(async () => {
-    slapd = await startSlapd({ users: [{ id: 'alice', mail: 'alice@example.test', password: 'ldap pass' }] });
+    slapd = await startSlapd({
+      users: [
+        { id: 'alice', mail: 'alice@example.test', password: 'ldap pass' },
+        { id: 'carol', mail: 'carol@example.test', password: 'carol pass', aliases: ['sales@example.test'], proxyAddresses: ['SMTP:Carol.Smith@example.test', 'smtp:cs@example.test', 'X500:/o=Example/cn=carol'] },
+      ],
+    });
   });
   afterAll(async () => {
     await stopAll();
@@ -63,6 +69,24 @@ describe('LDAP bind', () => {
     expect(await chain.verify('bob', 'file pass')).toEqual({ kind: 'ok' });
     expect(await chain.verify('alice', 'ldap pass')).toEqual({ kind: 'ok' });
     expect(await chain.verify('alice', 'nope')).toEqual({ kind: 'invalid' });
+  });
+
+  it('reads the bound entry\'s addresses with the user\'s own bind: mail and the smtp: proxyAddresses, not X500', async () => {
+    const own = { attributes: ['mail', 'proxyAddresses'] };
+    const c = new LdapBindChecker(target(), `uid=%u,ou=people,${SLAPD_SUFFIX}`, own);
+    expect(await c.verify('carol', 'carol pass')).toEqual({ kind: 'ok', addresses: ['carol@example.test', 'Carol.Smith@example.test', 'cs@example.test'] });
+    expect(await c.verify('carol', 'wrong')).toEqual({ kind: 'invalid' });
+    // An entry without the attributes owns nothing from the directory.
+    const aliases = new LdapBindChecker(target(), `uid=%u,ou=people,${SLAPD_SUFFIX}`, { attributes: ['mailLocalAddress'] });
+    expect(await aliases.verify('carol', 'carol pass')).toEqual({ kind: 'ok', addresses: ['sales@example.test'] });
+    expect(await aliases.verify('alice', 'ldap pass')).toEqual({ kind: 'ok', addresses: [] });
+    expect(mailAddresses(['SIP:carol@example.test', ' mail@example.test ', 'smtp:', 'x'])).toEqual(['mail@example.test']);
+  });
+
+  it('finds the entry by a search when the bind name is not a DN (addressSearch), the username escaped per RFC 4515', async () => {
+    // The bind is as the DN; the entry is found by (uid=%u), as Active Directory's (userPrincipalName=%u).
+    const c = new LdapBindChecker(target(), `uid=%u,ou=people,${SLAPD_SUFFIX}`, { attributes: ['mail'], search: { baseDn: SLAPD_SUFFIX, filter: '(uid=%u)' } });
+    expect(await c.verify('carol', 'carol pass')).toEqual({ kind: 'ok', addresses: ['carol@example.test'] });
   });
 
   it('answers unavailable, not invalid, when the directory is down', async () => {

@@ -12,6 +12,7 @@ import { networkList } from '../checks/match/networks.js';
 import { tlsPolicy } from '../relay/config.js';
 import { parseLdapUrl } from '../checks/recipients/config.js';
 import { thresholdsSchema } from '../pipeline/config.js';
+import { senderLoginSchema } from '../checks/sender-login/index.js';
 
 const domainKey = z.string().regex(/^(?:\*|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)$/, 'a lower-case domain name, or "*" for every outbound domain');
 
@@ -69,6 +70,21 @@ export const outboundSchema = z
               })
               .strict()
               .prefault({}),
+            addressAttributes: z
+              .array(z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an attribute name'))
+              .default(['mail', 'proxyAddresses'])
+              .describe('Attributes of the user\'s own entry that hold the addresses it owns (outbound.senderLogin), read after the bind with the user\'s credentials; proxyAddresses values count only as "SMTP:"/"smtp:"'),
+            addressSearch: z
+              .object({
+                baseDn: z.string().min(1).describe('Where the user\'s entry is searched (scope sub)'),
+                filter: z
+                  .string()
+                  .refine((t) => t.includes('%u'), { message: 'must contain %u (the AUTH username)' })
+                  .describe('Filter that finds the user\'s entry, %u = the username escaped per RFC 4515, e.g. "(userPrincipalName=%u)"'),
+              })
+              .strict()
+              .optional()
+              .describe('Find the user\'s entry by a search instead of reading the bind DN: for Active Directory\'s userDn "%u" (a UPN is not a DN)'),
           })
           .strict()
           .optional()
@@ -77,6 +93,7 @@ export const outboundSchema = z
       .strict()
       .prefault({})
       .describe('SMTP AUTH (PLAIN, LOGIN) on listeners with submission or implicitTls, after TLS only'),
+    senderLogin: senderLoginSchema,
     transports: z
       .record(domainKey, transportSchema)
       .default({})

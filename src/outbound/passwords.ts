@@ -11,7 +11,8 @@
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
-export type AuthVerdict = { readonly kind: 'ok' } | { readonly kind: 'invalid' } | { readonly kind: 'unavailable'; readonly reason: string };
+/** 'ok' may carry the addresses the store knows the account by (LDAP: the bound entry's mail attributes). */
+export type AuthVerdict = { readonly kind: 'ok'; readonly addresses?: readonly string[] } | { readonly kind: 'invalid' } | { readonly kind: 'unavailable'; readonly reason: string };
 
 /** Checks one username and password; never throws. */
 export interface PasswordChecker {

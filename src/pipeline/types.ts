@@ -64,8 +64,10 @@ export interface SessionFacts {
    * The inbound handler (gateway/inbound.ts): this session sends mail out for the organization — a
    * client in outbound.trustedNetworks ('network'), or one that passed SMTP AUTH ('auth', with the
    * account). The relay guard lets such a session reach any domain; checks may judge it differently.
+   * `addresses`: what the credential store said the account owns (the LDAP entry's mail and
+   * proxyAddresses values, as read), for the sender-login check; absent when it said nothing.
    */
-  outbound?: { readonly by: 'network' | 'auth'; readonly account: string | null };
+  outbound?: { readonly by: 'network' | 'auth'; readonly account: string | null; readonly addresses?: readonly string[] };
   /** The inbound handler: the connection came to a submission or implicit-TLS listener (clients there are submitters, not MTAs). */
   submission?: boolean;
 }

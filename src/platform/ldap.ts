@@ -112,15 +112,25 @@ function classify(e: unknown, during: 'bind' | 'search'): LdapError {
   return new LdapError('CONNECT', `${during}: ${message}`);
 }
 
+/** Where the bound user's own entry is read (its mail attributes); null: not read. */
+export interface OwnEntry {
+  readonly attributes: readonly string[];
+  /** Searched below baseDn with `filter` (an Active Directory UPN bind has no DN to read); absent: the bound DN itself (scope base). */
+  readonly search?: { readonly baseDn: string; readonly filter: string };
+}
+
 /**
  * SMTP AUTH against the directory (RFC 4513 §5.1.3 simple bind): binds as `dn` with `password` on a
- * connection of its own, then unbinds. True: the directory took the credentials; false: it said
- * invalidCredentials (49). Anything else (connect, TLS, timeout, another result code) throws
- * LdapError, so the caller can answer "try later" rather than "wrong password". An empty password
- * is refused before any bind: RFC 4513 §5.1.2 makes that an unauthenticated bind, which succeeds.
+ * connection of its own, then unbinds. Null: the directory said invalidCredentials (49). Otherwise
+ * the values of `entry.attributes` of the user's own entry, read with the user's own bind (by a
+ * search, one entry must match: none or two give no values, more fail the search with a size
+ * limit), or [] when `entry` is null. Anything else
+ * (connect, TLS, timeout, another result code, a failed read) throws LdapError, so the caller can
+ * answer "try later" rather than "wrong password". An empty password is refused before any bind:
+ * RFC 4513 §5.1.2 makes that an unauthenticated bind, which succeeds.
  */
-export async function verifyBind(target: Omit<LdapTarget, 'bindDn' | 'password'>, dn: string, password: string, signal: AbortSignal): Promise<boolean> {
-  if (password === '' || dn === '') return false;
+export async function verifyBind(target: Omit<LdapTarget, 'bindDn' | 'password'>, dn: string, password: string, signal: AbortSignal, entry: OwnEntry | null = null): Promise<string[] | null> {
+  if (password === '' || dn === '') return null;
   const tls = await tlsOptions({ ...target, bindDn: null, password: null });
   const client = new Client({ url: target.url, timeout: target.timeoutMs, connectTimeout: target.timeoutMs, ...(tls ? { tlsOptions: tls } : {}) });
   let onAbort: (() => void) | undefined;
@@ -130,11 +140,32 @@ export async function verifyBind(target: Omit<LdapTarget, 'bindDn' | 'password'>
     else signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    await Promise.race([client.bind(dn, password), aborted]);
-    return true;
-  } catch (e) {
-    if (e instanceof InvalidCredentialsError) return false;
-    throw classify(e, 'bind');
+    try {
+      await Promise.race([client.bind(dn, password), aborted]);
+    } catch (e) {
+      if (e instanceof InvalidCredentialsError) return null;
+      throw classify(e, 'bind');
+    }
+    if (entry === null || entry.attributes.length === 0) return [];
+    const timeLimit = Math.max(1, Math.ceil(target.timeoutMs / 1000));
+    const query = entry.search
+      ? client.search(entry.search.baseDn, { scope: 'sub', filter: entry.search.filter, attributes: [...entry.attributes], sizeLimit: 2, timeLimit })
+      : client.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: [...entry.attributes], timeLimit });
+    let found;
+    try {
+      found = (await Promise.race([query, aborted])).searchEntries;
+    } catch (e) {
+      throw classify(e, 'search');
+    }
+    if (found.length !== 1) return [];
+    const values: string[] = [];
+    // ldapts keys attributes as the server names them; compare names case-insensitively (RFC 4512 §2.5).
+    const wanted = new Set(entry.attributes.map((a) => a.toLowerCase()));
+    for (const [name, v] of Object.entries(found[0] ?? {})) {
+      if (name === 'dn' || !wanted.has(name.toLowerCase())) continue;
+      for (const x of Array.isArray(v) ? v : [v]) if (typeof x === 'string') values.push(x);
+    }
+    return values;
   } finally {
     if (onAbort) signal.removeEventListener('abort', onAbort);
     await client.unbind().catch(() => undefined);

@@ -130,6 +130,14 @@ export const nulInContent = (): SmtpReply => reply(554, '6.0', 'Message contains
 export const noValidRecipients = (): SmtpReply => reply(554, '5.1', 'Error: no valid recipients');
 /** End of data (RFC 5321 §4.2.3: 554 transaction failed; RFC 3463 X.7.1 delivery not authorized): an attachment type we refuse. */
 export const attachmentRejected = (): SmtpReply => reply(554, '7.1', 'Message rejected: it carries an attachment type that is not accepted here');
+/**
+ * Postfix's reject_sender_login_mismatch (smtpd_sender_login_maps): MAIL FROM names an address the
+ * authenticated account does not own. 553 (RFC 5321 §4.2.2: mailbox name not allowed) and X.7.1
+ * (RFC 3463 §3.8: delivery not authorized), Postfix's code and text without the echoed address.
+ */
+export const senderNotOwned = (): SmtpReply => reply(553, '7.1', 'Sender address rejected: not owned by user');
+/** End of data: an RFC 5322 From: mailbox (every one must be owned) is not the authenticated account's. 550 X.7.1. */
+export const headerFromNotOwned = (): SmtpReply => reply(550, '7.1', 'Message rejected: From: address not owned by user');
 /** Postfix's reject_unknown_sender_domain: no MX and no A/AAAA (RFC 5321 §5.1), or a null MX (RFC 7505). */
 export const senderDomainNotFound = (): SmtpReply => reply(550, '1.8', 'Sender address rejected: Domain not found');
 /** RFC 7372 §3.2: SPF "fail" for the sender (or HELO) domain; `domain` only when it is a validated name. */

@@ -17,16 +17,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsmasq, type DnsmasqHandle } from '../harness/dnsmasq.js';
 import { startLanSmtpd, type LanSmtpdHandle } from '../harness/aiosmtpd.js';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
-import { makeSelfSignedCert } from '../harness/certs.js';
 import { mailDkimVerify } from '../harness/mail-dkim.js';
-import { freePort, freePorts } from '../harness/ports.js';
+import { freePort } from '../harness/ports.js';
 import { stopAll } from '../harness/process.js';
 import { swaks } from '../harness/swaks.js';
 import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.js';
 import { SmtpTalk } from '../support/smtp-talk.js';
+import { authArgs, submissionListeners, writePasswordFile } from '../support/submission.js';
 import { dkimTxtRecord } from '../../src/cli/outbound-commands.js';
-import { hashLine } from '../../src/outbound/passwords.js';
 import { createResolver, nodeStyleResolve } from '../../src/platform/dns/index.js';
 
 const LAN_CLIENT = '127.0.0.10';
@@ -77,22 +76,16 @@ describe('outbound relay', () => {
     flakyB = await startSmtpSink({ host: '127.0.0.24', port: mxPort });
     six = await startSmtpSink({ host: '::1', port: mxPort });
     lan = await startSmtpSink();
-    const cert = await makeSelfSignedCert({ commonName: 'mx.moat.test' });
     const passwords = join(dir, 'passwords');
-    await writeFile(passwords, `# test accounts\n${await hashLine('alice@example.test', 'correct horse')}\n`);
-    const [plain, submission, implicit] = (await freePorts(3)) as [number, number, number];
-    ports = { plain, submission, implicit };
-    const tls = { cert: cert.certPath, key: cert.keyPath };
+    await writePasswordFile(passwords, { 'alice@example.test': 'correct horse' });
+    const listeners = await submissionListeners();
+    ports = listeners.ports;
     gw = await startGateway({
       dir,
       relayPort: lan.port,
-      port: plain,
+      port: ports.plain,
       config: {
-        listen: [
-          { address: `127.0.0.1:${plain}`, tls },
-          { address: `127.0.0.1:${submission}`, tls, submission: true },
-          { address: `127.0.0.1:${implicit}`, tls, implicitTls: true },
-        ],
+        listen: listeners.listen,
         dns: { servers: [dns.server], timeout: '2s' },
         checks: { greylist: { enabled: true, delay: '1h', retryWindow: '2h', lifetime: '1d' } },
         outbound: {
@@ -167,7 +160,7 @@ describe('outbound relay', () => {
   });
 
   it('takes AUTH PLAIN on the submission listener after STARTTLS and relays for the account', async () => {
-    const r = await swaks({ port: ports.submission, from: 'alice@example.test', to: 'dave@far.test', tls: true, extraArgs: ['--auth', 'PLAIN', '--auth-user', 'alice@example.test', '--auth-password', 'correct horse', '--header', 'Subject: submitted-1'] });
+    const r = await swaks({ port: ports.submission, from: 'alice@example.test', to: 'dave@far.test', tls: true, extraArgs: [...authArgs('alice@example.test', 'correct horse'), '--header', 'Subject: submitted-1'] });
     expect(r.replies).toContain('235 2.7.0 Authentication successful');
     expect(queued(r.replies)).toBe(true);
     await gw.waitForEvent('session.auth', (e) => e['user'] === 'alice@example.test');
@@ -179,7 +172,7 @@ describe('outbound relay', () => {
   });
 
   it('refuses a wrong password with 535 5.7.8 and never logs a password', async () => {
-    const r = await swaks({ port: ports.submission, from: 'alice@example.test', to: 'dave@far.test', tls: true, extraArgs: ['--auth', 'LOGIN', '--auth-user', 'alice@example.test', '--auth-password', 'Tr0ub4dor&3'] });
+    const r = await swaks({ port: ports.submission, from: 'alice@example.test', to: 'dave@far.test', tls: true, extraArgs: authArgs('alice@example.test', 'Tr0ub4dor&3', 'LOGIN') });
     expect(r.replies).toContain('535 5.7.8 Authentication credentials invalid');
     await gw.waitForEvent('session.auth-failed', (e) => e['user'] === 'alice@example.test');
     const all = gw.process.lines('stdout').join('\n');
@@ -205,7 +198,7 @@ describe('outbound relay', () => {
   });
 
   it('takes AUTH on the implicit-TLS listener (RFC 8314)', async () => {
-    const r = await swaks({ port: ports.implicit, from: 'alice@example.test', to: 'erin@far.test', extraArgs: ['--tls-on-connect', '--auth', 'PLAIN', '--auth-user', 'alice@example.test', '--auth-password', 'correct horse'] });
+    const r = await swaks({ port: ports.implicit, from: 'alice@example.test', to: 'erin@far.test', extraArgs: ['--tls-on-connect', ...authArgs('alice@example.test', 'correct horse')] });
     expect(r.replies).toContain('235 2.7.0 Authentication successful');
     expect(queued(r.replies)).toBe(true);
   });
@@ -238,7 +231,7 @@ describe('outbound relay', () => {
 
   it('limits an account\'s outbound messages (outbound.rateLimit, the account as the client)', async () => {
     // alice@example.test sent two messages above (submission, implicit TLS): the third is over the limit.
-    const r = await swaks({ port: ports.submission, from: 'alice@example.test', to: 'henry@far.test', tls: true, extraArgs: ['--auth', 'PLAIN', '--auth-user', 'alice@example.test', '--auth-password', 'correct horse'] });
+    const r = await swaks({ port: ports.submission, from: 'alice@example.test', to: 'henry@far.test', tls: true, extraArgs: authArgs('alice@example.test', 'correct horse') });
     expect(r.replies).toContain('450 4.7.1 Too much mail from this client, try again later');
     const e = await gw.waitForEvent('message.deferred', (x) => x['because'] === 'OUTBOUND_RATE_LIMIT_CLIENT_MESSAGES');
     expect(String(e['detail'])).toMatch(/^account:alice@example\.test/);
