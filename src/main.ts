@@ -10,12 +10,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates, type SecureContext } from 'node:tls';
 import { createChecks } from './checks/index.js';
-import type { ScannerPorts } from './scan/index.js';
-import { parseSocketAddress } from './scan/options.js';
-import { ClamdClient } from './platform/clamd.js';
-import { RspamdClient } from './platform/rspamd.js';
-import { SpamdClient } from './platform/spamd.js';
-import type { SocketTarget } from './platform/scanner-io.js';
+import { bayesPath, openBayesStore, openStateStore, scannerPorts, scannerProbes, statePath } from './main-stores.js';
 import { createPolicy } from './pipeline/runner.js';
 import { outgoingContent } from './queue/outgoing.js';
 import { QuarantineStore, type Quarantine } from './quarantine/store.js';
@@ -24,12 +19,8 @@ import { buildPreview } from './quarantine/preview.js';
 import { DigestSender } from './quarantine/digest.js';
 import { loadLinkSecret } from './admin/signed-link.js';
 import { newQueueId } from './queue/queue-id.js';
-import { SqliteStateStore } from './store/sqlite/state.js';
 import { RedisStateStore } from './store/redis/state.js';
 import { RedisBayesStore } from './store/redis/bayes.js';
-import type { BayesStore } from './store/bayes.js';
-import type { StateStore } from './store/state.js';
-import { SqliteBayesStore } from './store/sqlite/bayes.js';
 import { SqliteMessageLog } from './store/sqlite/message-log.js';
 import { PostgresMessageLog } from './store/postgres/message-log.js';
 import type { MessageLogStore } from './store/message-log.js';
@@ -42,11 +33,10 @@ import { PostgresNodeRegistry } from './store/postgres/nodes.js';
 import { GatewayMetrics, type MetricsSnapshot } from './admin/metrics.js';
 import { Tracking } from './gateway/tracking.js';
 import type { Config } from './config/schema.js';
-import type { ScannerProbe } from './gateway/scanner-health.js';
 import type { ControlAnswer, ControlRequest, QueueItem } from './gateway/control.js';
 import { InboundSession } from './gateway/inbound.js';
 import { DsnNotifier } from './gateway/notifier.js';
-import { systemClock, type Clock } from './platform/clock.js';
+import { systemClock } from './platform/clock.js';
 import { createResolver, systemServers } from './platform/dns/index.js';
 import { LdapDirectory } from './platform/ldap.js';
 import type { Logger } from './platform/logger.js';
@@ -78,6 +68,9 @@ import type { SenderEntryStore } from './senders/entries.js';
 import { LiveSenderLists } from './senders/live.js';
 import { PostgresSenderEntryStore } from './senders/postgres.js';
 import { SqliteSenderEntryStore } from './senders/sqlite.js';
+
+// The store openers live in main-stores.ts (the offline commands load only them); importers of main keep them here.
+export { bayesPath, openBayesStore, openStateStore, scannerPorts, scannerProbes, statePath };
 
 export interface Worker {
   reload(config: Config): Promise<void>;
@@ -144,36 +137,6 @@ function listenerSettings(c: Config, address: string): ListenerSettings {
   };
 }
 
-/** The external scanners' adapters; a config swap builds new ones (their slots are per pipeline). */
-export function scannerPorts(): ScannerPorts {
-  const target = (address: string): SocketTarget => parseSocketAddress(address) as SocketTarget; // validated by the schema
-  return {
-    clamd: (c) => new ClamdClient({ target: target(c.address), timeoutMs: c.timeout, maxSize: c.maxSize, maxConcurrent: c.maxConcurrent }),
-    spamd: (c) => new SpamdClient({ target: target(c.address), timeoutMs: c.timeout, maxConcurrent: c.maxConcurrent, ...(c.user ? { user: c.user } : {}) }),
-    rspamd: (c) => new RspamdClient({ url: new URL(c.url), timeoutMs: c.timeout, maxConcurrent: c.maxConcurrent }),
-  };
-}
-
-/** One probe per configured external scanner, each on a client of its own (one slot, the scanner's timeout). */
-export function scannerProbes(c: Config): ScannerProbe[] {
-  const target = (address: string): SocketTarget => parseSocketAddress(address) as SocketTarget; // validated by the schema
-  const probes: ScannerProbe[] = [];
-  if (c.clamav) {
-    const client = new ClamdClient({ target: target(c.clamav.address), timeoutMs: c.clamav.timeout, maxSize: c.clamav.maxSize, maxConcurrent: 1 });
-    probes.push({ name: 'clamd', target: c.clamav.address, ping: (s) => client.ping(s) });
-  }
-  if (c.spamassassin) {
-    const client = new SpamdClient({ target: target(c.spamassassin.address), timeoutMs: c.spamassassin.timeout, maxConcurrent: 1 });
-    probes.push({ name: 'spamd', target: c.spamassassin.address, ping: (s) => client.ping(s) });
-  }
-  if (c.rspamd) {
-    const url = new URL(c.rspamd.url);
-    const client = new RspamdClient({ url, timeoutMs: c.rspamd.timeout, maxConcurrent: 1 });
-    probes.push({ name: 'rspamd', target: `${url.protocol}//${url.host}${url.pathname}`, ping: (s) => client.ping(s) });
-  }
-  return probes;
-}
-
 export interface WorkerPorts {
   /** Admission for the whole gateway (the supervisor over IPC); default: this process alone. */
   readonly gate?: ConnectionGate;
@@ -189,42 +152,6 @@ export interface WorkerPorts {
 /** This node's name (config `node`, default the host name): in logs and message log entries. */
 export function nodeName(c: Config): string {
   return c.node ?? hostname();
-}
-
-/** The state store's file when it is SQLite ("sqlite:" alone means dataDir/state.db); null for Redis. */
-export function statePath(c: Config): string | null {
-  if (!c.state.startsWith('sqlite:')) return null;
-  const path = c.state.slice('sqlite:'.length);
-  return path.length > 0 ? path : join(c.dataDir, 'state.db');
-}
-
-/** The Bayes store's file: "sqlite:" alone means dataDir/bayes.db. */
-export function bayesPath(c: Config): string {
-  const path = c.checks.bayes.store.slice('sqlite:'.length);
-  return path.length > 0 ? path : join(c.dataDir, 'bayes.db');
-}
-
-/**
- * The Bayes token store: with `state: redis://…` the Redis shared by the nodes (keys under
- * redis.keyPrefix + "bayes:"; checks.bayes.store is then not used), else the SQLite file
- * (bayesPath), read-only when asked.
- */
-export function openBayesStore(c: Config, options: { readonly readonly?: boolean } = {}): BayesStore {
-  if (statePath(c) === null) {
-    return new RedisBayesStore({ url: c.state, keyPrefix: c.redis.keyPrefix, commandTimeoutMs: c.redis.commandTimeout, connectTimeoutMs: c.redis.connectTimeout });
-  }
-  return new SqliteBayesStore(bayesPath(c), options);
-}
-
-/** The state store the config names: SQLite (swept by `sweeps`), or the Redis shared by the nodes. */
-export function openStateStore(c: Config, clock: Clock, sweeps: boolean): StateStore {
-  const file = statePath(c);
-  if (file === null) {
-    return new RedisStateStore({ url: c.state, keyPrefix: c.redis.keyPrefix, commandTimeoutMs: c.redis.commandTimeout, connectTimeoutMs: c.redis.connectTimeout });
-  }
-  const s = new SqliteStateStore(file, clock);
-  if (sweeps) s.startSweeping(60_000);
-  return s;
 }
 
 /** The message store's file when it is SQLite ("sqlite:" alone means dataDir/store.db); null for PostgreSQL. */

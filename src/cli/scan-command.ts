@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
-import { scanInputs, type InputItem, type ScanItem } from './scan-input.js';
+import { scanInputs, type InputItem } from './scan-input.js';
 import { createScanner, type ScanResult } from './scanner.js';
 
 export interface ScanOptions {
@@ -24,6 +24,8 @@ type Outcome = { readonly file: string; readonly result: ScanResult } | { readon
 const PARALLEL_FROM = 32;
 /** Messages handed to one worker and not yet answered. */
 const IN_FLIGHT = 8;
+/** Messages read and not yet handed to a worker. */
+const READ_AHEAD = 256;
 
 function format(o: Outcome, json: boolean): string {
   if ('error' in o) return json ? JSON.stringify({ file: o.file, error: o.error }) : `${o.file}\n  error: ${o.error}\n`;
@@ -39,11 +41,6 @@ function format(o: Outcome, json: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function collect(paths: readonly string[]): Promise<InputItem[]> {
-  const items: InputItem[] = [];
-  for await (const i of scanInputs(paths)) items.push(i);
-  return items;
-}
 
 async function scanHere(config: Config, items: readonly InputItem[], emit: (o: Outcome) => void): Promise<void> {
   const scanner = createScanner(config);
@@ -57,10 +54,19 @@ async function scanHere(config: Config, items: readonly InputItem[], emit: (o: O
   }
 }
 
-async function scanInWorkers(configFile: string, items: readonly InputItem[], count: number, emit: (o: Outcome) => void): Promise<void> {
+/**
+ * Shares the messages out to `count` worker threads, reading the rest of the input while they
+ * start: the threads are started before the files are read, so their start-up (module loading,
+ * rule compilation) overlaps the reading instead of following it. At most READ_AHEAD messages are
+ * held in memory beyond those handed out.
+ */
+async function scanInWorkers(config: Config, head: readonly InputItem[], rest: AsyncIterator<InputItem>, count: number, emit: (o: Outcome) => void): Promise<void> {
+  const items: (InputItem | null)[] = [...head]; // null: handed out (the worker has the octets)
   const done = new Map<number, Outcome>();
   let next = 0; // next index to print
   let dispatched = 0;
+  let ended = false;
+  let readError: unknown = null;
   const flush = (): void => {
     for (let o = done.get(next); o; o = done.get(next)) {
       done.delete(next);
@@ -72,29 +78,57 @@ async function scanInWorkers(configFile: string, items: readonly InputItem[], co
     done.set(index, o);
     flush();
   };
-  const workers = Array.from({ length: count }, () => new Worker(new URL('./scan-worker.js', import.meta.url), { workerData: { config: configFile } }));
+  // The validated config goes to the threads as data (a structured clone): they do not read and validate the file again.
+  const workers = Array.from({ length: count }, () => new Worker(new URL('./scan-worker.js', import.meta.url), { workerData: { config } }));
+  const feeders: (() => void)[] = [];
+  let wakeReader: (() => void) | null = null;
+  const read = async (): Promise<void> => {
+    try {
+      for (;;) {
+        while (items.length - dispatched >= READ_AHEAD) await new Promise<void>((r) => (wakeReader = r));
+        const r = await rest.next();
+        if (r.done) break;
+        items.push(r.value);
+        for (const f of feeders) f();
+      }
+    } catch (e) {
+      readError = e;
+    } finally {
+      ended = true;
+      for (const f of feeders) f();
+    }
+  };
+  const reading = read();
   await Promise.all(
     workers.map(
       (w) =>
         new Promise<void>((resolve, reject) => {
           let inFlight = 0;
+          let closed = false;
           const feed = (): void => {
             while (inFlight < IN_FLIGHT && dispatched < items.length) {
               const index = dispatched++;
               const item = items[index] as InputItem;
+              items[index] = null;
               if ('error' in item) {
                 finish(index, item);
                 continue;
               }
               inFlight++;
-              w.postMessage({ index, file: item.file, raw: (item as ScanItem).raw });
+              w.postMessage({ index, file: item.file, raw: item.raw });
             }
-            if (inFlight === 0 && dispatched >= items.length) w.postMessage(null);
+            wakeReader?.();
+            wakeReader = null;
+            if (inFlight === 0 && ended && dispatched >= items.length && !closed) {
+              closed = true;
+              w.postMessage(null);
+            }
           };
-          w.on('message', (m: { ready?: true; index?: number; result?: ScanResult; error?: string }) => {
+          feeders.push(feed);
+          w.on('message', (m: { ready?: true; index?: number; file?: string; result?: ScanResult; error?: string }) => {
             if (m.index !== undefined) {
               inFlight--;
-              const file = (items[m.index] as InputItem).file;
+              const file = m.file ?? '';
               finish(m.index, m.result ? { file, result: m.result } : { file, error: m.error ?? 'scan failed' });
             }
             feed();
@@ -104,18 +138,31 @@ async function scanInWorkers(configFile: string, items: readonly InputItem[], co
         }),
     ),
   );
+  await reading;
   flush();
+  if (readError !== null) throw readError;
 }
 
-export async function scanCommand(config: Config, configFile: string, paths: readonly string[], options: ScanOptions): Promise<number> {
-  const items = await collect(paths);
+export async function scanCommand(config: Config, paths: readonly string[], options: ScanOptions): Promise<number> {
   let failed = 0;
+  let total = 0;
   const emit = (o: Outcome): void => {
+    total++;
     if ('error' in o) failed++;
     process.stdout.write(`${format(o, options.json)}${options.json ? '\n' : ''}`);
   };
-  const wanted = options.workers ?? (items.length >= PARALLEL_FROM ? Math.min(4, availableParallelism()) : 0);
-  if (wanted > 1) await scanInWorkers(configFile, items, wanted, emit);
-  else await scanHere(config, items, emit);
-  return failed > 0 || items.length === 0 ? 1 : 0;
+  // Read the first PARALLEL_FROM messages: with fewer, they are scanned here; with more, worker threads start.
+  const input = scanInputs(paths)[Symbol.asyncIterator]();
+  const head: InputItem[] = [];
+  for (let r = await input.next(); !r.done; r = await input.next()) {
+    head.push(r.value);
+    if (head.length >= PARALLEL_FROM) break;
+  }
+  const wanted = options.workers ?? (head.length >= PARALLEL_FROM ? Math.min(4, availableParallelism()) : 0);
+  if (wanted > 1) await scanInWorkers(config, head, input, wanted, emit);
+  else {
+    for (let r = await input.next(); !r.done; r = await input.next()) head.push(r.value);
+    await scanHere(config, head, emit);
+  }
+  return failed > 0 || total === 0 ? 1 : 0;
 }

@@ -1,10 +1,10 @@
 /**
- * A worker thread of `moat scan`: loads the config itself (config objects do not cross threads
- * whole), builds one scanner and answers { index, file, raw } with { index, result } or
- * { index, error }. Trusts the parent; a message that makes the scan throw is answered as an error.
+ * A worker thread of `moat scan`: gets the config its parent validated (as data: a structured
+ * clone), builds one scanner and answers { index, file, raw } with { index, file, result } or
+ * { index, file, error }. Trusts the parent; a message that makes the scan throw is answered as an error.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { createScanner } from './scanner.js';
 
 interface Job {
@@ -15,9 +15,7 @@ interface Job {
 
 const port = parentPort;
 if (port) {
-  const r = await loadConfig((workerData as { config: string }).config);
-  if (!r.ok) throw new Error('invalid configuration');
-  const scanner = createScanner(r.config);
+  const scanner = createScanner((workerData as { config: Config }).config);
   port.on('message', (job: Job | null) => {
     if (job === null) {
       void scanner.close().finally(() => port.close());
@@ -25,8 +23,8 @@ if (port) {
     }
     const raw = Buffer.from(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength);
     scanner.scan(job.file, raw).then(
-      (result) => port.postMessage({ index: job.index, result }),
-      (e: unknown) => port.postMessage({ index: job.index, error: e instanceof Error ? e.message : String(e) }),
+      (result) => port.postMessage({ index: job.index, file: job.file, result }),
+      (e: unknown) => port.postMessage({ index: job.index, file: job.file, error: e instanceof Error ? e.message : String(e) }),
     );
   });
   port.postMessage({ ready: true });

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { INERT, createChecks } from '../checks/index.js';
 import type { Config } from '../config/schema.js';
-import { bayesPath, openBayesStore, openStateStore, scannerPorts, statePath } from '../main.js';
+import { bayesPath, openBayesStore, openStateStore, scannerPorts, statePath } from '../main-stores.js';
 import { messageView } from '../pipeline/message.js';
 import type { Explanation } from '../pipeline/policy.js';
 import { createPolicy, PipelineSession } from '../pipeline/runner.js';
