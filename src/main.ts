@@ -274,7 +274,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   // STARTTLS contexts per listener, reloaded on SIGHUP and when the certificate files change.
   const contexts = new ServerTlsContexts({ logger: log });
   contexts.apply(config.listen, true);
-  const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
+  const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock, trustAd: config.dns.dnssec === 'trusted' });
   const spoolRoot = join(config.dataDir, 'spool');
   const shards = new Map<number, Shard>();
   const metrics = new GatewayMetrics({
