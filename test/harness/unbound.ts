@@ -144,7 +144,7 @@ export async function startUnbound(opts: UnboundOptions): Promise<UnboundHandle>
       );
     } catch (err: unknown) {
       await proc.stop();
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${proc.tail()}`);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${proc.tail()}`, { cause: err });
     }
     return { host, port, server, process: proc, stop: async () => {
         await proc.stop();
