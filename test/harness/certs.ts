@@ -88,9 +88,10 @@ export async function makeTestCa(opts: { readonly dir?: string } = {}): Promise<
 /**
  * The certificate association data of a TLSA record (RFC 6698 §2.1) for a PEM certificate, made by
  * the openssl CLI (independently of Moat's code): selector 0 the whole certificate (DER), 1 its
- * SubjectPublicKeyInfo (DER); matching type 1 SHA-256, 2 SHA-512. Hex, lower case.
+ * SubjectPublicKeyInfo (DER); matching type 0 the selected octets themselves, 1 SHA-256, 2 SHA-512.
+ * Hex, lower case.
  */
-export async function tlsaData(certPath: string, selector: 0 | 1, matchingType: 1 | 2): Promise<string> {
+export async function tlsaData(certPath: string, selector: 0 | 1, matchingType: 0 | 1 | 2): Promise<string> {
   const dir = await makeScratchDir('moat-tlsa-');
   const der = join(dir, 'selected.der');
   if (selector === 0) {
@@ -100,6 +101,7 @@ export async function tlsaData(certPath: string, selector: 0 | 1, matchingType: 
     await runChecked('/usr/bin/openssl', ['x509', '-in', certPath, '-noout', '-pubkey', '-out', pub], { timeoutMs: 20_000 });
     await runChecked('/usr/bin/openssl', ['pkey', '-pubin', '-in', pub, '-outform', 'DER', '-out', der], { timeoutMs: 20_000 });
   }
+  if (matchingType === 0) return (await readFile(der)).toString('hex');
   const r = await runChecked('/usr/bin/openssl', ['dgst', matchingType === 1 ? '-sha256' : '-sha512', '-r', der], { timeoutMs: 20_000 });
   const hex = /^([0-9a-f]+)\s/.exec(r.stdout)?.[1];
   if (hex === undefined) throw new Error(`openssl dgst printed no digest: ${r.stdout}`);
