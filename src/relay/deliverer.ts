@@ -16,7 +16,7 @@ import type { RecipientOutcome } from '../queue/state.js';
 import { isSmtpClientError, recipientOutcomes, type Envelope as ClientEnvelope } from '../smtp/client/index.js';
 import { replyToString, type SmtpReply } from '../smtp/reply.js';
 import type { DomainConfig } from './config.js';
-import type { DaneState } from './dane.js';
+import type { DaneHost, DaneState } from './dane.js';
 import type { ConnectionPool } from './pool.js';
 import { routeFor, type Hop, type RouteOptions, type TlsChoice } from './routes.js';
 
@@ -37,9 +37,9 @@ export interface DaneEvent {
   readonly mx: string;
   readonly state: DaneState;
   readonly detail: string;
-  /** The address tried, with the result of the try (hosts under DANE only). */
+  /** The address tried, with the result of the try (hosts under DANE only): 'tls' for unusable records only. */
   readonly ip?: string;
-  readonly result?: 'matched' | 'refused';
+  readonly result?: 'matched' | 'tls' | 'refused';
 }
 
 function statusOf(r: SmtpReply): string {
@@ -67,7 +67,7 @@ export class RelayDeliverer implements Deliverer {
     const onDane = this.deps.onDane;
     const route = await routeFor(domain, this.deps.domains(), this.deps.resolver, {
       ...this.deps.routeOptions(message),
-      ...(onDane ? { onDane: (mx: string, d: { state: DaneState; detail: string }) => onDane(env.id, domain, { mx, state: d.state, detail: d.detail }) } : {}),
+      ...(onDane ? { onDane: (mx: string, d: DaneHost) => onDane(env.id, domain, { mx, state: d.state, detail: d.detail }) } : {}),
     });
     if (route.kind === 'defer') return all(indices, 'retry', route.reason, route.status, null);
     if (route.kind === 'fail') return all(indices, 'failed', route.reason, route.status, null);
@@ -93,7 +93,8 @@ export class RelayDeliverer implements Deliverer {
       const r = await this.tryHop(hop, hop.tls ?? route.tls, envelope, message, indices, signal);
       if (hop.dane && hop.tls?.policy === 'required') {
         const detail = r.kind === 'done' ? (r.security ?? 'TLS') : r.problem;
-        onDane?.(env.id, domain, { mx: hop.name, ip: hop.host, state: hop.dane.state, detail, result: r.kind === 'done' ? 'matched' : 'refused' });
+        const result = r.kind !== 'done' ? 'refused' : hop.dane.state === 'dane' ? 'matched' : 'tls';
+        onDane?.(env.id, domain, { mx: hop.name, ip: hop.host, state: hop.dane.state, detail, result });
       }
       if (r.kind === 'done') {
         // RFC 5321 §5.1: an MX host that defers every recipient is no answer yet; the next one may take them.

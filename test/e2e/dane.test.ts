@@ -7,7 +7,8 @@
  * over TLS; a mismatching record never gets it (a second MX with a matching record does; alone,
  * the message waits with 4.7.5); a TLSA host without STARTTLS never gets it; a TLSA lookup that
  * is bogus (a CNAME into a zone anchored to the wrong key) leaves that host unused; DANE-TA 2 0 1
- * with a private CA delivers when the name matches and refuses when not; an unsigned domain is
+ * with a private CA delivers when the name matches and refuses when not; only unusable (PKIX)
+ * records mean TLS without authentication; a secure TLSA denial and an unsigned domain are
  * delivered as before; a gateway whose resolver is not marked as validating ignores DANE.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -73,6 +74,8 @@ describe('DANE', () => {
             'bogus IN MX 10 mx.bogus', `mx.bogus IN A ${IP.bogus}`, `_${port}._tcp.mx.bogus IN CNAME tlsa.broken.test.`,
             // Signed, but no TLSA record: a secure denial.
             'notlsa IN MX 10 mx.notlsa', `mx.notlsa IN A ${IP.plain}`,
+            // Only a PKIX-EE record, unusable for SMTP (RFC 7672 §3.1.3): TLS mandatory, unauthenticated.
+            'pkix IN MX 10 mx.pkix', `mx.pkix IN A ${IP.plain}`, tlsa('mx.pkix.dane.test', `1 1 1 ${'00'.repeat(32)}`),
           ],
         },
         { zone: 'broken.test', trustAnchor: 'wrong', records: [`tlsa IN TLSA 3 1 1 ${'00'.repeat(32)}`] },
@@ -180,6 +183,16 @@ describe('DANE', () => {
     expect(none['state']).toBe('none');
     // plain.test has no signed MX: DANE is not even looked at (RFC 7672 §2.2.1).
     expect(gw.events().filter((e) => e['event'] === 'outbound.dane' && e['domain'] === 'plain.test')).toHaveLength(0);
+  });
+
+  it('only unusable TLSA records (PKIX-EE): delivered over TLS without authentication', async () => {
+    await send(gw, 'lou@pkix.dane.test', 'pkix-1');
+    await mx.plain.waitForMessages(3, 20_000);
+    const m = (await mx.plain.messages()).find((x) => x.raw.toString().includes('Subject: pkix-1'));
+    expect(m?.tls).toBe(true);
+    const sent = await gw.waitForEvent('delivery.sent', (e) => e['to'] === 'lou@pkix.dane.test');
+    expect(sent['security']).toBe('TLS (DANE: unusable TLSA records only)');
+    expect((await gw.waitForEvent('outbound.dane', (e) => e['domain'] === 'pkix.dane.test' && e['result'] !== undefined))['result']).toBe('tls');
   });
 
   it('a resolver not marked as validating: DANE is off, the mismatching MX gets the mail opportunistically', async () => {
