@@ -21,7 +21,7 @@ import { freePort } from '../harness/ports.js';
 import { stopAll } from '../harness/process.js';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
 import { swaks } from '../harness/swaks.js';
-import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
+import { makeScratchDir, removeAllScratchDirs } from '../harness/tmp.js';
 import { startUnbound, type UnboundHandle } from '../harness/unbound.js';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.js';
 
@@ -101,7 +101,7 @@ describe('DANE', () => {
     await gw?.stop();
     await plainGw?.stop();
     await stopAll();
-    await removeScratchDir(dir);
+    await removeAllScratchDirs();
   });
 
   const send = async (g: GatewayProcess, to: string, subject: string): Promise<void> => {

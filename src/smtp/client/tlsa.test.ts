@@ -4,9 +4,9 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSelfSignedCert, makeTestCa, tlsaData } from '../../../test/harness/certs.js';
-import { makeScratchDir } from '../../../test/harness/tmp.js';
+import { makeScratchDir, removeAllScratchDirs } from '../../../test/harness/tmp.js';
 import { matchDane, usableTlsa, type TlsaAssociation } from './tlsa.js';
 
 // Certificates are made in beforeAll, after this module loaded: "now" is read when each check runs.
@@ -46,6 +46,7 @@ describe('TLSA matching', () => {
     const rogueCa = await makeTestCa();
     forged = await cert((await rogueCa.issue(['mx.example.test'])).certPath);
   }, 60_000);
+  afterAll(removeAllScratchDirs);
 
   it('DANE-EE: every selector and matching type matches the leaf, with no name or expiry check', async () => {
     for (const [s, m] of [[1, 1], [0, 1], [1, 2], [0, 2], [1, 0], [0, 0]] as const) {
