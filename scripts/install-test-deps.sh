@@ -39,6 +39,9 @@ REQUIREMENTS=(
   "postgresql-15|test -x /usr/lib/postgresql/15/bin/postgres"
   "postgresql-15|test -x /usr/lib/postgresql/15/bin/initdb"
   "chromium|test -x /usr/bin/chromium"
+  "unbound|test -x /usr/sbin/unbound"
+  "bind9-utils|test -x /usr/bin/dnssec-keygen"
+  "bind9-utils|test -x /usr/bin/dnssec-signzone"
 )
 
 # As root, make sure apt will start no daemon (now and in any later install).

@@ -222,7 +222,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   // STARTTLS contexts per listener, reloaded on SIGHUP and when the certificate files change.
   const contexts = new ServerTlsContexts({ logger: log });
   contexts.apply(config.listen, true);
-  const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
+  const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock, trustAd: config.dns.dnssec === 'trusted' });
   const spoolRoot = join(config.dataDir, 'spool');
   const shards = new Map<number, Shard>();
   const metrics = new GatewayMetrics({
@@ -253,6 +253,7 @@ export async function startWorker(initial: Config, index: number, count: number,
           ...(tls.servername ? { servername: tls.servername } : {}),
           // MTA-STS: the public roots and the configured CA; otherwise the CA alone (a LAN server's private CA).
           ...(tls.ca ? { ca: tls.publicRoots ? [...rootCertificates, readFileSync(tls.ca, 'utf8')] : readFileSync(tls.ca) } : {}),
+          ...(tls.dane ? { dane: tls.dane } : {}),
         },
         timeouts,
       },
@@ -305,9 +306,14 @@ export async function startWorker(initial: Config, index: number, count: number,
         transport: (d) => transportFor(config.outbound.transports, d),
         mtaSts: config.outbound.mtaSts.enabled ? mtaSts : null,
         ca: config.outbound.tls.ca,
+        dane: config.outbound.dane.enabled && config.dns.dnssec === 'trusted',
       }),
       content,
       onStsViolation: (queueId, domain, detail) => log.warn('outbound.mta-sts', { queueId, domain, mode: 'testing', detail }),
+      onDane: (queueId, domain, e) => {
+        if (e.state === 'failed' || e.result === 'refused') log.warn('outbound.dane', { queueId, domain, ...e });
+        else log.info('outbound.dane', { queueId, domain, ...e });
+      },
     });
     // DSNs go into the shard they are about; that shard's scheduler delivers them.
     const notifier = new DsnNotifier({
@@ -331,7 +337,7 @@ export async function startWorker(initial: Config, index: number, count: number,
           for (const o of outcomes) {
             const r = env.recipients[o.index];
             const event = o.kind === 'delivered' ? 'delivery.sent' : o.kind === 'retry' ? 'delivery.deferred' : 'delivery.bounced';
-            const fields = { queueId: env.id, to: r?.address, relay: o.remoteMta, reply: o.reply, status: o.dsnStatus };
+            const fields = { queueId: env.id, to: r?.address, relay: o.remoteMta, reply: o.reply, status: o.dsnStatus, ...(o.security ? { security: o.security } : {}) };
             if (o.kind === 'delivered') log.info(event, fields);
             else log.warn(event, fields);
           }

@@ -112,6 +112,15 @@ export const outboundSchema = z
       })
       .strict()
       .prefault({}),
+    dane: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe('Apply DANE (RFC 7672) to MX hosts with signed TLSA records; takes effect only with dns.dnssec: trusted (a validating resolver on loopback), and takes precedence over MTA-STS'),
+      })
+      .strict()
+      .prefault({}),
     dkim: z
       .record(domainKey, dkimKeySchema)
       .default({})

@@ -39,6 +39,8 @@ export interface RecipientOutcome {
   readonly remoteMta: string | null;
   /** Delivered to a server that does not take DSN requests (RFC 3461 §6.2.3.1: we owe a "relayed" notice). */
   readonly relayedWithoutDsn?: boolean;
+  /** How the session was authenticated when it matters for the logs (e.g. "DANE DANE-EE 3 1 1"). */
+  readonly security?: string;
 }
 
 export interface Schedule {

@@ -4,6 +4,7 @@
  * then closed with QUIT. Reuse follows RFC 5321 §4.1.1.5: the client RSETs after a transaction.
  */
 import type { SmtpConnection } from '../smtp/client/index.js';
+import { daneKey } from './dane.js';
 import type { Hop, TlsChoice } from './routes.js';
 
 export interface PoolOptions {
@@ -32,7 +33,7 @@ export class ConnectionPool {
   constructor(private readonly options: PoolOptions) {}
 
   async acquire(hop: Hop, tls: TlsChoice, signal: AbortSignal): Promise<Lease> {
-    const key = `${hop.host}|${hop.port}|${tls.policy}|${tls.verify}|${tls.servername ?? ''}`;
+    const key = `${hop.host}|${hop.port}|${tls.policy}|${tls.verify}|${tls.servername ?? ''}|${daneKey(tls.dane)}`;
     const d = this.destination(key);
     for (;;) {
       if (signal.aborted) throw signal.reason;

@@ -6,10 +6,15 @@
  * A/AAAA when it has no MX (implicit MX), null MX honoured (RFC 7505). MTA-STS (RFC 8461, mta-sts.ts)
  * applies to MX delivery: "enforce" keeps only MX hosts that match the policy, each with verified
  * TLS for its own name (no host left: defer); "testing" keeps every host and marks which ones the
- * policy would refuse, for the logs. Host names are resolved here, through our resolver only.
+ * policy would refuse, for the logs. DANE (RFC 7672, dane.ts) is decided per MX host when enabled
+ * and takes precedence over MTA-STS for the hosts it applies to (RFC 8461 §2): such a host gets
+ * mandatory STARTTLS with its TLSA records to match; a host whose TLSA lookup failed gets no hop at
+ * all (never cleartext, RFC 7672 §2.1.1). Host names are resolved here, through our resolver only.
  */
 import type { Resolver } from '../platform/dns/index.js';
+import type { DaneExpectation } from '../smtp/client/index.js';
 import type { DomainConfig } from './config.js';
+import { daneForHost, mxAllowsDane, type DaneHost } from './dane.js';
 import { mxMatches, type MtaSts, type StsPolicy } from './mta-sts.js';
 
 export interface TlsChoice {
@@ -19,6 +24,8 @@ export interface TlsChoice {
   readonly servername?: string | undefined;
   /** Trust the bundled public roots besides `ca` (MTA-STS verification: WebPKI plus a private CA). */
   readonly publicRoots?: boolean | undefined;
+  /** DANE: the chain must match these TLSA records (instead of `verify`). */
+  readonly dane?: DaneExpectation | undefined;
 }
 
 export interface Hop {
@@ -30,6 +37,8 @@ export interface Hop {
   readonly tls?: TlsChoice;
   /** MTA-STS testing mode: this hop would be refused in enforce mode (why, for the logs). */
   readonly stsViolation?: string;
+  /** The DANE decision for this MX host, when DANE was looked at. */
+  readonly dane?: DaneHost;
 }
 
 export type Route =
@@ -41,6 +50,8 @@ export type Route =
       readonly mx: boolean;
       /** The MTA-STS policy applied, if any. */
       readonly sts?: StsPolicy;
+      /** Some MX host wants DANE (hop with TLSA records, or left out after a failed TLSA lookup). */
+      readonly dane?: boolean;
     }
   /** No way to deliver now (DNS failure, MTA-STS refuses every MX): retry later. */
   | { readonly kind: 'defer'; readonly reason: string; readonly status: string }
@@ -62,6 +73,10 @@ export interface RouteOptions {
   readonly ca?: string | undefined;
   /** Shuffles hosts of equal preference; default Math.random (tests pass their own). */
   readonly random?: () => number;
+  /** Apply DANE (outbound.dane.enabled with dns.dnssec: trusted). */
+  readonly dane?: boolean;
+  /** Each DANE decision, for the logs. */
+  readonly onDane?: (mx: string, decision: DaneHost) => void;
 }
 
 function hostPort(s: string): { host: string; port: number } {
@@ -110,20 +125,38 @@ export async function routeFor(domain: string, domains: Readonly<Record<string, 
   const exchanges = mx.kind === 'ok' ? orderExchanges(mx.records.filter((r) => r.exchange !== '' && r.exchange !== '.'), o.random) : [domain];
   const sts = o.mtaSts ? await o.mtaSts.policyFor(domain) : null;
   const policy = sts?.kind === 'policy' && sts.policy.mode !== 'none' ? sts.policy : null;
+  // RFC 7672 §2.2.1: DANE only below a secure MX RRset (or a secure denial of one: implicit MX).
+  const daneApplies = o.dane === true && mxAllowsDane(mx);
   const hops: Hop[] = [];
   let lastError: string | null = null;
   let refused = 0;
+  let daneFailed = 0;
   for (const name of exchanges) {
     const matches = policy === null || mxMatches(name, policy.mx);
-    if (policy?.mode === 'enforce' && !matches) {
+    if (policy?.mode === 'enforce' && !matches && !daneApplies) {
       refused++;
       continue;
     }
     const a = await resolver.addresses(name);
     if (a.kind === 'error') lastError = a.code;
     if (a.kind !== 'ok') continue;
+    const dane = daneApplies ? await daneForHost(resolver, name, o.mxPort, a) : null;
+    if (dane) o.onDane?.(name, dane);
+    if (dane?.state === 'failed') {
+      daneFailed++;
+      continue;
+    }
+    // §2.2: TLSA records present (usable or not) make STARTTLS mandatory; usable ones must match.
+    const daneTls: TlsChoice | null =
+      dane?.state === 'dane' || dane?.state === 'unusable' ? { policy: 'required', verify: false, servername: name, ...(dane.expect ? { dane: dane.expect } : {}) } : null;
+    if (daneTls === null && policy?.mode === 'enforce' && !matches) {
+      refused++;
+      continue;
+    }
     for (const ip of a.records) {
-      if (policy?.mode === 'enforce') {
+      if (daneTls !== null && dane !== null) {
+        hops.push({ host: ip, port: o.mxPort, name, tls: daneTls, dane });
+      } else if (policy?.mode === 'enforce') {
         // RFC 8461 §4.2: a valid certificate for the MX host's own name, or no delivery to it.
         hops.push({ host: ip, port: o.mxPort, name, tls: { policy: 'required', verify: true, servername: name, ca: o.ca, publicRoots: true } });
       } else {
@@ -131,7 +164,9 @@ export async function routeFor(domain: string, domains: Readonly<Record<string, 
       }
     }
   }
-  if (hops.length > 0) return { kind: 'hops', hops, tls: OPPORTUNISTIC, mx: true, ...(policy ? { sts: policy } : {}) };
+  const daneWanted = daneFailed > 0 || hops.some((h) => h.tls?.policy === 'required' && h.dane !== undefined);
+  if (hops.length > 0) return { kind: 'hops', hops, tls: OPPORTUNISTIC, mx: true, ...(policy ? { sts: policy } : {}), ...(daneWanted ? { dane: true } : {}) };
+  if (daneFailed > 0) return { kind: 'defer', reason: `the TLSA lookup failed for every usable MX host of ${domain} (RFC 7672 §2.1.1)`, status: '4.7.5' };
   if (refused > 0 && refused === exchanges.length) return { kind: 'defer', reason: `no MX host of ${domain} matches its MTA-STS policy (enforce)`, status: '4.7.5' };
   if (lastError) return { kind: 'defer', reason: `address lookup failed (${lastError})`, status: '4.4.3' };
   return { kind: 'fail', reason: `no mail server found for ${domain}`, status: '5.1.2' };

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runChecked } from './process.js';
-import { makeScratchDir } from './tmp.js';
+import { makeScratchDir, removeScratchDir } from './tmp.js';
 
 export interface CertOptions {
   /** Subject CN; default "localhost". */
@@ -83,4 +83,31 @@ export async function makeTestCa(opts: { readonly dir?: string } = {}): Promise<
       return { dir, certPath: `${base}.pem`, keyPath: `${base}.key`, cert: await readFile(`${base}.pem`, 'utf8'), key: await readFile(`${base}.key`, 'utf8') };
     },
   };
+}
+
+/**
+ * The certificate association data of a TLSA record (RFC 6698 §2.1) for a PEM certificate, made by
+ * the openssl CLI (independently of Moat's code): selector 0 the whole certificate (DER), 1 its
+ * SubjectPublicKeyInfo (DER); matching type 0 the selected octets themselves, 1 SHA-256, 2 SHA-512.
+ * Hex, lower case.
+ */
+export async function tlsaData(certPath: string, selector: 0 | 1, matchingType: 0 | 1 | 2): Promise<string> {
+  const dir = await makeScratchDir('moat-tlsa-');
+  try {
+    const der = join(dir, 'selected.der');
+    if (selector === 0) {
+      await runChecked('/usr/bin/openssl', ['x509', '-in', certPath, '-outform', 'DER', '-out', der], { timeoutMs: 20_000 });
+    } else {
+      const pub = join(dir, 'pub.pem');
+      await runChecked('/usr/bin/openssl', ['x509', '-in', certPath, '-noout', '-pubkey', '-out', pub], { timeoutMs: 20_000 });
+      await runChecked('/usr/bin/openssl', ['pkey', '-pubin', '-in', pub, '-outform', 'DER', '-out', der], { timeoutMs: 20_000 });
+    }
+    if (matchingType === 0) return (await readFile(der)).toString('hex');
+    const r = await runChecked('/usr/bin/openssl', ['dgst', matchingType === 1 ? '-sha256' : '-sha512', '-r', der], { timeoutMs: 20_000 });
+    const hex = /^([0-9a-f]+)\s/.exec(r.stdout)?.[1];
+    if (hex === undefined) throw new Error(`openssl dgst printed no digest: ${r.stdout}`);
+    return hex;
+  } finally {
+    await removeScratchDir(dir);
+  }
 }

@@ -1,4 +1,4 @@
-// The test harness: real peers (dnsmasq, smtp-sink, aiosmtpd, Postfix, HAProxy, slapd, clamd, spamd, rspamd, spamass-milter,
+// The test harness: real peers (dnsmasq, unbound, smtp-sink, aiosmtpd, Postfix, HAProxy, slapd, clamd, spamd, rspamd, spamass-milter,
 // clamav-milter) and clients (swaks, smtp-source) on loopback, each started as a tracked child process. See each module's header.
 export * from './aiosmtpd.js';
 export * from './certs.js';
@@ -22,5 +22,6 @@ export * from './spamass-milter.js';
 export * from './spamd.js';
 export * from './swaks.js';
 export * from './tmp.js';
+export * from './unbound.js';
 export * from './wait.js';
 export * from './mail-dkim.js';

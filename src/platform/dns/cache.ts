@@ -11,7 +11,10 @@
 import type { Clock } from '../clock.js';
 import type { DnsAnswer, RecordType } from './types.js';
 
-export type Stored = { readonly kind: 'ok'; readonly records: unknown[] } | { readonly kind: 'none'; readonly reason: 'nxdomain' | 'nodata' };
+/** `secure` is kept beside the answer: a cached answer is as secure as the one that came in. */
+export type Stored =
+  | { readonly kind: 'ok'; readonly records: unknown[]; readonly secure?: true }
+  | { readonly kind: 'none'; readonly reason: 'nxdomain' | 'nodata'; readonly secure?: true };
 
 interface Slot {
   readonly value: Stored;
@@ -29,6 +32,7 @@ class Row {
   NS: Slot | undefined = undefined;
   CNAME: Slot | undefined = undefined;
   SOA: Slot | undefined = undefined;
+  TLSA: Slot | undefined = undefined;
   slots = 0;
   used = false;
 }
@@ -63,7 +67,8 @@ export class AnswerCache {
     // Rounded up: a live entry never shows 0, and a fresh one shows the TTL it came with.
     const ttl = Math.ceil(left / 1000);
     const v = slot.value;
-    return (v.kind === 'ok' ? { kind: 'ok', records: v.records, ttl } : { kind: 'none', reason: v.reason, ttl }) as DnsAnswer<R>;
+    const secure = v.secure === true ? { secure: true } : {};
+    return (v.kind === 'ok' ? { kind: 'ok', records: v.records, ttl, ...secure } : { kind: 'none', reason: v.reason, ttl, ...secure }) as DnsAnswer<R>;
   }
 
   /** Keeps an answer for `ttlSeconds` (already clamped); 0 or less stores nothing. */

@@ -11,7 +11,17 @@ describe('dns config slice', () => {
       timeout: 5000,
       tries: 2,
       cache: { maxEntries: 10_000, minTtl: 0, maxTtl: 86_400_000, negativeTtl: 60_000 },
+      dnssec: 'off',
     });
+  });
+
+  it('trusts the AD bit only of loopback servers given explicitly (RFC 4035 §4.9.3)', () => {
+    expect(dnsSchema.parse({ servers: ['127.0.0.1:53', '[::1]:53'], dnssec: 'trusted' }).dnssec).toBe('trusted');
+    for (const bad of [{ dnssec: 'trusted' }, { servers: ['127.0.0.1:53', '192.0.2.53:53'], dnssec: 'trusted' }]) {
+      const r = dnsSchema.safeParse(bad);
+      expect(r.success).toBe(false);
+      expect(r.error?.issues[0]?.path).toEqual(['dnssec']);
+    }
   });
 
   it('takes IPv4 and IPv6 servers with ports and refuses names', () => {

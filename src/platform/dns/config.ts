@@ -24,8 +24,22 @@ export const dnsSchema = z
     timeout: duration('Deadline for one try of one query (UDP, and TCP after a truncated reply)').prefault('5s'),
     tries: z.number().int().min(1).max(10).default(2).describe('Tries per server; a lookup moves to the next server after each failed try'),
     cache: cacheSchema.describe('Answer cache honouring TTLs (negative answers per RFC 2308)'),
+    dnssec: z
+      .enum(['off', 'trusted'])
+      .default('off')
+      .describe(
+        'trusted: the servers validate DNSSEC and are on this host, so their AD bit is believed (needed for DANE, RFC 7672). Moat never validates signatures itself; a stub may trust AD only over a secure path (RFC 4035 §4.9.3), so every server must be a loopback address',
+      ),
   })
   .strict()
+  .refine((d) => d.dnssec === 'off' || (d.servers !== undefined && d.servers.every(isLoopbackServer)), {
+    message: 'dnssec: trusted needs dns.servers, all on loopback (127.0.0.0/8 or [::1]): AD from a remote resolver can be forged on the way (RFC 4035 §4.9.3)',
+    path: ['dnssec'],
+  })
   .prefault({});
+
+function isLoopbackServer(s: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d+$/.test(s) || /^\[::1\]:\d+$/.test(s);
+}
 
 export type DnsConfig = z.infer<typeof dnsSchema>;

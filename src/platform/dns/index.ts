@@ -1,5 +1,5 @@
 /** Moat's DNS resolver (see resolver.ts): the names the rest of the code imports. */
-export type { DnsAnswer, DnsErrorCode, MxRecord, RecordOf, RecordType, Resolver, ResolverStats, SoaRecord } from './types.js';
+export type { DnsAnswer, DnsErrorCode, MxRecord, RecordOf, RecordType, Resolver, ResolverStats, SoaRecord, TlsaRecord } from './types.js';
 export { RECORD_TYPES } from './types.js';
 export { createResolver } from './resolver.js';
 export type { ResolverOptions } from './resolver.js';

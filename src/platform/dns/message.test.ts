@@ -40,6 +40,27 @@ describe('encodeQuery', () => {
     expect(withEdns.additionals?.[0]).toMatchObject({ type: 'OPT', udpPayloadSize: 1232 });
     const plain = packet.decode(encodeQuery({ ...q('mail.example.test'), udpSize: 0 }));
     expect(plain.additionals).toHaveLength(0);
+    expect(withEdns.flag_ad).toBe(false);
+    expect(withEdns.additionals?.[0]).toMatchObject({ flag_do: false });
+  });
+
+  it('with dnssec, sets AD (RFC 6840 §5.7) and the OPT DO bit (RFC 3225)', () => {
+    const m = packet.decode(encodeQuery({ ...q('_25._tcp.mx.example.test', 'TLSA'), dnssec: true }));
+    expect(m.flag_ad).toBe(true);
+    expect(m.flag_rd).toBe(true);
+    expect(m.additionals?.[0]).toMatchObject({ type: 'OPT', flag_do: true });
+  });
+});
+
+describe('DNSSEC status and TLSA records', () => {
+  it('reads the AD bit of a reply and decodes TLSA records (RFC 6698 §2.1)', () => {
+    const query = q('_25._tcp.mx.example.test', 'TLSA');
+    const data = Buffer.from('ab'.repeat(32), 'hex');
+    const answers: Answer[] = [{ type: 'TLSA', name: query.name, ttl: 60, data: { usage: 3, selector: 1, matchingType: 1, certificate: data } }];
+    const secure = believed(query, { flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | packet.AUTHENTIC_DATA, answers });
+    expect(secure.ad).toBe(true);
+    expect(interpret(secure, query)).toEqual({ kind: 'ok', records: [{ usage: 3, selector: 1, matchingType: 1, data }], ttl: 60 });
+    expect(believed(query, { answers }).ad).toBe(false);
   });
 });
 

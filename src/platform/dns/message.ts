@@ -1,5 +1,7 @@
 /**
- * DNS messages (RFC 1035 §4) for the stub client: the query we send (RD=1, EDNS0 OPT per RFC 6891),
+ * DNS messages (RFC 1035 §4) for the stub client: the query we send (RD=1, EDNS0 OPT per RFC 6891;
+ * with `dnssec`, AD=1 (RFC 6840 §5.7) and the OPT's DO bit (RFC 3225) so that a validating resolver
+ * tells us what it validated), the AD bit of a reply,
  * the checks a reply must pass before we believe it (RFC 5452 §9: id, question name
  * case-insensitively, type and class), and what a believed reply means: records at the end of the
  * CNAME chain (RFC 1034 §3.6.2), NXDOMAIN vs NODATA with the RFC 2308 §5 negative TTL, or an RCODE.
@@ -19,15 +21,20 @@ export interface Query {
   readonly type: RecordType;
   /** EDNS0 UDP payload size we advertise; 0 sends no OPT record (classic 512-octet limit). */
   readonly udpSize: number;
+  /** Ask for DNSSEC status: AD in the header, DO in the OPT record (when there is one). */
+  readonly dnssec?: boolean;
 }
 
 export function encodeQuery(q: Query): Buffer {
   return packet.encode({
     type: 'query',
     id: q.id,
-    flags: packet.RECURSION_DESIRED,
+    flags: packet.RECURSION_DESIRED | (q.dnssec === true ? packet.AUTHENTIC_DATA : 0),
     questions: [{ type: q.type, name: q.name, class: 'IN' }],
-    additionals: q.udpSize > 0 ? [{ type: 'OPT', name: '.', udpPayloadSize: q.udpSize, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] : [],
+    additionals:
+      q.udpSize > 0
+        ? [{ type: 'OPT', name: '.', udpPayloadSize: q.udpSize, extendedRcode: 0, ednsVersion: 0, flags: q.dnssec === true ? packet.DNSSEC_OK : 0, flag_do: q.dnssec === true, options: [] }]
+        : [],
   });
 }
 
@@ -36,6 +43,8 @@ export interface Reply {
   readonly truncated: boolean;
   /** The server understood EDNS (an OPT record came back). */
   readonly edns: boolean;
+  /** AD: the server says it validated every RRset of the answer and authority (RFC 4035 §3.2.3). */
+  readonly ad: boolean;
   /** null only for a truncated reply that could not be decoded (we go to TCP anyway). */
   readonly message: DecodedPacket | null;
 }
@@ -47,6 +56,7 @@ const OPCODE_MASK = 0x7800;
 const TC = 0x0200;
 const RA = 0x0080;
 const AA = 0x0400;
+const AD = 0x0020;
 
 /** Offset after a (possibly compressed) name, or null if it runs off the message. */
 function skipName(buf: Buffer, at: number): number | null {
@@ -101,7 +111,7 @@ export function checkReply(buf: Buffer, q: Query): ReplyCheck {
   // where their own length fields say was decoded from the wrong octets.
   if (message === null || packet.decode.bytes !== end) {
     // A truncated datagram may be cut mid-record; TCP will bring (and check) the whole answer.
-    return (flags & TC) !== 0 ? { rcode: flags & 0x000f, truncated: true, edns: false, message: null } : 'malformed';
+    return (flags & TC) !== 0 ? { rcode: flags & 0x000f, truncated: true, edns: false, ad: false, message: null } : 'malformed';
   }
   const questions = message.questions ?? [];
   let rcode = flags & 0x000f;
@@ -110,18 +120,18 @@ export function checkReply(buf: Buffer, q: Query): ReplyCheck {
   if (questions.length === 0) {
     // Some servers drop the question from error replies (FORMERR to an OPT they dislike); accept
     // those only as errors: a positive answer must show what it answers.
-    return rcode === 0 ? 'mismatch' : { rcode, truncated: (flags & TC) !== 0, edns: opt !== undefined, message };
+    return rcode === 0 ? 'mismatch' : { rcode, truncated: (flags & TC) !== 0, edns: opt !== undefined, ad: false, message };
   }
   const qq = questions[0];
   if (questions.length !== 1 || qq === undefined || qq.type !== q.type || (qq.class ?? 'IN') !== 'IN') return 'mismatch';
   if (stripDot(qq.name).toLowerCase() !== q.name) return 'mismatch';
-  return { rcode, truncated: (flags & TC) !== 0, edns: opt !== undefined, message };
+  return { rcode, truncated: (flags & TC) !== 0, edns: opt !== undefined, ad: (flags & AD) !== 0, message };
 }
 
 /** What a reply means, before the cache clamps TTLs. `ttl: null` on 'none': no SOA to take it from. */
 export type Meaning<R> =
-  | { readonly kind: 'ok'; readonly records: R[]; readonly ttl: number }
-  | { readonly kind: 'none'; readonly reason: 'nxdomain' | 'nodata'; readonly ttl: number | null }
+  | { readonly kind: 'ok'; readonly records: R[]; readonly ttl: number; readonly secure?: true }
+  | { readonly kind: 'none'; readonly reason: 'nxdomain' | 'nodata'; readonly ttl: number | null; readonly secure?: true }
   | { readonly kind: 'error'; readonly code: DnsErrorCode };
 
 const RCODES: Readonly<Record<number, DnsErrorCode>> = { 1: 'FORMERR', 2: 'SERVFAIL', 4: 'NOTIMP', 5: 'REFUSED' };
@@ -181,6 +191,13 @@ function convert<T extends RecordType>(type: T, a: Answer): RecordOf<T> | null {
         minimum: Number(s.minimum),
       };
       out = typeof s.mname === 'string' ? Object.freeze(soa) : null;
+      break;
+    }
+    case 'TLSA': {
+      const t = d as { usage?: unknown; selector?: unknown; matchingType?: unknown; certificate?: unknown };
+      const ok = typeof t.usage === 'number' && typeof t.selector === 'number' && typeof t.matchingType === 'number' && Buffer.isBuffer(t.certificate);
+      // Copied: dns-packet's buffer is a view of the whole datagram.
+      out = ok ? Object.freeze({ usage: t.usage, selector: t.selector, matchingType: t.matchingType, data: Buffer.from(t.certificate as Buffer) }) : null;
       break;
     }
   }

@@ -49,6 +49,7 @@ const SYSCALLS: Readonly<Record<RecordType, string>> = {
   NS: 'queryNs',
   CNAME: 'queryCname',
   SOA: 'querySoa',
+  TLSA: 'queryTlsa',
 };
 
 function isRecordType(t: string): t is RecordType {

@@ -8,6 +8,10 @@
  * socket errors are retried. The reported error is the last RCODE error, else the last TIMEOUT or
  * NETWORK.
  * Wire: UDP through a small socket pool per server (udp.ts), TCP after a truncated reply (client.ts).
+ * DNSSEC (option `trustAd`, config dns.dnssec: trusted): every query asks for AD and DO, and an
+ * answer whose reply had AD set is marked `secure` (also in the cache). We never validate
+ * signatures: the AD bit is worth only what the path to the resolver is (RFC 4035 §4.9.3, RFC 7672
+ * §1.3), so the config allows it only for loopback servers. Without the option nothing is secure.
  * Trusts: the servers it is given (a recursive resolver validates what it passes on); udp.ts and
  * message.ts for the anti-spoofing checks. Fails: never throws; typed answers only; errors are never cached.
  * An AbortSignal ends only its caller's wait (ABORTED); the query goes on for the others and the cache.
@@ -38,6 +42,8 @@ export interface ResolverOptions {
   readonly clock?: Clock;
   /** EDNS0 UDP payload size to advertise (RFC 6891 §6.2.5; 1232 avoids IP fragmentation); 0: no EDNS. */
   readonly udpPayloadSize?: number;
+  /** The servers validate DNSSEC and the path to them is safe: believe their AD bit. */
+  readonly trustAd?: boolean;
   /** UDP sockets per server and queries per socket before it is retired (udp.ts). */
   readonly udpPool?: UdpPoolLimits;
 }
@@ -78,6 +84,7 @@ export function createResolver(options: ResolverOptions): Resolver {
   const clock = options.clock ?? systemClock;
   const tries = Math.max(1, options.tries);
   const udpSize = options.udpPayloadSize ?? 1232;
+  const dnssec = options.trustAd === true;
   const minTtl = Math.floor(options.cache.minTtl / 1000);
   const maxTtl = Math.floor(options.cache.maxTtl / 1000);
   const defaultNegativeTtl = Math.floor(options.cache.negativeTtl / 1000);
@@ -94,7 +101,7 @@ export function createResolver(options: ResolverOptions): Resolver {
   async function attempt(server: Server, name: string, type: RecordType): Promise<Meaning<unknown>> {
     let size = udpSize;
     for (;;) {
-      const q = { name, type, udpSize: size };
+      const q = { name, type, udpSize: size, dnssec };
       counters.queries++;
       let ex = await (pools.get(server) as UdpPool).exchange(q, xopts);
       if (ex.kind === 'reply' && ex.reply.truncated) {
@@ -110,7 +117,8 @@ export function createResolver(options: ResolverOptions): Resolver {
         size = 0;
         continue;
       }
-      return interpret(ex.reply, q);
+      const m = interpret(ex.reply, q);
+      return dnssec && ex.reply.ad && m.kind !== 'error' ? { ...m, secure: true } : m;
     }
   }
 
@@ -122,15 +130,16 @@ export function createResolver(options: ResolverOptions): Resolver {
       for (const server of servers) {
         if (given.has(server)) continue;
         const m = await attempt(server, name, type);
+        const secure = m.kind !== 'error' && m.secure === true ? ({ secure: true } as const) : {};
         if (m.kind === 'ok') {
           const ttl = clamp(m.ttl);
-          cache.set(name, type, { kind: 'ok', records: m.records }, ttl);
-          return { kind: 'ok', records: m.records, ttl };
+          cache.set(name, type, { kind: 'ok', records: m.records, ...secure }, ttl);
+          return { kind: 'ok', records: m.records, ttl, ...secure };
         }
         if (m.kind === 'none') {
           const ttl = clamp(m.ttl ?? defaultNegativeTtl);
-          cache.set(name, type, { kind: 'none', reason: m.reason }, ttl);
-          return Object.freeze({ kind: 'none', reason: m.reason, ttl });
+          cache.set(name, type, { kind: 'none', reason: m.reason, ...secure }, ttl);
+          return Object.freeze({ kind: 'none', reason: m.reason, ttl, ...secure });
         }
         if (ANSWERED.has(m.code)) {
           given.add(server);
@@ -173,12 +182,15 @@ export function createResolver(options: ResolverOptions): Resolver {
   async function addresses(host: string): Promise<DnsAnswer<string>> {
     const [a, aaaa] = await Promise.all([lookup(host, 'A'), lookup(host, 'AAAA')]);
     const ok = [a, aaaa].filter((x) => x.kind === 'ok');
+    // Secure when every RRset that gave addresses was (RFC 7672 §2.2.2 asks about the addresses used).
+    const secure = ok.every((x) => x.secure === true) ? ({ secure: true } as const) : {};
     if (ok.length === 1 && ok[0] !== undefined) return ok[0];
-    if (ok.length === 2) return { kind: 'ok', records: ok.flatMap((x) => x.records), ttl: Math.min(...ok.map((x) => x.ttl)) };
+    if (ok.length === 2) return { kind: 'ok', records: ok.flatMap((x) => x.records), ttl: Math.min(...ok.map((x) => x.ttl)), ...secure };
     if (a.kind === 'error') return a;
     if (aaaa.kind === 'error') return aaaa;
     if (a.kind !== 'none' || aaaa.kind !== 'none') return { kind: 'error', code: 'BADRESPONSE' };
-    return { kind: 'none', reason: a.reason === 'nxdomain' || aaaa.reason === 'nxdomain' ? 'nxdomain' : 'nodata', ttl: Math.min(a.ttl, aaaa.ttl) };
+    const bothSecure = a.secure === true && aaaa.secure === true ? ({ secure: true } as const) : {};
+    return { kind: 'none', reason: a.reason === 'nxdomain' || aaaa.reason === 'nxdomain' ? 'nxdomain' : 'nodata', ttl: Math.min(a.ttl, aaaa.ttl), ...bothSecure };
   }
 
   return {

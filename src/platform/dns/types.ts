@@ -5,9 +5,9 @@
  * Trusts: nothing. Fails: never; `lookup` returns `kind: 'error'` instead of throwing.
  */
 
-export type RecordType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR' | 'NS' | 'CNAME' | 'SOA';
+export type RecordType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR' | 'NS' | 'CNAME' | 'SOA' | 'TLSA';
 
-export const RECORD_TYPES: readonly RecordType[] = ['A', 'AAAA', 'MX', 'TXT', 'PTR', 'NS', 'CNAME', 'SOA'];
+export const RECORD_TYPES: readonly RecordType[] = ['A', 'AAAA', 'MX', 'TXT', 'PTR', 'NS', 'CNAME', 'SOA', 'TLSA'];
 
 export interface MxRecord {
   /** Lower-case, no trailing dot; '' for the root (a null MX, RFC 7505). */
@@ -25,6 +25,14 @@ export interface SoaRecord {
   readonly minimum: number;
 }
 
+/** RFC 6698 §2.1: certificate usage, selector, matching type and the certificate association data. */
+export interface TlsaRecord {
+  readonly usage: number;
+  readonly selector: number;
+  readonly matchingType: number;
+  readonly data: Buffer;
+}
+
 /** What one record of each type becomes. */
 export interface RecordMap {
   readonly A: string;
@@ -36,6 +44,7 @@ export interface RecordMap {
   readonly NS: string;
   readonly CNAME: string;
   readonly SOA: SoaRecord;
+  readonly TLSA: TlsaRecord;
 }
 
 export type RecordOf<T extends RecordType> = RecordMap[T];
@@ -50,11 +59,16 @@ export type RecordOf<T extends RecordType> = RecordMap[T];
  */
 export type DnsErrorCode = 'TIMEOUT' | 'SERVFAIL' | 'REFUSED' | 'FORMERR' | 'NOTIMP' | 'NETWORK' | 'BADNAME' | 'BADRESPONSE' | 'ABORTED';
 
+/**
+ * `secure: true` (absent otherwise): the resolver set AD (RFC 4035 §3.2.3, RFC 6840 §5.7) and the
+ * operator said our servers validate DNSSEC and are reached over a secure path (dns.dnssec:
+ * trusted). We never validate ourselves; without that setting no answer is ever secure.
+ */
 export type DnsAnswer<R> =
   /** ttl: seconds left before the answer expires (min over the RRset and the CNAME chain, clamped). */
-  | { readonly kind: 'ok'; readonly records: R[]; readonly ttl: number }
+  | { readonly kind: 'ok'; readonly records: R[]; readonly ttl: number; readonly secure?: true }
   /** NXDOMAIN or NODATA (RFC 2308 §1); ttl: seconds left of the negative caching time. */
-  | { readonly kind: 'none'; readonly reason: 'nxdomain' | 'nodata'; readonly ttl: number }
+  | { readonly kind: 'none'; readonly reason: 'nxdomain' | 'nodata'; readonly ttl: number; readonly secure?: true }
   | { readonly kind: 'error'; readonly code: DnsErrorCode };
 
 export interface ResolverStats {

@@ -4,7 +4,8 @@
  * (RFC 3207) and EHLO again over TLS, forgetting what the plaintext EHLO said (§4.2). Trusts the
  * options only after resolveOptions; trusts the server for nothing. Fails with SmtpClientError:
  * CONNECT_FAILED, TIMEOUT, ABORTED, CLOSED, PROTOCOL, SERVICE_UNAVAILABLE, REJECTED (greeting or
- * HELO refused), TLS_REQUIRED, TLS_FAILED. The socket is destroyed on every failure.
+ * HELO refused), TLS_REQUIRED, TLS_FAILED (also: a DANE chain matching no TLSA record, tlsa.ts).
+ * The socket is destroyed on every failure.
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -13,6 +14,7 @@ import { HELO_CAPABILITIES, parseCapabilities, type Capabilities } from './capab
 import { SmtpConnection } from './connection.js';
 import { SmtpClientError } from './errors.js';
 import { resolveOptions, type ConnectOptions, type ResolvedOptions } from './options.js';
+import { matchDane, presentedChain } from './tlsa.js';
 import { Transport } from './transport.js';
 
 export async function connect(options: ConnectOptions, signal: AbortSignal): Promise<SmtpConnection> {
@@ -23,15 +25,18 @@ export async function connect(options: ConnectOptions, signal: AbortSignal): Pro
     if (greeting.code !== 220) throw refused('greeting', greeting);
     let hello = await sayHello(t, o, signal);
     let secure = false;
-    let verified: { tlsVerified: boolean; tlsProblem: string | null } = { tlsVerified: false, tlsProblem: null };
+    let verified: { tlsVerified: boolean; tlsProblem: string | null; dane?: string } = { tlsVerified: false, tlsProblem: null };
     if (o.tls.policy !== 'none') {
       const ready = hello.caps.startTls ? await t.command('STARTTLS', o.timeouts.command, signal) : null;
       if (ready?.code === 220) {
-        const socket = await startTls(t.detach(), o, signal);
+        const { socket, dane } = await startTls(t.detach(), o, signal);
         t = new Transport(socket, o.limits);
         secure = true;
         const why = socket.authorizationError;
-        verified = { tlsVerified: socket.authorized, tlsProblem: socket.authorized ? null : why instanceof Error ? why.message : typeof why === 'string' ? why : 'unverified' };
+        verified =
+          dane !== null
+            ? { tlsVerified: true, tlsProblem: null, dane }
+            : { tlsVerified: socket.authorized, tlsProblem: socket.authorized ? null : why instanceof Error ? why.message : typeof why === 'string' ? why : 'unverified' };
         // RFC 3207 §4.2: discard all knowledge from before TLS and issue EHLO again.
         hello = await sayHello(t, o, signal);
       } else if (o.tls.policy === 'required') {
@@ -112,21 +117,24 @@ function openSocket(o: ResolvedOptions, signal: AbortSignal): Promise<Socket> {
  * opportunistic policy it carries retryWithoutTls: this connection is unusable (the server expects
  * TLS bytes now, RFC 3207 §4.1), but the caller may open a new one with tls: 'none'.
  */
-function startTls(raw: Socket, o: ResolvedOptions, signal: AbortSignal): Promise<TLSSocket> {
-  return new Promise<TLSSocket>((resolve, reject) => {
+function startTls(raw: Socket, o: ResolvedOptions, signal: AbortSignal): Promise<{ socket: TLSSocket; dane: string | null }> {
+  return new Promise<{ socket: TLSSocket; dane: string | null }>((resolve, reject) => {
     const servername = o.tls.servername;
+    const dane = o.tls.dane;
     // Errors now surface on the TLS socket; keep a stray one on the raw socket from crashing us.
     raw.on('error', () => undefined);
     const socket = tlsConnect({
       socket: raw,
-      rejectUnauthorized: o.tls.verify,
+      // DANE replaces WebPKI verification: the chain is matched against TLSA records after the handshake.
+      rejectUnauthorized: dane === undefined && o.tls.verify,
       // Without a servername the certificate is checked against the IP we connected to (no SNI:
       // RFC 6066 §3 forbids IP addresses there). Node alone would check the name "localhost".
       ...(servername !== undefined && isIP(servername) === 0 ? { servername } : {}),
       checkServerIdentity: (_host, cert) => checkServerIdentity(servername ?? o.host, cert),
       ...(o.tls.ca === undefined ? {} : { ca: Buffer.isBuffer(o.tls.ca) ? o.tls.ca : [...o.tls.ca] }),
     });
-    const retryWithoutTls = o.tls.policy === 'opportunistic';
+    const retryWithoutTls = o.tls.policy === 'opportunistic' && dane === undefined;
+    let matched: string | null = null;
     const settle = (err: SmtpClientError | null): void => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
@@ -139,10 +147,17 @@ function startTls(raw: Socket, o: ResolvedOptions, signal: AbortSignal): Promise
         raw.destroy();
         reject(err);
       } else {
-        resolve(socket);
+        resolve({ socket, dane: matched });
       }
     };
-    const onSecure = (): void => settle(null);
+    const onSecure = (): void => {
+      if (dane === undefined) return settle(null);
+      // RFC 7672 §3: no match, no delivery to this host (and never in clear).
+      const m = matchDane(presentedChain(socket.getPeerCertificate(true)), dane, new Date());
+      if (!m.ok) return settle(new SmtpClientError('TLS_FAILED', `DANE: ${m.problem}`, { transient: true, retryWithoutTls: false }));
+      matched = m.matched;
+      settle(null);
+    };
     const onError = (err: Error): void =>
       settle(new SmtpClientError('TLS_FAILED', `TLS handshake failed: ${err.message}`, { transient: true, retryWithoutTls, cause: err }));
     const onClose = (): void =>

@@ -26,6 +26,8 @@ export interface SessionInfo {
   readonly tlsVerified?: boolean;
   /** Why it did not (OpenSSL's or the name check's reason), when TLS is up and unverified. */
   readonly tlsProblem?: string | null;
+  /** The TLSA record the chain matched, when the connection was made under DANE (RFC 7672). */
+  readonly dane?: string;
   readonly greeting: SmtpReply;
   /** The EHLO (or HELO) reply in force: after STARTTLS, the second one. */
   readonly hello: SmtpReply;

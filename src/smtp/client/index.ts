@@ -13,4 +13,5 @@ export type { Envelope, Recipient, PreconditionFailure, PreconditionReason } fro
 export type { ProbeResult, TransactionResult } from './transaction.js';
 export { SmtpClientError, isSmtpClientError, type SmtpClientErrorCode } from './errors.js';
 export { DEFAULT_TIMEOUTS, type ConnectOptions, type Timeouts, type TlsOptions, type TlsPolicy } from './options.js';
+export { describeTlsa, isUsableTlsa, matchDane, usableTlsa, type DaneExpectation, type DaneMatch, type TlsaAssociation } from './tlsa.js';
 export { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-reader.js';

@@ -3,6 +3,7 @@
  * must be an IP address: the client never resolves names (the relay chose the address from config).
  * Default timeouts are those of RFC 5321 §4.5.3.2; the relay may scale them down.
  */
+import type { DaneExpectation } from './tlsa.js';
 import { isIP } from 'node:net';
 import { SmtpClientError } from './errors.js';
 import { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-reader.js';
@@ -38,6 +39,11 @@ export interface TlsOptions {
   readonly servername?: string;
   /** Trust anchors for a LAN server with a private CA (PEM or DER). */
   readonly ca?: Buffer | readonly (string | Buffer)[];
+  /**
+   * DANE (RFC 7672): the chain must match one of these TLSA records instead of WebPKI verification
+   * (tlsa.ts); `verify` and `ca` are then ignored. Use with policy 'required'.
+   */
+  readonly dane?: DaneExpectation;
 }
 
 export interface ConnectOptions {
