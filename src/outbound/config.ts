@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { hostPort } from '../config/address.js';
 import { duration } from '../config/duration.js';
-import { rateLimitSchema } from '../checks/rate-limit/index.js';
+import { rateLimitSchema } from '../checks/rate-limit/config.js';
 import { networkList } from '../checks/match/networks.js';
 import { tlsPolicy } from '../relay/config.js';
 import { parseLdapUrl } from '../checks/recipients/config.js';
