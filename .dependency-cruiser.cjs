@@ -36,9 +36,9 @@ module.exports = {
     },
     {
       name: 'only-main-wires-adapters',
-      comment: 'Nothing imports the composition root or the CLI.',
+      comment: 'Nothing imports the composition root (src/main.ts, src/main-stores.ts) or the CLI.',
       severity: 'error',
-      from: { pathNot: '^src/cli/' },
+      from: { pathNot: '^src/(cli/|main)' },
       to: { path: '^src/(main|cli/)' },
     },
     {
