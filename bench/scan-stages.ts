@@ -83,7 +83,7 @@ async function main(): Promise<number> {
   }
   const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock: systemClock });
   // Without a learned database the Bayes check fails (its TEMPFAIL symbol): learn first.
-  const bayes = existsSync(bayesPath(config)) ? openBayesStore(config, { readonly: true }) : INERT.bayes;
+  const bayes = existsSync(bayesPath(config)) ? await openBayesStore(config, { readonly: true }) : INERT.bayes;
   const checksConfig = { ...config.checks, bayes: { ...config.checks.bayes, autoLearn: null } };
   const ruleFiles = { read: (p: string) => readFile(p), list: (d: string) => readdir(d) };
   const built = createChecks(checksConfig, config.domains, { ...INERT, resolver, clock: systemClock, hostname: config.hostname, scanners: scannerPorts(), bayes, ruleFiles }, false, config);

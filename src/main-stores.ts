@@ -1,10 +1,11 @@
 /**
- * Part of the composition root (main.ts re-exports it): the openers of the Bayes and state stores
- * and the external scanners' adapters, in a module of their own so that the offline commands
- * (`moat scan`, `moat learn`) load only what they open, not the whole gateway (SMTP server, queue,
- * PostgreSQL, the console: about 1 s of CPU of module loading in every `moat scan` thread).
- * Trusts the validated config; the stores fail as their modules say (StoreError).
+ * Composition root, the stores' and scanners' part (CONVENTIONS.md 9): where each store lives for a
+ * config and the adapter that opens it, and the external scanners' clients (scans and probes). Used by the worker (src/main.ts), the supervisor and the CLI commands, so it
+ * loads none of the gateway: a back-end other than the embedded SQLite (PostgreSQL with pg, Redis
+ * with ioredis) is imported only when the config names it, at wiring time.
+ * Trusts: a validated config. Fails: an adapter's constructor error propagates to the caller.
  */
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import type { Clock } from './platform/clock.js';
@@ -12,15 +13,40 @@ import { ClamdClient } from './platform/clamd.js';
 import { RspamdClient } from './platform/rspamd.js';
 import type { SocketTarget } from './platform/scanner-io.js';
 import { SpamdClient } from './platform/spamd.js';
-import type { ScannerPorts } from './scan/index.js';
 import type { ScannerProbe } from './gateway/scanner-health.js';
+import type { ScannerPorts } from './scan/index.js';
 import { parseSocketAddress } from './scan/options.js';
+import type { AdmissionLimits } from './smtp/server/admission.js';
+import type { AdminStore } from './store/admin.js';
 import type { BayesStore } from './store/bayes.js';
-import { RedisBayesStore } from './store/redis/bayes.js';
-import { RedisStateStore } from './store/redis/state.js';
-import { SqliteBayesStore } from './store/sqlite/bayes.js';
-import { SqliteStateStore } from './store/sqlite/state.js';
+import type { MessageLogStore } from './store/message-log.js';
+import type { MessageStatsReader } from './store/message-stats.js';
+import type { NodeRegistry } from './store/nodes.js';
+import type { RedisConnectionOptions } from './store/redis/connection.js';
 import type { StateStore } from './store/state.js';
+import type { SenderEntryStore } from './senders/entries.js';
+import { QuarantineStore, type Quarantine } from './quarantine/store.js';
+import { SqliteAdminStore } from './store/sqlite/admin.js';
+import { SqliteBayesStore } from './store/sqlite/bayes.js';
+import { SqliteMessageLog } from './store/sqlite/message-log.js';
+import { SqliteStateStore } from './store/sqlite/state.js';
+import { SqliteSenderEntryStore } from './senders/sqlite.js';
+
+/** This node's name (config `node`, default the host name): in logs and message log entries. */
+export function nodeName(c: Config): string {
+  return c.node ?? hostname();
+}
+
+/** The connection limits as the admission table counts them (in the supervisor, or in-process). */
+export function admissionLimits(c: Config): AdmissionLimits {
+  const l = c.limits;
+  return {
+    maxConnections: l.maxConnections,
+    maxConnectionsPerIp: l.maxConnectionsPerIp,
+    maxConnectionsPerNet: l.maxConnectionsPerNet,
+    connectionRate: l.connectionRate ? { count: l.connectionRate.count, perMs: l.connectionRate.per } : null,
+  };
+}
 
 /** The external scanners' adapters; a config swap builds new ones (their slots are per pipeline). */
 export function scannerPorts(): ScannerPorts {
@@ -65,25 +91,82 @@ export function bayesPath(c: Config): string {
   return path.length > 0 ? path : join(c.dataDir, 'bayes.db');
 }
 
+/** The message store's file when it is SQLite ("sqlite:" alone means dataDir/store.db); null for PostgreSQL. */
+export function storePath(c: Config): string | null {
+  if (!c.store.startsWith('sqlite:')) return null;
+  const path = c.store.slice('sqlite:'.length);
+  return path.length > 0 ? path : join(c.dataDir, 'store.db');
+}
+
+/** The secret that signs the digest's links (admin/signed-link.ts). */
+export function linkSecretPath(c: Config): string {
+  return join(c.dataDir, 'link-secret');
+}
+
+/** How the Redis stores reach the `state: redis://…` server. */
+export function redisOptions(c: Config): RedisConnectionOptions {
+  return { url: c.state, keyPrefix: c.redis.keyPrefix, commandTimeoutMs: c.redis.commandTimeout, connectTimeoutMs: c.redis.connectTimeout };
+}
+
 /**
  * The Bayes token store: with `state: redis://…` the Redis shared by the nodes (keys under
  * redis.keyPrefix + "bayes:"; checks.bayes.store is then not used), else the SQLite file
  * (bayesPath), read-only when asked.
  */
-export function openBayesStore(c: Config, options: { readonly readonly?: boolean } = {}): BayesStore {
-  if (statePath(c) === null) {
-    return new RedisBayesStore({ url: c.state, keyPrefix: c.redis.keyPrefix, commandTimeoutMs: c.redis.commandTimeout, connectTimeoutMs: c.redis.connectTimeout });
-  }
+export async function openBayesStore(c: Config, options: { readonly readonly?: boolean } = {}): Promise<BayesStore> {
+  if (statePath(c) === null) return new (await import('./store/redis/bayes.js')).RedisBayesStore(redisOptions(c));
   return new SqliteBayesStore(bayesPath(c), options);
 }
 
 /** The state store the config names: SQLite (swept by `sweeps`), or the Redis shared by the nodes. */
-export function openStateStore(c: Config, clock: Clock, sweeps: boolean): StateStore {
+export async function openStateStore(c: Config, clock: Clock, sweeps: boolean): Promise<StateStore> {
   const file = statePath(c);
-  if (file === null) {
-    return new RedisStateStore({ url: c.state, keyPrefix: c.redis.keyPrefix, commandTimeoutMs: c.redis.commandTimeout, connectTimeoutMs: c.redis.connectTimeout });
-  }
+  if (file === null) return new (await import('./store/redis/state.js')).RedisStateStore(redisOptions(c));
   const s = new SqliteStateStore(file, clock);
   if (sweeps) s.startSweeping(60_000);
   return s;
+}
+
+/** The message log the config names: the SQLite file (optionally read-only), or the shared PostgreSQL. */
+export async function openMessageLog(c: Config, options: { readonly?: boolean } = {}): Promise<MessageLogStore & MessageStatsReader> {
+  const file = storePath(c);
+  if (file !== null) return new SqliteMessageLog(file, options);
+  const { PostgresMessageLog } = await import('./store/postgres/message-log.js');
+  return new PostgresMessageLog({ url: c.store, node: nodeName(c), poolSize: c.postgres.poolSize, statementTimeoutMs: c.postgres.statementTimeout });
+}
+
+/** The quarantine the config names: the directory under dataDir with SQLite, PostgreSQL with postgres://. */
+export async function openQuarantine(c: Config): Promise<Quarantine> {
+  if (storePath(c) !== null) return new QuarantineStore(join(c.dataDir, 'quarantine'));
+  const { PostgresQuarantine } = await import('./quarantine/postgres.js');
+  return new PostgresQuarantine({
+    url: c.store,
+    node: nodeName(c),
+    poolSize: c.postgres.poolSize,
+    statementTimeoutMs: c.postgres.statementTimeout,
+    stagingDir: join(c.dataDir, 'quarantine-staging'),
+  });
+}
+
+/** The console's users and sessions: in store.db with the embedded store, in the shared PostgreSQL with postgres://. */
+export async function openAdminStore(c: Config): Promise<AdminStore> {
+  const file = storePath(c);
+  if (file !== null) return new SqliteAdminStore(file);
+  const { PostgresAdminStore } = await import('./store/postgres/admin.js');
+  return new PostgresAdminStore({ url: c.store, poolSize: Math.min(2, c.postgres.poolSize), statementTimeoutMs: c.postgres.statementTimeout });
+}
+
+/** The cluster's node list (heartbeats): in the PostgreSQL store; none for one machine. */
+export async function openNodeRegistry(c: Config): Promise<NodeRegistry | null> {
+  if (storePath(c) !== null) return null;
+  const { PostgresNodeRegistry } = await import('./store/postgres/nodes.js');
+  return new PostgresNodeRegistry({ url: c.store, statementTimeoutMs: c.postgres.statementTimeout });
+}
+
+/** The run-time sender entries (src/senders): in store.db beside the console's users, or in the shared PostgreSQL. */
+export async function openSenderEntries(c: Config): Promise<SenderEntryStore> {
+  const file = storePath(c);
+  if (file !== null) return new SqliteSenderEntryStore(file);
+  const { PostgresSenderEntryStore } = await import('./senders/postgres.js');
+  return new PostgresSenderEntryStore({ url: c.store, poolSize: c.postgres.poolSize, statementTimeoutMs: c.postgres.statementTimeout });
 }

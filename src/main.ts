@@ -6,30 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates, type SecureContext } from 'node:tls';
 import { createChecks } from './checks/index.js';
-import { bayesPath, openBayesStore, openStateStore, scannerPorts, scannerProbes, statePath } from './main-stores.js';
 import { createPolicy } from './pipeline/runner.js';
 import { outgoingContent } from './queue/outgoing.js';
-import { QuarantineStore, type Quarantine } from './quarantine/store.js';
-import { PostgresQuarantine } from './quarantine/postgres.js';
-import { buildPreview } from './quarantine/preview.js';
+import { QuarantineStore } from './quarantine/store.js';
 import { DigestSender } from './quarantine/digest.js';
 import { loadLinkSecret } from './admin/signed-link.js';
 import { newQueueId } from './queue/queue-id.js';
-import { RedisStateStore } from './store/redis/state.js';
-import { RedisBayesStore } from './store/redis/bayes.js';
-import { SqliteMessageLog } from './store/sqlite/message-log.js';
-import { PostgresMessageLog } from './store/postgres/message-log.js';
 import type { MessageLogStore } from './store/message-log.js';
-import type { MessageStatsReader } from './store/message-stats.js';
-import type { AdminStore } from './store/admin.js';
-import { SqliteAdminStore } from './store/sqlite/admin.js';
-import { PostgresAdminStore } from './store/postgres/admin.js';
-import type { NodeRegistry } from './store/nodes.js';
-import { PostgresNodeRegistry } from './store/postgres/nodes.js';
 import { GatewayMetrics, type MetricsSnapshot } from './admin/metrics.js';
 import { Tracking } from './gateway/tracking.js';
 import type { Config } from './config/schema.js';
@@ -57,20 +43,18 @@ import { OutboundContent } from './outbound/content.js';
 import { passwordCheckers } from './outbound/checkers.js';
 import { outboundPort } from './outbound/port.js';
 import { connect, type SmtpConnection, type Timeouts } from './smtp/client/index.js';
-import { LocalGate, type AdmissionLimits, type ConnectionGate } from './smtp/server/admission.js';
+import { LocalGate, type ConnectionGate } from './smtp/server/admission.js';
 import { parseCidr, type Cidr } from './smtp/server/ip.js';
 import { SmtpListener, type ListenerSettings } from './smtp/server/listener.js';
 import type { ServerOptions } from './smtp/server/options.js';
 import type { ConnectionInfo } from './smtp/server/handler.js';
 import { replyToString } from './smtp/reply.js';
 import type { Server, Socket } from 'node:net';
-import type { SenderEntryStore } from './senders/entries.js';
 import { LiveSenderLists } from './senders/live.js';
-import { PostgresSenderEntryStore } from './senders/postgres.js';
-import { SqliteSenderEntryStore } from './senders/sqlite.js';
+import { admissionLimits, linkSecretPath, nodeName, openBayesStore, openMessageLog, openQuarantine, openSenderEntries, openStateStore, scannerPorts, statePath } from './main-stores.js';
 
-// The store openers live in main-stores.ts (the offline commands load only them); importers of main keep them here.
-export { bayesPath, openBayesStore, openStateStore, scannerPorts, scannerProbes, statePath };
+// Where each store lives and how it is opened: src/main-stores.ts (the supervisor and the CLI use it without the gateway).
+export { admissionLimits, bayesPath, linkSecretPath, nodeName, openAdminStore, openBayesStore, openMessageLog, openNodeRegistry, openQuarantine, openSenderEntries, openStateStore, redisOptions, scannerPorts, scannerProbes, statePath, storePath } from './main-stores.js';
 
 export interface Worker {
   reload(config: Config): Promise<void>;
@@ -117,17 +101,6 @@ function serverOptions(c: Config, tls: SecureContext | null, address: string): S
   };
 }
 
-/** The connection limits as the admission table counts them (in the supervisor, or in-process). */
-export function admissionLimits(c: Config): AdmissionLimits {
-  const l = c.limits;
-  return {
-    maxConnections: l.maxConnections,
-    maxConnectionsPerIp: l.maxConnectionsPerIp,
-    maxConnectionsPerNet: l.maxConnectionsPerNet,
-    connectionRate: l.connectionRate ? { count: l.connectionRate.count, perMs: l.connectionRate.per } : null,
-  };
-}
-
 function listenerSettings(c: Config, address: string): ListenerSettings {
   const l = c.listen.find((x) => x.address === address);
   return {
@@ -147,61 +120,6 @@ export interface WorkerPorts {
   readonly sockets?: 'bind' | 'adopt';
   /** The rule thread's script (default: the built worker.js beside src/scan/rules/thread.js); in-process tests run from source. */
   readonly ruleThread?: URL;
-}
-
-/** This node's name (config `node`, default the host name): in logs and message log entries. */
-export function nodeName(c: Config): string {
-  return c.node ?? hostname();
-}
-
-/** The message store's file when it is SQLite ("sqlite:" alone means dataDir/store.db); null for PostgreSQL. */
-export function storePath(c: Config): string | null {
-  if (!c.store.startsWith('sqlite:')) return null;
-  const path = c.store.slice('sqlite:'.length);
-  return path.length > 0 ? path : join(c.dataDir, 'store.db');
-}
-
-/** The message log the config names: the SQLite file (optionally read-only), or the shared PostgreSQL. */
-export function openMessageLog(c: Config, options: { readonly?: boolean } = {}): MessageLogStore & MessageStatsReader {
-  const file = storePath(c);
-  if (file !== null) return new SqliteMessageLog(file, options);
-  return new PostgresMessageLog({ url: c.store, node: nodeName(c), poolSize: c.postgres.poolSize, statementTimeoutMs: c.postgres.statementTimeout });
-}
-
-/** The quarantine the config names: the directory under dataDir with SQLite, PostgreSQL with postgres://. */
-export function openQuarantine(c: Config): Quarantine {
-  if (storePath(c) !== null) return new QuarantineStore(join(c.dataDir, 'quarantine'));
-  return new PostgresQuarantine({
-    url: c.store,
-    node: nodeName(c),
-    poolSize: c.postgres.poolSize,
-    statementTimeoutMs: c.postgres.statementTimeout,
-    stagingDir: join(c.dataDir, 'quarantine-staging'),
-  });
-}
-
-/** The console's users and sessions: in store.db with the embedded store, in the shared PostgreSQL with postgres://. */
-export function openAdminStore(c: Config): AdminStore {
-  const file = storePath(c);
-  if (file !== null) return new SqliteAdminStore(file);
-  return new PostgresAdminStore({ url: c.store, poolSize: Math.min(2, c.postgres.poolSize), statementTimeoutMs: c.postgres.statementTimeout });
-}
-
-/** The cluster's node list (heartbeats): in the PostgreSQL store; none for one machine. */
-export function openNodeRegistry(c: Config): NodeRegistry | null {
-  return storePath(c) === null ? new PostgresNodeRegistry({ url: c.store, statementTimeoutMs: c.postgres.statementTimeout }) : null;
-}
-
-/** The run-time sender entries (src/senders): in store.db beside the console's users, or in the shared PostgreSQL. */
-export function openSenderEntries(c: Config): SenderEntryStore {
-  const file = storePath(c);
-  if (file !== null) return new SqliteSenderEntryStore(file);
-  return new PostgresSenderEntryStore({ url: c.store, poolSize: c.postgres.poolSize, statementTimeoutMs: c.postgres.statementTimeout });
-}
-
-/** The secret that signs the digest's links (admin/signed-link.ts). */
-export function linkSecretPath(c: Config): string {
-  return join(c.dataDir, 'link-secret');
 }
 
 /** Shard directories this worker must deliver: its own, and any s ≥ count with s % count == index. */
@@ -234,7 +152,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   let logStore: MessageLogStore | null = null;
   try {
     // The message log is set at start; a store that cannot be opened leaves the gateway running without it.
-    if (config.messageLog.enabled) logStore = openMessageLog(config);
+    if (config.messageLog.enabled) logStore = await openMessageLog(config);
   } catch (e) {
     log.error('messagelog.error', { during: 'open', error: e instanceof Error ? e.message : String(e) });
   }
@@ -361,7 +279,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   const own = shards.get(index) as Shard;
 
   const isLocal = (d: Domain): boolean => Object.hasOwn(config.domains, d);
-  const quarantine = openQuarantine(config);
+  const quarantine = await openQuarantine(config);
   // PostgreSQL down at start: the gateway starts anyway; quarantining answers 451 until it is back.
   if (quarantine instanceof QuarantineStore) await quarantine.init();
   else await quarantine.init().catch((e: unknown) => log.error('quarantine.error', { during: 'open', error: e instanceof Error ? e.message : String(e) }));
@@ -374,14 +292,14 @@ export async function startWorker(initial: Config, index: number, count: number,
   };
   const expiry = index === 0 ? setInterval(expireQuarantine, 3_600_000).unref() : null;
   if (index === 0) expireQuarantine();
-  const state = openStateStore(config, clock, index === 0);
+  const state = await openStateStore(config, clock, index === 0);
   // A shared Redis: wait (bounded) for the first connection, so the first sessions do not meet a
   // store still connecting; unreachable, the worker starts anyway and its checks fail by policy.
-  if (state instanceof RedisStateStore) {
+  if (statePath(config) === null && state instanceof (await import('./store/redis/state.js')).RedisStateStore) {
     await state.ready(config.redis.connectTimeout).catch((e: unknown) => log.error('state.unavailable', { error: e instanceof Error ? e.message : String(e) }));
   }
-  const bayes = openBayesStore(config);
-  if (bayes instanceof RedisBayesStore) {
+  const bayes = await openBayesStore(config);
+  if (statePath(config) === null && bayes instanceof (await import('./store/redis/bayes.js')).RedisBayesStore) {
     await bayes.ready(config.redis.connectTimeout).catch((e: unknown) => log.error('bayes.unavailable', { error: e instanceof Error ? e.message : String(e) }));
   }
   // One worker expires old rare Bayes tokens, daily and at start.
@@ -406,7 +324,7 @@ export async function startWorker(initial: Config, index: number, count: number,
   });
   if (index === 0) digests.start();
   // Run-time allow/block entries: loaded before the first session, then kept fresh (senders/live.ts).
-  const senders = new LiveSenderLists(openSenderEntries(config), log);
+  const senders = new LiveSenderLists(await openSenderEntries(config), log);
   await senders.refresh();
   senders.every(config.checks.senderLists.refresh);
   const pipelineFor = (c: Config) => {
@@ -514,7 +432,7 @@ export async function startWorker(initial: Config, index: number, count: number,
         }
         case 'quarantine-preview': {
           const r = await quarantine.read(req.id);
-          return r ? { ok: true, preview: await buildPreview(r.message, r.content) } : { ok: false, error: `no message ${req.id} in quarantine` };
+          return r ? { ok: true, preview: await (await import('./quarantine/preview.js')).buildPreview(r.message, r.content) } : { ok: false, error: `no message ${req.id} in quarantine` };
         }
         case 'quarantine-release': {
           if (req.recipient !== undefined) {

@@ -1,77 +1,43 @@
 /**
- * The one explicit list of checks (CONVENTIONS.md 2), in the order they run within each phase, and
- * their config slice under `checks:`. The relay guard always runs first and cannot be turned off;
+ * The one explicit list of checks (CONVENTIONS.md 2), in the order they run within each phase (their
+ * config slice under `checks:` is in config.ts, loaded without them). The relay guard always runs first and cannot be turned off;
  * recipient validation comes right after it. Checks get their ports here and do no I/O until a
  * session opens them.
  */
-import { z } from 'zod';
 import type { CheckEntry } from '../pipeline/runner.js';
 import type { Check } from '../pipeline/types.js';
 import type { CheckCommon } from './options.js';
+import type { ChecksConfig } from './config.js';
 import type { Resolver } from '../platform/dns/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Directory } from '../platform/ldap.js';
 import type { StateStore } from '../store/state.js';
 import type { RuntimeSenderLists } from '../senders/entries.js';
 import { relayGuard } from './relay-guard/index.js';
-import { recipientsCheckSchema } from './recipients/config.js';
 import { recipientsCheck, type RecipientDomains } from './recipients/index.js';
 import type { RecipientProber } from './recipients/ports.js';
-import { pregreet, pregreetSchema } from './pregreet/index.js';
-import { dnsblSchema } from './dnsbl/config.js';
+import { pregreet } from './pregreet/index.js';
 import { dnsbl } from './dnsbl/index.js';
-import { rdnsSchema } from './rdns/config.js';
 import { rdns } from './rdns/index.js';
-import { heloSchema } from './helo/config.js';
 import { helo } from './helo/index.js';
-import { greylist, greylistSchema } from './greylist/index.js';
-import { OUTBOUND_RATE_LIMIT, rateLimit, rateLimitSchema, type RateLimitConfig } from './rate-limit/index.js';
-import { senderLists, senderListsSchema } from './sender-lists/index.js';
+import { greylist } from './greylist/index.js';
+import { OUTBOUND_RATE_LIMIT, rateLimit, type RateLimitConfig } from './rate-limit/index.js';
+import { senderLists } from './sender-lists/index.js';
 import { senderLoginCheck, type SenderLoginConfig } from './sender-login/index.js';
-
-import { senderDomainCheck, senderDomainSchema } from './sender-domain/index.js';
-import { spfCheck, spfSchema } from './spf/index.js';
-import { authCheck, authSchema } from '../scan/auth/index.js';
-import { structureCheck, structureSchema } from '../scan/structure/index.js';
-import { rulesCheck, rulesSchema } from '../scan/rules/index.js';
+import { senderDomainCheck } from './sender-domain/index.js';
+import { spfCheck } from './spf/index.js';
+import { authCheck } from '../scan/auth/index.js';
+import { structureCheck } from '../scan/structure/index.js';
+import { rulesCheck } from '../scan/rules/index.js';
 import { loadSourcesSync, type RuleFiles, type RuleFilesSync } from '../scan/rules/loader.js';
 import type { Logger } from '../platform/logger.js';
-import { urlsCheck, urlsSchema } from '../scan/urls/index.js';
-import { attachmentsCheck, attachmentsSchema } from '../scan/attachments/index.js';
-import { bayesCheck, bayesSchema } from '../scan/bayes/index.js';
+import { urlsCheck } from '../scan/urls/index.js';
+import { attachmentsCheck } from '../scan/attachments/index.js';
+import { bayesCheck } from '../scan/bayes/index.js';
 import type { BayesStore } from '../store/bayes.js';
 import { scanChecks, type ScannerConfigs, type ScannerPorts } from '../scan/index.js';
-import { clamavCheckSchema } from '../scan/clamav/index.js';
-import { rspamdCheckSchema } from '../scan/rspamd/index.js';
-import { spamassassinCheckSchema } from '../scan/spamd/index.js';
 
-export const checksSchema = z
-  .object({
-    pregreet: pregreetSchema,
-    dnsbl: dnsblSchema,
-    rdns: rdnsSchema,
-    helo: heloSchema,
-    senderLists: senderListsSchema,
-    spf: spfSchema,
-    senderDomain: senderDomainSchema,
-    recipients: recipientsCheckSchema,
-    greylist: greylistSchema,
-    rateLimit: rateLimitSchema,
-    auth: authSchema,
-    structure: structureSchema,
-    rules: rulesSchema,
-    urls: urlsSchema,
-    attachments: attachmentsSchema,
-    bayes: bayesSchema,
-    clamav: clamavCheckSchema,
-    rspamd: rspamdCheckSchema,
-    spamassassin: spamassassinCheckSchema,
-  })
-  .strict()
-  .prefault({})
-  .describe('Connection, envelope and content checks (each with enabled/observe/failOpen)');
-
-export type ChecksConfig = z.infer<typeof checksSchema>;
+export { checksSchema, type ChecksConfig } from './config.js';
 
 export interface CheckPorts {
   readonly resolver: Resolver;

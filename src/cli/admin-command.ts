@@ -11,7 +11,7 @@
 import { chown, mkdir, stat } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { hashPassword } from '../admin/password.js';
-import { openAdminStore, storePath } from '../main.js';
+import { openAdminStore, storePath } from '../main-stores.js';
 import { isAdminRole, USER_NAME_RE, type AdminStore } from '../store/admin.js';
 
 const MIN_PASSWORD = 12;
@@ -116,11 +116,11 @@ async function run(store: AdminStore, cmd: AdminCommand, json: boolean): Promise
  * Opens a store.db store (dataDir made first), prints what `work` returns, closes the store and
  * hands the files over to Moat's user; errors are one "moat: …" line and exit 1.
  */
-export async function withStoreDb<S extends { close(): Promise<void> }>(config: Config, open: (c: Config) => S, work: (store: S) => Promise<string>): Promise<number> {
+export async function withStoreDb<S extends { close(): Promise<void> }>(config: Config, open: (c: Config) => Promise<S>, work: (store: S) => Promise<string>): Promise<number> {
   let store: S;
   try {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-    store = open(config);
+    store = await open(config);
   } catch (e) {
     process.stderr.write(`moat: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;

@@ -17,11 +17,10 @@ import { parseHostPort } from '../config/address.js';
 import { parseConfigText, type ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { ControlAnswer, ControlRequest } from '../gateway/control.js';
-import { linkSecretPath, nodeName, openAdminStore, openMessageLog, openSenderEntries, openStateStore } from '../main.js';
+import { linkSecretPath, nodeName, openAdminStore, openMessageLog, openSenderEntries, openStateStore } from '../main-stores.js';
 import { systemClock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { NodeRegistry } from '../store/nodes.js';
-import { learnQuarantined } from './learn-command.js';
 
 export interface AdminConsole {
   readonly handler: ConsoleHandler;
@@ -43,12 +42,12 @@ export async function openAdminConsole(o: {
   const start = o.config();
   const listen = parseHostPort(start.admin.listen);
   if (!listen) throw new Error(`admin.listen: bad address ${start.admin.listen}`);
-  const store = openAdminStore(start);
-  const state = openStateStore(start, systemClock, false);
+  const store = await openAdminStore(start);
+  const state = await openStateStore(start, systemClock, false);
   // Tracking and the dashboard's rollups read the message log through its ports: the node's
   // store.db, or the cluster's PostgreSQL (every node's mail, each entry with its node's name).
-  const log = start.messageLog.enabled ? openMessageLog(start) : null;
-  const senders = openSenderEntries(start);
+  const log = start.messageLog.enabled ? await openMessageLog(start) : null;
+  const senders = await openSenderEntries(start);
   const https = start.admin.tls !== undefined;
   const auth = new ConsoleAuth(
     store,
@@ -84,6 +83,8 @@ export async function openAdminConsole(o: {
     capabilities: CAPABILITIES,
     senders,
     learn: async (id, as) => {
+      // Learning parses the message (src/scan/mime and Bayes): loaded when a user first asks, not at start.
+      const { learnQuarantined } = await import('./learn-command.js');
       const l = await learnQuarantined(o.config(), id, as);
       if ('error' in l) throw new HttpError(404, l.error);
       return l.outcome;

@@ -53,7 +53,7 @@ function cli(): Command {
       const config = await load(o.config);
       const [{ createLogger }, { nodeName }, { runSupervisor }, { StartupError }] = await Promise.all([
         import('../platform/logger.js'),
-        import('../main.js'),
+        import('../main-stores.js'),
         import('./supervisor.js'),
         import('./privileges.js'),
       ]);

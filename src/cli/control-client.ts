@@ -5,7 +5,12 @@
 import { connect } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { ControlAnswer, ControlRequest } from '../gateway/control.js';
-import { controlSocketPath } from './supervisor.js';
+import { join } from 'node:path';
+
+/** The supervisor's control socket (the supervisor imports this from here: a CLI command loads no supervisor). */
+export function controlSocketPath(c: Config): string {
+  return join(c.dataDir, 'control.sock');
+}
 
 export function askGateway(config: Config, req: ControlRequest): Promise<ControlAnswer | null> {
   return new Promise((resolve) => {

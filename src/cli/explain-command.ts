@@ -8,12 +8,12 @@
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
-import { openMessageLog, storePath } from '../main.js';
+import { openMessageLog, storePath } from '../main-stores.js';
 import { LOGGED_ACTIONS, type MessageLogStore, type LoggedAction, type MessageSearch, type MessageState } from '../store/message-log.js';
 import { SqliteMessageLog } from '../store/sqlite/message-log.js';
 import { formatStory } from '../gateway/explain.js';
 
-function openLog(config: Config): MessageLogStore | string {
+async function openLog(config: Config): Promise<MessageLogStore | string> {
   const path = storePath(config);
   if (path === null) return openMessageLog(config); // the cluster store: shared by every node
   if (!config.messageLog.enabled && !existsSync(path)) return 'the message log is disabled (messageLog.enabled: false)';
@@ -32,7 +32,7 @@ function openLog(config: Config): MessageLogStore | string {
 export async function noteState(config: Config, queueId: string, state: MessageState): Promise<void> {
   if (!config.messageLog.enabled) return;
   try {
-    const log = openMessageLog(config);
+    const log = await openMessageLog(config);
     await log.write([{ kind: 'state', queueId, time: Date.now(), state }]).finally(() => log.close());
   } catch (e) {
     process.stderr.write(`moat: not recorded in the message log: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -42,7 +42,7 @@ export async function noteState(config: Config, queueId: string, state: MessageS
 const iso = (t: number): string => new Date(t).toISOString();
 
 export async function explainCommand(config: Config, queueId: string, json: boolean): Promise<number> {
-  const log = openLog(config);
+  const log = await openLog(config);
   if (typeof log === 'string') {
     process.stderr.write(`moat: ${log}\n`);
     return 1;
@@ -78,7 +78,7 @@ export async function logCommand(config: Config, o: LogOptions, json: boolean): 
     process.stderr.write(`moat: --action must be one of ${LOGGED_ACTIONS.join(', ')}\n`);
     return 1;
   }
-  const log = openLog(config);
+  const log = await openLog(config);
   if (typeof log === 'string') {
     process.stderr.write(`moat: ${log}\n`);
     return 1;

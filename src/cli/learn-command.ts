@@ -13,14 +13,13 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { bayesPath, openBayesStore, openQuarantine, statePath } from '../main.js';
+import { bayesPath, openBayesStore, openQuarantine, statePath } from '../main-stores.js';
 import { messageView } from '../pipeline/message.js';
 import { systemClock } from '../platform/clock.js';
 import { learnedId, learner } from '../scan/bayes/index.js';
 import { tokenize } from '../scan/bayes/tokenize.js';
 import { limitsForScan, mimeParser } from '../scan/mime/index.js';
 import { tokenHash, type BayesClass, type BayesStore, type LearnItem, type LearnOutcome } from '../store/bayes.js';
-import { RedisBayesStore } from '../store/redis/bayes.js';
 import { scanInputs } from './scan-input.js';
 
 export type LearnRequest =
@@ -92,9 +91,9 @@ export async function learnWith(config: Config, store: BayesStore, req: LearnReq
 /** The configured Bayes store, writable (the SQLite file's directory created first). */
 async function openForLearning(config: Config): Promise<BayesStore> {
   if (statePath(config) !== null) await mkdir(dirname(bayesPath(config)), { recursive: true, mode: 0o700 });
-  const store = openBayesStore(config);
+  const store = await openBayesStore(config);
   // Redis: connected before the first write (no offline queue); unreachable, the write fails.
-  if (store instanceof RedisBayesStore) await store.ready(config.redis.connectTimeout).catch(() => undefined);
+  if (statePath(config) === null && store instanceof (await import('../store/redis/bayes.js')).RedisBayesStore) await store.ready(config.redis.connectTimeout).catch(() => undefined);
   return store;
 }
 
@@ -129,7 +128,7 @@ export async function learnCommand(config: Config, req: LearnRequest): Promise<n
 
 /** Trains Bayes on a quarantined message: what the store did with it, or why it could not. */
 export async function learnQuarantined(config: Config, id: string, as: BayesClass): Promise<{ error: string } | { outcome: string }> {
-  const store = openQuarantine(config);
+  const store = await openQuarantine(config);
   let raw: Buffer | null;
   try {
     await store.init();

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { ControlAnswer, ControlRequest, QuarantineEntry } from '../gateway/control.js';
-import { openQuarantine } from '../main.js';
+import { openQuarantine } from '../main-stores.js';
 import type { Quarantine } from '../quarantine/store.js';
 import { Spool } from '../queue/spool.js';
 import type { BayesClass } from '../store/bayes.js';
@@ -20,7 +20,7 @@ import { noteState } from './explain-command.js';
 export type QuarantineRequest = Extract<ControlRequest, { op: 'quarantine-list' | 'quarantine-show' | 'quarantine-release' | 'quarantine-delete' }>;
 
 async function offline(config: Config, req: QuarantineRequest): Promise<ControlAnswer> {
-  const store = openQuarantine(config);
+  const store = await openQuarantine(config);
   await store.init();
   try {
     return await offlineOn(store, config, req);

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { INERT, createChecks } from '../checks/index.js';
 import type { Config } from '../config/schema.js';
-import { bayesPath, openBayesStore, openStateStore, scannerPorts, statePath } from '../main-stores.js';
+import { bayesPath, redisOptions, scannerPorts, statePath } from '../main-stores.js';
 import { messageView } from '../pipeline/message.js';
 import type { Explanation } from '../pipeline/policy.js';
 import { createPolicy, PipelineSession } from '../pipeline/runner.js';
@@ -20,6 +20,9 @@ import { limitsForScan, mimeParser } from '../scan/mime/index.js';
 import { SqliteStateStore } from '../store/sqlite/state.js';
 import type { BayesStore } from '../store/bayes.js';
 import { RedisConnection } from '../store/redis/connection.js';
+import { RedisBayesStore } from '../store/redis/bayes.js';
+import { RedisStateStore } from '../store/redis/state.js';
+import { SqliteBayesStore } from '../store/sqlite/bayes.js';
 import { StoreError, type StateStore } from '../store/state.js';
 
 export interface ScanResult {
@@ -64,10 +67,10 @@ export function createScanner(config: Config): Scanner {
   const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
   // A SQLite state file is read only when it exists (scan creates nothing); a shared Redis is asked.
   const file = statePath(config);
-  const state = file === null ? openStateStore(config, clock, false) : existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE;
+  const state = file === null ? new RedisStateStore(redisOptions(config)) : existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE;
   // Read-only: an offline scan learns nothing (auto-learning is off here too); Redis (with a
   // redis:// state) is asked as the gateway asks it.
-  const bayes = file === null ? openBayesStore(config) : existsSync(bayesPath(config)) ? openBayesStore(config, { readonly: true }) : NO_BAYES;
+  const bayes = file === null ? new RedisBayesStore(redisOptions(config)) : existsSync(bayesPath(config)) ? new SqliteBayesStore(bayesPath(config), { readonly: true }) : NO_BAYES;
   // Redis has no offline queue: the first scan waits (bounded) for the connections.
   const connected = Promise.all([state, bayes].map((s) => (s instanceof RedisConnection ? s.ready(config.redis.connectTimeout).catch(() => undefined) : undefined)));
   const checksConfig = { ...config.checks, bayes: { ...config.checks.bayes, autoLearn: null } };

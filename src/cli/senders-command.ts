@@ -7,7 +7,7 @@
  */
 import { userInfo } from 'node:os';
 import type { Config } from '../config/schema.js';
-import { openSenderEntries } from '../main.js';
+import { openSenderEntries } from '../main-stores.js';
 import { MAX_NOTE, parseSenderValue, type SenderEntry, type SenderEntryStore, type SenderListName } from '../senders/entries.js';
 import { withStoreDb } from './admin-command.js';
 import { askGateway } from './control-client.js';

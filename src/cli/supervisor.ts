@@ -22,7 +22,7 @@ import { formatConfigErrors, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { isControlRequest, mergeAnswers, oneWorker, type ControlAnswer, type ControlRequest } from '../gateway/control.js';
 import type { Logger } from '../platform/logger.js';
-import { admissionLimits, nodeName, openNodeRegistry, scannerProbes } from '../main.js';
+import { admissionLimits, nodeName, openNodeRegistry, scannerProbes } from '../main-stores.js';
 import { startScannerHealth, type ScannerHealth } from '../gateway/scanner-health.js';
 import { AdmissionService, isAdmissionRequest, type AdmissionAnswer, type AdmissionRequest } from './admission-ipc.js';
 import { loadServerTls } from '../platform/tls-context.js';
@@ -33,6 +33,7 @@ import { supervisorMetrics } from '../admin/metrics.js';
 import { isMetricsAnswer, MetricsCollector, type MetricsAnswer, type MetricsRequest } from './metrics-ipc.js';
 import { openAdminConsole, type AdminConsole } from './admin-console.js';
 import { startHeartbeat } from './heartbeat.js';
+import { controlSocketPath } from './control-client.js';
 
 export type ToWorker =
   | { readonly type: 'reload'; readonly config: Config }
@@ -51,10 +52,6 @@ export type FromWorker =
 
 export function workerCount(c: Config): number {
   return c.workers === 'auto' ? Math.max(1, availableParallelism()) : c.workers;
-}
-
-export function controlSocketPath(c: Config): string {
-  return join(c.dataDir, 'control.sock');
 }
 
 /** Keys read only at start: a reload that changes them is refused. */
@@ -143,7 +140,7 @@ export async function runSupervisor(configFile: string, initial: Config, logger:
   };
   // The console's stores open before any worker: the message log's schema is in place when they write.
   let adminConsole: AdminConsole | null = null;
-  const nodes = openNodeRegistry(config);
+  const nodes = await openNodeRegistry(config);
   try {
     adminConsole = await openAdminConsole({ config: () => config, ask: (r) => ask(r), health: () => health(), tlsErrors, logger, nodes });
   } catch (e) {

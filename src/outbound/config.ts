@@ -7,12 +7,12 @@
 import { z } from 'zod';
 import { hostPort } from '../config/address.js';
 import { duration } from '../config/duration.js';
-import { rateLimitSchema } from '../checks/rate-limit/index.js';
+import { rateLimitSchema } from '../checks/rate-limit/config.js';
 import { networkList } from '../checks/match/networks.js';
 import { tlsPolicy } from '../relay/config.js';
 import { parseLdapUrl } from '../checks/recipients/config.js';
 import { thresholdsSchema } from '../pipeline/config.js';
-import { senderLoginSchema } from '../checks/sender-login/index.js';
+import { senderLoginSchema } from '../checks/sender-login/config.js';
 
 const domainKey = z.string().regex(/^(?:\*|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)$/, 'a lower-case domain name, or "*" for every outbound domain');
 

@@ -8,11 +8,12 @@
  * that delivery will send (our prepended fields and the content with its edits applied): nothing
  * changes the message after that, so the signature covers its final form; see README "Outbound".
  * Trusts: the key files (operator's). Fails: an unreadable key, or a signing error, throws, and the
- * message is deferred (451): mail that should be signed is never sent unsigned.
+ * message is deferred (451): mail that should be signed is never sent unsigned. mailauth's signer is
+ * imported on the first signature (a worker that never signs does not load it).
  */
 import { createPrivateKey } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import type { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import type { DkimKeyConfig } from './config.js';
 
 export class DkimError extends Error {
@@ -26,6 +27,8 @@ interface LoadedKey {
   readonly pem: string;
   readonly algorithm: 'rsa-sha256' | 'ed25519-sha256';
 }
+
+let signer: Promise<{ readonly dkimSign: typeof dkimSign }> | null = null;
 
 export class DkimSigner {
   private readonly loaded = new Map<string, Promise<LoadedKey>>();
@@ -53,7 +56,9 @@ export class DkimSigner {
     const key = await this.key(domain);
     let result;
     try {
-      result = await dkimSign(Readable.from(message), {
+      signer ??= import('mailauth/lib/dkim/sign.js');
+      const { dkimSign: sign } = await signer;
+      result = await sign(Readable.from(message), {
         signTime: new Date(this.now()),
         signatureData: [{ signingDomain: key.domain, selector: key.selector, privateKey: key.pem, algorithm: key.algorithm, canonicalization: 'relaxed/relaxed' }],
       } as Parameters<typeof dkimSign>[1]);

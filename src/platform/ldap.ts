@@ -9,12 +9,13 @@
  * server for nothing but its answer. Fails with LdapError (transient): PASSWORD, CONNECT,
  * CREDENTIALS (then held off for 30 s, so a wrong password cannot lock the account out), BIND,
  * TIMEOUT, ABORTED, SEARCH. A reconnect that lost the bind is caught (isBound) and never searched
- * anonymously, where an ACL would hide every entry and make every user look unknown.
+ * anonymously, where an ACL would hide every entry and make every user look unknown. ldapts is
+ * imported on the first connection (start-up cost of every worker otherwise).
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
-import { Client, InvalidCredentialsError, ResultCodeError } from 'ldapts';
+import type { Client } from 'ldapts';
 
 export interface LdapTarget {
   /** "ldap://IP[:port]" or "ldaps://IP[:port]". */
@@ -98,6 +99,18 @@ async function tlsOptions(t: LdapTarget): Promise<ConnectionOptions | undefined>
   };
 }
 
+type Ldapts = typeof import('ldapts');
+let loading: Promise<Ldapts> | null = null;
+/** Set once ldapts is loaded; errors of its clients are told apart with its classes. */
+let loaded: Ldapts | null = null;
+
+/** ldapts, loaded on the first connection: a gateway whose config names no LDAP server never loads it. */
+async function ldapts(): Promise<Ldapts> {
+  loading ??= import('ldapts');
+  loaded = await loading;
+  return loaded;
+}
+
 function keyOf(t: LdapTarget): string {
   return JSON.stringify([t.url, t.bindDn, t.password, t.tls, t.timeoutMs]);
 }
@@ -106,8 +119,8 @@ function keyOf(t: LdapTarget): string {
 function classify(e: unknown, during: 'bind' | 'search'): LdapError {
   if (e instanceof LdapError) return e;
   const message = e instanceof Error ? e.message : String(e);
-  if (e instanceof InvalidCredentialsError) return new LdapError('CREDENTIALS', 'bind refused: invalid credentials');
-  if (e instanceof ResultCodeError) return new LdapError(during === 'bind' ? 'BIND' : 'SEARCH', `${during} failed: ${e.name} (${e.code})`);
+  if (loaded && e instanceof loaded.InvalidCredentialsError) return new LdapError('CREDENTIALS', 'bind refused: invalid credentials');
+  if (loaded && e instanceof loaded.ResultCodeError) return new LdapError(during === 'bind' ? 'BIND' : 'SEARCH', `${during} failed: ${e.name} (${e.code})`);
   if (/timed? ?out/i.test(message)) return new LdapError('TIMEOUT', `${during}: ${message}`);
   return new LdapError('CONNECT', `${during}: ${message}`);
 }
@@ -132,7 +145,8 @@ export interface OwnEntry {
 export async function verifyBind(target: Omit<LdapTarget, 'bindDn' | 'password'>, dn: string, password: string, signal: AbortSignal, entry: OwnEntry | null = null): Promise<string[] | null> {
   if (password === '' || dn === '') return null;
   const tls = await tlsOptions({ ...target, bindDn: null, password: null });
-  const client = new Client({ url: target.url, timeout: target.timeoutMs, connectTimeout: target.timeoutMs, ...(tls ? { tlsOptions: tls } : {}) });
+  const lib = await ldapts();
+  const client = new lib.Client({ url: target.url, timeout: target.timeoutMs, connectTimeout: target.timeoutMs, ...(tls ? { tlsOptions: tls } : {}) });
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_resolve, reject) => {
     onAbort = () => reject(new LdapError('ABORTED', 'bind aborted (deadline)'));
@@ -143,7 +157,7 @@ export async function verifyBind(target: Omit<LdapTarget, 'bindDn' | 'password'>
     try {
       await Promise.race([client.bind(dn, password), aborted]);
     } catch (e) {
-      if (e instanceof InvalidCredentialsError) return null;
+      if (e instanceof lib.InvalidCredentialsError) return null;
       throw classify(e, 'bind');
     }
     if (entry === null || entry.attributes.length === 0) return [];
@@ -242,7 +256,7 @@ export class LdapDirectory implements Directory {
     const conn: Connection = { client: null, ready: Promise.resolve(), idle: null, busy: 0 };
     conn.ready = (async () => {
       const tls = await tlsOptions(target);
-      const client = new Client({
+      const client = new (await ldapts()).Client({
         url: target.url,
         timeout: target.timeoutMs,
         connectTimeout: target.timeoutMs,

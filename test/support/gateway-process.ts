@@ -55,6 +55,8 @@ export interface GatewayOptions {
   readonly adminPort?: number;
   /** Another copy of bin.js (e.g. one an unprivileged user can read, app-copy.ts). */
   readonly bin?: string;
+  /** Added to the gateway's environment (e.g. NODE_OPTIONS for the module tracer, module-trace.ts). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** The PIDs of a process and all its descendants (Linux /proc). */
@@ -92,7 +94,7 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     checks: { ...QUIET_CHECKS, ...(o.config?.['checks'] as Record<string, unknown> | undefined) },
   };
   await writeFile(configFile, stringify(config));
-  const proc = startProcess(process.execPath, [o.bin ?? BIN, 'start', '--config', configFile], { name: 'moat', cwd: o.dir, keepLines: 200_000 });
+  const proc = startProcess(process.execPath, [o.bin ?? BIN, 'start', '--config', configFile], { name: 'moat', cwd: o.dir, keepLines: 200_000, ...(o.env ? { env: o.env } : {}) });
   // Generous: three Node processes load the whole program on two shared cores.
   await proc.waitForLine(/"event":"gateway.start"/, 90_000).catch((e: unknown) => {
     throw new Error(`gateway did not start: ${String(e)}\n${proc.tail(40)}`);

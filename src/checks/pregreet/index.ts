@@ -5,24 +5,11 @@
  * waited is remembered in the state store for `remember`, so it is not delayed again. A store
  * failure means "not remembered" (wait again) — never a refusal.
  */
-import { z } from 'zod';
-import { duration } from '../../config/duration.js';
 import { pregreetRejected } from '../../smtp/reply.js';
 import type { Check, SymbolDef } from '../../pipeline/types.js';
 import type { StateStore } from '../../store/state.js';
-import { checkCommon } from '../options.js';
-
-export const pregreetSchema = z
-  .object({
-    ...checkCommon,
-    enabled: z.boolean().default(false).describe('Run the pregreet test (delays the greeting of unknown clients by `wait`)'),
-    wait: duration('How long the greeting is held back for a client not seen before').prefault('6s'),
-    remember: duration('How long a client that waited is exempt from the wait').prefault('1d'),
-  })
-  .strict()
-  .prefault({});
-
-export type PregreetConfig = z.infer<typeof pregreetSchema>;
+import type { PregreetConfig } from './config.js';
+export { pregreetSchema, type PregreetConfig } from './config.js';
 
 const SYMBOLS: readonly SymbolDef[] = [
   { name: 'PREGREET', description: 'Client talked before the greeting ended (SMTP bot)', score: 10, action: 'reject', reply: (action) => (action === 'reject' ? pregreetRejected() : null) },

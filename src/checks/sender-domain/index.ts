@@ -11,19 +11,11 @@
  * Trusts: the resolver's typed answers (NXDOMAIN vs NODATA vs error). Fails: never throws; DNS
  * errors and the phase deadline (the signal) become the transient finding.
  */
-import { z } from 'zod';
 import type { Check, Finding, SymbolDef } from '../../pipeline/types.js';
 import type { DnsErrorCode, Resolver } from '../../platform/dns/types.js';
 import { senderDomainNotFound } from '../../smtp/reply.js';
-import { checkCommon } from '../options.js';
-
-export const senderDomainSchema = z
-  .object({ ...checkCommon })
-  .strict()
-  .prefault({})
-  .describe('MAIL FROM domains that cannot receive mail: NXDOMAIN, no MX and no A/AAAA, or a null MX (RFC 7505)');
-
-export type SenderDomainConfig = z.infer<typeof senderDomainSchema>;
+import type { SenderDomainConfig } from './config.js';
+export { senderDomainSchema, type SenderDomainConfig } from './config.js';
 
 export const SENDER_DOMAIN_SYMBOLS: readonly SymbolDef[] = [
   {

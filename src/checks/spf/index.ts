@@ -18,22 +18,14 @@
  */
 import type { DNSResolver } from 'mailauth';
 import { mailauth } from '../../scan/auth/mailauth.js';
-import { z } from 'zod';
 import { methodResult } from '../../pipeline/auth-results.js';
 import type { Check, Finding, SpfResult, SymbolDef } from '../../pipeline/types.js';
 import { nodeStyleResolve } from '../../platform/dns/node-style.js';
 import { parseDomain, type ReversePath } from '../../smtp/address.js';
 import { spfRejected } from '../../smtp/reply.js';
 import type { Resolver } from '../../platform/dns/types.js';
-import { checkCommon } from '../options.js';
-
-export const spfSchema = z
-  .object({ ...checkCommon })
-  .strict()
-  .prefault({})
-  .describe('SPF (RFC 7208) of the MAIL FROM domain, or of the HELO name for the null sender, at MAIL');
-
-export type SpfConfig = z.infer<typeof spfSchema>;
+import type { SpfConfig } from './config.js';
+export { spfSchema, type SpfConfig } from './config.js';
 
 /** What the check needs of CheckPorts: the resolver, and our name for mailauth's comments. */
 export interface SpfPorts {

@@ -23,7 +23,6 @@
 import { Readable } from 'node:stream';
 import type { ARCData, ARCResult, DMARCResult, DNSResolver } from 'mailauth';
 import { mailauth } from './mailauth.js';
-import { z } from 'zod';
 import type { Check, Finding, SymbolDef } from '../../pipeline/types.js';
 import { methodResult } from '../../pipeline/auth-results.js';
 import { nodeStyleResolve } from '../../platform/dns/node-style.js';
@@ -31,48 +30,12 @@ import type { Resolver } from '../../platform/dns/types.js';
 import type { Clock } from '../../platform/clock.js';
 import { parseDomain } from '../../smtp/address.js';
 import { dmarcRejected } from '../../smtp/reply.js';
-import { checkCommon } from '../../checks/options.js';
 import { dkimAuthResults, dkimFindings, dkimSignatures, type DkimSignature } from './dkim.js';
 import { evaluateDmarc, type ArcOutcome, type DmarcOutcome, type DmarcRecord } from './dmarc.js';
+import type { AuthConfig } from './config.js';
+export { authSchema, type AuthConfig } from './config.js';
 
 const MAX_FROM_DOMAINS = 5;
-
-const domainList = (what: string) =>
-  z
-    .array(z.string().refine((d) => parseDomain(d) !== null && !d.startsWith('[') && d.includes('.'), { message: 'not a valid domain name' }))
-    .default([])
-    .describe(what);
-
-export const authSchema = z
-  .object({
-    ...checkCommon,
-    dkim: z
-      .object({
-        minKeyBits: z.number().int().min(512).max(16384).default(1024).describe('RSA keys shorter than this make a signature "policy" (DKIM_INVALID); RFC 8301 §3.2: at least 1024'),
-      })
-      .strict()
-      .prefault({})
-      .describe('DKIM signature verification'),
-    dmarc: z
-      .object({
-        overrideDomains: domainList('From: domains (and their subdomains) whose DMARC reject/quarantine is not applied here (DMARC_FAIL_NONE instead, RFC 7489 §6.7)'),
-      })
-      .strict()
-      .prefault({})
-      .describe('DMARC policy evaluation'),
-    arc: z
-      .object({
-        trustedSealers: domainList('ARC sealers (ARC-Seal d=, and subdomains) whose valid chain overrides a DMARC reject/quarantine, e.g. your mailing-list host (RFC 8617 §7.2)'),
-      })
-      .strict()
-      .prefault({})
-      .describe('ARC chain validation'),
-  })
-  .strict()
-  .prefault({})
-  .describe('DKIM, DMARC and ARC at end of data (Authentication-Results: spf, dkim, dmarc, arc)');
-
-export type AuthConfig = z.infer<typeof authSchema>;
 
 export interface AuthPorts {
   readonly resolver: Resolver;

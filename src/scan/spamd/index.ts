@@ -15,47 +15,10 @@
  * Fails: spamd down, slow or answering an error → the adapter throws → SPAMD_TEMPFAIL (defer,
  * 451 4.7.1) unless `checks.spamassassin.failOpen` (logged as check.fail-open every time).
  */
-import { z } from 'zod';
 import type { Check, Finding, SymbolDef } from '../../pipeline/types.js';
 import type { SpamdScanner } from '../../platform/spamd.js';
-import { checkCommon } from '../../checks/options.js';
-import { maxConcurrent, scanTimeout, socketAddress } from '../options.js';
-
-/** Top-level `spamassassin:`; absent: SpamAssassin is not asked. */
-export const spamassassinSchema = z
-  .object({
-    address: socketAddress('spamd: "ip:port" (its --listen) or the path of its --socketpath', '127.0.0.1:783'),
-    timeout: scanTimeout('15s'),
-    maxSize: z
-      .number()
-      .int()
-      .min(1024)
-      .max(1 << 30)
-      .default(512_000)
-      .describe("Larger messages are not sent to spamd (SPAMD_SKIPPED); spamc's default is 500 KB"),
-    maxConcurrent: maxConcurrent("spamd serves --max-children at once, 5 by default", 4),
-    user: z
-      .string()
-      .regex(/^[A-Za-z0-9._@-]{1,64}$/, 'letters, digits and . _ @ - only')
-      .optional()
-      .describe('Sent as User: (whose SpamAssassin preferences apply); absent: spamd decides'),
-  })
-  .strict()
-  .describe('SpamAssassin: spamd over the SPAMC protocol. Absent: not used. checks.spamassassin has enabled/observe/failOpen');
-
-export const spamassassinCheckSchema = z
-  .object({
-    ...checkCommon,
-    failOpen: z
-      .boolean()
-      .default(false)
-      .describe('When spamd is down or slow, go on without its score (logged as check.fail-open each time); false: defer with 451 4.7.1 (SPAMD_TEMPFAIL)'),
-  })
-  .strict()
-  .prefault({})
-  .describe('The SpamAssassin check (check name "spamd"); it runs only when the top-level spamassassin: is set');
-
-export type SpamassassinConfig = z.infer<typeof spamassassinSchema>;
+import type { SpamassassinConfig } from './config.js';
+export { spamassassinSchema, spamassassinCheckSchema, type SpamassassinConfig } from './config.js';
 
 export const SPAMD_SYMBOLS: readonly SymbolDef[] = [
   { name: 'SPAMD_SCORE', description: "SpamAssassin's score, as weight: the symbol's score multiplies it (detail: spamd's score/required and rules)", score: 1 },

@@ -8,14 +8,10 @@
  * legitimate software gets these wrong too, so none of them alone tags a message.
  * Trusts the parse; does no I/O (the clock only, for "in the future"). Cannot fail transiently.
  */
-import { z } from 'zod';
 import type { Check, Finding, SymbolDef } from '../../pipeline/types.js';
 import type { Clock } from '../../platform/clock.js';
-import { checkCommon } from '../../checks/options.js';
 import type { MimeProblemCode, ParsedMime } from '../mime/types.js';
-
-export const structureSchema = z.object({ ...checkCommon }).strict().prefault({}).describe('mime-structure: header cardinality, Date, MIME structure problems, empty body');
-export type StructureConfig = z.infer<typeof structureSchema>;
+export { structureSchema, type StructureConfig } from './config.js';
 
 const SYMBOLS: readonly SymbolDef[] = [
   { name: 'MIME_MALFORMED', description: 'Broken MIME structure (boundaries, transfer encodings, nesting, header section)', score: 1.1 },

@@ -5,8 +5,12 @@
  */
 import { z } from 'zod';
 import { checkCommon } from '../../checks/options.js';
-import { DEFAULT_SHORTENERS } from './extract.js';
 import { parseZones } from './zones.js';
+
+export const DEFAULT_SHORTENERS: readonly string[] = [
+  'bit.ly', 'bitly.com', 't.co', 'tinyurl.com', 'goo.gl', 'ow.ly', 'is.gd', 'v.gd', 'buff.ly', 'rebrand.ly', 'cutt.ly', 'rb.gy', 'shorturl.at',
+  'tiny.cc', 'tr.im', 'bl.ink', 'soo.gd', 's.id', 'shorte.st', 'adf.ly', 'lnkd.in', 'qrco.de', 'x.gd', 't.ly', 'tiny.one',
+];
 
 const zoneEntry = z.union([
   z.string(),

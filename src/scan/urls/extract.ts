@@ -18,6 +18,9 @@ import type { ObfuscationKind } from './deobfuscate.js';
 import { parseUrl, type ParsedUrl } from './host.js';
 import { htmlLinks } from './html-links.js';
 import { textLinks } from './text-links.js';
+import { DEFAULT_SHORTENERS } from './config.js';
+
+export { DEFAULT_SHORTENERS };
 
 export type UrlSource = 'text' | 'html-href' | 'html-src' | 'html-text';
 
@@ -61,11 +64,6 @@ export interface UrlSet {
   /** More distinct URLs were found than `maxUrls`. */
   readonly truncated: boolean;
 }
-
-export const DEFAULT_SHORTENERS: readonly string[] = [
-  'bit.ly', 'bitly.com', 't.co', 'tinyurl.com', 'goo.gl', 'ow.ly', 'is.gd', 'v.gd', 'buff.ly', 'rebrand.ly', 'cutt.ly', 'rb.gy', 'shorturl.at',
-  'tiny.cc', 'tr.im', 'bl.ink', 'soo.gd', 's.id', 'shorte.st', 'adf.ly', 'lnkd.in', 'qrco.de', 'x.gd', 't.ly', 'tiny.one',
-];
 
 export const DEFAULT_EXTRACT: ExtractOptions = { maxUrls: 500, maxPerHost: 20, shorteners: DEFAULT_SHORTENERS };
 
