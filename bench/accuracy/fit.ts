@@ -153,14 +153,17 @@ for (const [n, h] of [...hits].sort((a, b) => b[1].spam + b[1].ham - a[1].spam -
 
 // Bayes parameters under both validations: recall of p ≥ 0.99 and recall at FPR ≤ 0.1% of p alone.
 const grid: [string, BayesParams][] = process.env['FIT_GRID'] === '0' ? [] : [
-  ['s=0.45 x=0.5 md=0.1', DEFAULT_PARAMS],
-  ['s=0.2', { ...DEFAULT_PARAMS, strength: 0.2 }],
+  [`default (s=${DEFAULT_PARAMS.strength} x=${DEFAULT_PARAMS.unknown} md=${DEFAULT_PARAMS.minDistance} clues=${DEFAULT_PARAMS.maxClues})`, DEFAULT_PARAMS],
+  ['s=0.1', { ...DEFAULT_PARAMS, strength: 0.1 }],
+  ['s=0.3', { ...DEFAULT_PARAMS, strength: 0.3 }],
+  ['s=0.45', { ...DEFAULT_PARAMS, strength: 0.45 }],
   ['s=1', { ...DEFAULT_PARAMS, strength: 1 }],
   ['x=0.4', { ...DEFAULT_PARAMS, unknown: 0.4 }],
   ['x=0.6', { ...DEFAULT_PARAMS, unknown: 0.6 }],
   ['md=0.2', { ...DEFAULT_PARAMS, minDistance: 0.2 }],
   ['md=0.346', { ...DEFAULT_PARAMS, minDistance: 0.346 }],
   ['clues=50', { ...DEFAULT_PARAMS, maxClues: 50 }],
+  ['clues=100', { ...DEFAULT_PARAMS, maxClues: 100 }],
   ['clues=300', { ...DEFAULT_PARAMS, maxClues: 300 }],
   ['hapax=0.5', { ...DEFAULT_PARAMS, hapaxWeight: 0.5 }],
 ];
