@@ -202,6 +202,8 @@ function fitScores(cv5: number[], chr: number[]): void {
   const hamWeight = Number(process.env['HAM_WEIGHT'] ?? '5');
   const lambda = Number(process.env['L2'] ?? '0.0003');
   const scale = Number(process.env['SCALE'] ?? '2');
+  // FIT_FREEZE_RULES=1: only the Bayes buckets move (after a tokenizer or classifier change).
+  const freeze = process.env['FIT_FREEZE_RULES'] === '1';
   const names = new Map<string, number>();
   const sign: number[] = [];
   const prior: number[] = [];
@@ -244,6 +246,7 @@ function fitScores(cv5: number[], chr: number[]): void {
       for (const j of r.x) g[j] = (g[j] ?? 0) + ((q - r.y) * cw) / scale;
     }
     for (let j = 0; j < w.length; j++) {
+      if (freeze && sign[j] !== 0) continue;
       let v = (w[j] ?? 0) - lr * ((g[j] ?? 0) / wsum + lambda * ((w[j] ?? 0) - (prior[j] ?? 0)));
       if (sign[j] === 1 && v < 0) v = 0;
       if (sign[j] === -1 && v > 0) v = 0;
@@ -278,7 +281,7 @@ function fitScores(cv5: number[], chr: number[]): void {
     }
     process.stdout.write(`| ${t} | ${cells.join(' | ')} |\n`);
   }
-  process.stdout.write(`\nHAM_WEIGHT ${hamWeight} L2 ${lambda} SCALE ${scale} FIT_ON ${process.env['FIT_ON'] ?? 'both'}\n`);
+  process.stdout.write(`\nHAM_WEIGHT ${hamWeight} L2 ${lambda} SCALE ${scale} FIT_ON ${process.env['FIT_ON'] ?? 'both'}${freeze ? ' FIT_FREEZE_RULES' : ''}\n`);
   for (const [n, j] of names) process.stdout.write(`score ${n} ${(w[j] ?? 0).toFixed(1)}   # shipped ${prior[j]}, ham ${hits.get(n)?.ham ?? '-'} spam ${hits.get(n)?.spam ?? '-'}\n`);
 }
 if (process.env['FIT_SHOW'] === '1') {

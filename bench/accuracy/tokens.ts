@@ -113,7 +113,11 @@ function auc(rows: { spam: boolean; p: number }[]): number {
     let j = i;
     while (j < sorted.length && sorted[j]?.p === sorted[i]?.p) j++;
     const r = (rank + 1 + rank + (j - i)) / 2;
-    for (let k = i; k < j; k++) if (sorted[k]?.spam === true) (sumSpam += r), nSpam++;
+    for (let k = i; k < j; k++) {
+      if (sorted[k]?.spam !== true) continue;
+      sumSpam += r;
+      nSpam++;
+    }
     rank += j - i;
     i = j;
   }
