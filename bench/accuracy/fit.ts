@@ -153,14 +153,17 @@ for (const [n, h] of [...hits].sort((a, b) => b[1].spam + b[1].ham - a[1].spam -
 
 // Bayes parameters under both validations: recall of p ≥ 0.99 and recall at FPR ≤ 0.1% of p alone.
 const grid: [string, BayesParams][] = process.env['FIT_GRID'] === '0' ? [] : [
-  ['s=0.45 x=0.5 md=0.1', DEFAULT_PARAMS],
-  ['s=0.2', { ...DEFAULT_PARAMS, strength: 0.2 }],
+  [`default (s=${DEFAULT_PARAMS.strength} x=${DEFAULT_PARAMS.unknown} md=${DEFAULT_PARAMS.minDistance} clues=${DEFAULT_PARAMS.maxClues})`, DEFAULT_PARAMS],
+  ['s=0.1', { ...DEFAULT_PARAMS, strength: 0.1 }],
+  ['s=0.3', { ...DEFAULT_PARAMS, strength: 0.3 }],
+  ['s=0.45', { ...DEFAULT_PARAMS, strength: 0.45 }],
   ['s=1', { ...DEFAULT_PARAMS, strength: 1 }],
   ['x=0.4', { ...DEFAULT_PARAMS, unknown: 0.4 }],
   ['x=0.6', { ...DEFAULT_PARAMS, unknown: 0.6 }],
   ['md=0.2', { ...DEFAULT_PARAMS, minDistance: 0.2 }],
   ['md=0.346', { ...DEFAULT_PARAMS, minDistance: 0.346 }],
   ['clues=50', { ...DEFAULT_PARAMS, maxClues: 50 }],
+  ['clues=100', { ...DEFAULT_PARAMS, maxClues: 100 }],
   ['clues=300', { ...DEFAULT_PARAMS, maxClues: 300 }],
   ['hapax=0.5', { ...DEFAULT_PARAMS, hapaxWeight: 0.5 }],
 ];
@@ -199,6 +202,8 @@ function fitScores(cv5: number[], chr: number[]): void {
   const hamWeight = Number(process.env['HAM_WEIGHT'] ?? '5');
   const lambda = Number(process.env['L2'] ?? '0.0003');
   const scale = Number(process.env['SCALE'] ?? '2');
+  // FIT_FREEZE_RULES=1: only the Bayes buckets move (after a tokenizer or classifier change).
+  const freeze = process.env['FIT_FREEZE_RULES'] === '1';
   const names = new Map<string, number>();
   const sign: number[] = [];
   const prior: number[] = [];
@@ -241,6 +246,7 @@ function fitScores(cv5: number[], chr: number[]): void {
       for (const j of r.x) g[j] = (g[j] ?? 0) + ((q - r.y) * cw) / scale;
     }
     for (let j = 0; j < w.length; j++) {
+      if (freeze && sign[j] !== 0) continue;
       let v = (w[j] ?? 0) - lr * ((g[j] ?? 0) / wsum + lambda * ((w[j] ?? 0) - (prior[j] ?? 0)));
       if (sign[j] === 1 && v < 0) v = 0;
       if (sign[j] === -1 && v > 0) v = 0;
@@ -275,7 +281,7 @@ function fitScores(cv5: number[], chr: number[]): void {
     }
     process.stdout.write(`| ${t} | ${cells.join(' | ')} |\n`);
   }
-  process.stdout.write(`\nHAM_WEIGHT ${hamWeight} L2 ${lambda} SCALE ${scale} FIT_ON ${process.env['FIT_ON'] ?? 'both'}\n`);
+  process.stdout.write(`\nHAM_WEIGHT ${hamWeight} L2 ${lambda} SCALE ${scale} FIT_ON ${process.env['FIT_ON'] ?? 'both'}${freeze ? ' FIT_FREEZE_RULES' : ''}\n`);
   for (const [n, j] of names) process.stdout.write(`score ${n} ${(w[j] ?? 0).toFixed(1)}   # shipped ${prior[j]}, ham ${hits.get(n)?.ham ?? '-'} spam ${hits.get(n)?.spam ?? '-'}\n`);
 }
 if (process.env['FIT_SHOW'] === '1') {

@@ -3,11 +3,15 @@ import { chi2Q, classify, DEFAULT_PARAMS, tokenProbability } from './classifier.
 
 describe('Bayes arithmetic', () => {
   it("computes Robinson's f(w): unseen tokens get x, rare ones are shrunk toward it", () => {
+    const S = DEFAULT_PARAMS.strength;
+    expect(S).toBe(0.2);
     expect(tokenProbability({ spam: 0, ham: 0 }, 100, 100)).toBe(0.5);
-    // seen once, in spam only: p = 1, f = (0.45·0.5 + 1·1) / (0.45 + 1)
-    expect(tokenProbability({ spam: 1, ham: 0 }, 100, 100)).toBeCloseTo(1.225 / 1.45, 12);
+    // seen once, in spam only: p = 1, f = (S·0.5 + 1·1) / (S + 1)
+    expect(tokenProbability({ spam: 1, ham: 0 }, 100, 100)).toBeCloseTo(1.1 / 1.2, 12);
     // seen in 10 spam and 10 ham of 200 spam / 100 ham: p = 0.05 / (0.05 + 0.1) = 1/3, n = 20
-    expect(tokenProbability({ spam: 10, ham: 10 }, 200, 100)).toBeCloseTo((0.45 * 0.5 + 20 / 3) / 20.45, 12);
+    expect(tokenProbability({ spam: 10, ham: 10 }, 200, 100)).toBeCloseTo((S * 0.5 + 20 / 3) / (S + 20), 12);
+    // SpamBayes' S = 0.45 shrinks a hapax further toward x
+    expect(tokenProbability({ spam: 1, ham: 0 }, 100, 100, { ...DEFAULT_PARAMS, strength: 0.45 })).toBeCloseTo(1.225 / 1.45, 12);
     // a hapax weight of 0 makes a hapax no evidence at all
     expect(tokenProbability({ spam: 1, ham: 0 }, 100, 100, { ...DEFAULT_PARAMS, hapaxWeight: 0 })).toBe(0.5);
   });
