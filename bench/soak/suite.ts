@@ -23,6 +23,7 @@ import type { MachineInfo } from '../lib/machine.js';
 import { buildMessage } from '../lib/message.js';
 import { startRssSampler } from '../lib/rss-sampler.js';
 import { runLoad } from '../lib/smtp-load.js';
+import type { LoadResult } from '../lib/smtp-load.js';
 import { median, percentile } from '../lib/stats.js';
 import { RECIPIENT, SENDER } from '../relay/gateway.js';
 import { startMoatGateway } from '../relay/moat-gateway.js';
@@ -35,7 +36,12 @@ export interface Flap {
   readonly upAt: number;
 }
 
-export interface SoakReport {
+/**
+ * What the load client says of the offered messages (lib/smtp-load.ts): accepted (end-of-data 250),
+ * failed (a 4xx/5xx reply, a connection error or a reply timeout), unsent (the load's time bound,
+ * duration + 300 s, ran out first; cutOff of them were in flight), and up to 10 failure reasons.
+ */
+export interface SoakReport extends Pick<LoadResult, 'accepted' | 'failed' | 'unsent' | 'cutOff' | 'errors'> {
   readonly suite: 'soak';
   readonly startedAt: string;
   readonly durationSec: number;
@@ -43,11 +49,6 @@ export interface SoakReport {
   readonly command?: string;
   readonly options: Omit<SoakBenchOptions, 'log'>;
   readonly offered: number;
-  /** End-of-data 250s. */
-  readonly accepted: number;
-  /** Anything else: a 4xx/5xx reply, an error, a timeout. */
-  readonly failed: number;
-  readonly errors: readonly string[];
   /** Distinct accepted messages found in the sink's dumps. */
   readonly delivered: number;
   /** Accepted messages in no dump at the end of the drain. */
@@ -174,7 +175,7 @@ export async function runSoakSuite(options: SoakBenchOptions): Promise<SoakRepor
     const loadSec = since();
     loadEnded = true;
     await flapper;
-    log(`load done in ${loadSec.toFixed(1)} s: ${res.accepted} accepted, ${res.failed} failed; draining`);
+    log(`load done in ${loadSec.toFixed(1)} s: ${res.accepted} accepted, ${res.failed} failed, ${res.unsent} unsent (${res.cutOff} cut off in flight); draining`);
     // drain: every accepted message must reach the (running) sink within the bound
     const drainDeadline = performance.now() + o.drainTimeoutSec * 1000;
     while (total() < res.accepted && performance.now() < drainDeadline) await sleep(200);
@@ -206,7 +207,9 @@ export async function runSoakSuite(options: SoakBenchOptions): Promise<SoakRepor
       options: recorded,
       offered,
       accepted: res.accepted,
-      failed: offered - res.accepted,
+      failed: res.failed,
+      unsent: res.unsent,
+      cutOff: res.cutOff,
       errors: res.errors,
       delivered: [...acceptedIds].filter((i) => seen.has(i)).length,
       lost: lostIds.length,
