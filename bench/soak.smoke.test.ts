@@ -19,6 +19,7 @@ describe('soak benchmark --quick', () => {
     const r = await runSoakSuite(o);
     expect(r.offered).toBe(o.ratePerSec * o.durationSec);
     expect(r.failed).toBe(0);
+    expect(r.unsent).toBe(0);
     expect(r.accepted).toBe(r.offered);
     // the sink went down (durationSec / flapEverySec - 1 times: the last period ends with the load) and came back
     expect(r.flaps.length).toBe(Math.ceil(o.durationSec / o.flapEverySec) - 1);

@@ -12,7 +12,7 @@
 // MOAT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles Moat's scans (bench/profile-summary.ts).
 // Fails: as the accuracy suite (a system that cannot start is skipped with its reason).
 import { startClamd, stopAll } from '../../test/harness/index.js';
-import { machineInfo, type MachineInfo } from '../lib/machine.js';
+import { formatLoadSpan, loadAverage, machineInfo, type LoadSpan, type MachineInfo } from '../lib/machine.js';
 import { moatNodeArgsFromEnv } from '../lib/options.js';
 import { median } from '../lib/stats.js';
 import { scanMoat, trainMoat, version as moatVersion, writeMoatConfig } from './moat-system.js';
@@ -38,6 +38,8 @@ export interface ScanSystemResult {
   readonly messages: number;
   readonly runs: readonly number[];
   readonly messagesPerSecond: number;
+  /** 1-minute load average at the first scan's start and the last one's end; older results lack it. */
+  readonly load?: LoadSpan;
 }
 
 export interface ScanReport {
@@ -74,14 +76,16 @@ export async function runScanSuite(o: ScanOptions): Promise<ScanReport> {
           const inputs = [layout.path('test', 'ham'), layout.path('test', 'spam')];
           const runs: number[] = [];
           const clamdRuns: number[] = [];
+          const atStart = loadAverage();
           for (let i = 0; i < repeats; i++) {
             runs.push((await scanMoat(inputs, config, nodeArgs)).seconds);
             if (withClamd) clamdRuns.push((await scanMoat(inputs, withClamd, nodeArgs)).seconds);
           }
+          const load = { atStart, atEnd: loadAverage() };
           const version = `Moat ${await moatVersion()}`;
           const concurrency = `moat scan: ${machine.nproc} worker threads`;
-          systems.push({ system: s, version, concurrency, messages: n, runs: rate(runs), messagesPerSecond: median(rate(runs)) });
-          if (clamd) systems.push({ system: s, version: `${version} + clamd`, concurrency: `${concurrency}, clamd (test database)`, messages: n, runs: rate(clamdRuns), messagesPerSecond: median(rate(clamdRuns)) });
+          systems.push({ system: s, version, concurrency, messages: n, runs: rate(runs), messagesPerSecond: median(rate(runs)), load });
+          if (clamd) systems.push({ system: s, version: `${version} + clamd`, concurrency: `${concurrency}, clamd (test database)`, messages: n, runs: rate(clamdRuns), messagesPerSecond: median(rate(clamdRuns)), load });
         } finally {
           await clamd?.stop();
         }
@@ -90,8 +94,10 @@ export async function runScanSuite(o: ScanOptions): Promise<ScanReport> {
         const spamd = await startSpamdWithBayes(layout.dir, o.concurrency);
         try {
           const runs: number[] = [];
+          const atStart = loadAverage();
           for (let i = 0; i < repeats; i++) runs.push((await scanSpamd(spamd, layout.test)).seconds);
-          systems.push({ system: s, version: await saVersion(), concurrency: `${o.concurrency} children, ${o.concurrency} connections`, messages: n, runs: rate(runs), messagesPerSecond: median(rate(runs)) });
+          const load = { atStart, atEnd: loadAverage() };
+          systems.push({ system: s, version: await saVersion(), concurrency: `${o.concurrency} children, ${o.concurrency} connections`, messages: n, runs: rate(runs), messagesPerSecond: median(rate(runs)), load });
         } finally {
           await spamd.stop();
         }
@@ -100,8 +106,10 @@ export async function runScanSuite(o: ScanOptions): Promise<ScanReport> {
         try {
           await trainRspamd(r, layout, o.log);
           const runs: number[] = [];
+          const atStart = loadAverage();
           for (let i = 0; i < repeats; i++) runs.push((await scanRspamd(r, layout.test, o.concurrency)).seconds);
-          systems.push({ system: s, version: await rspamdVersion(), concurrency: `${machine.nproc} normal workers, ${o.concurrency} connections`, messages: n, runs: rate(runs), messagesPerSecond: median(rate(runs)) });
+          const load = { atStart, atEnd: loadAverage() };
+          systems.push({ system: s, version: await rspamdVersion(), concurrency: `${machine.nproc} normal workers, ${o.concurrency} connections`, messages: n, runs: rate(runs), messagesPerSecond: median(rate(runs)), load });
         } finally {
           await r.stop();
         }
@@ -123,9 +131,12 @@ export function renderScanMarkdown(r: ScanReport): string {
   const lines = [
     `Full scan of ${r.systems[0]?.messages ?? 0} test messages${r.quick ? ' (quick subset)' : (r.systems[0]?.messages ?? 0) < TEST_SPLIT.ham + TEST_SPLIT.spam ? ` (an evenly spread subset of the ${TEST_SPLIT.ham + TEST_SPLIT.spam} of the test split)` : ''}, Bayes trained first; ${r.startedAt.slice(0, 10)}, ${r.machine.nproc} cores (${r.machine.cpuModel}).`,
     '',
-    '| system | parallelism | msg/s (median) | runs | Moat / system |',
-    '|---|---|---|---|---|',
-    ...r.systems.map((s) => `| ${s.version} | ${s.concurrency} | ${s.messagesPerSecond.toFixed(1)} | ${s.runs.map((x) => x.toFixed(1)).join(', ')} | ${moat && s.system !== 'moat' ? `×${(moat.messagesPerSecond / s.messagesPerSecond).toFixed(2)}` : ''} |`),
+    '| system | parallelism | msg/s (median) | runs | load average (start–end of its scans) | Moat / system |',
+    '|---|---|---|---|---|---|',
+    ...r.systems.map(
+      (s) =>
+        `| ${s.version} | ${s.concurrency} | ${s.messagesPerSecond.toFixed(1)} | ${s.runs.map((x) => x.toFixed(1)).join(', ')} | ${formatLoadSpan(s.load)} | ${moat && s.system !== 'moat' ? `×${(moat.messagesPerSecond / s.messagesPerSecond).toFixed(2)}` : ''} |`,
+    ),
     '',
     ...r.skipped.map((s) => `Skipped: ${s.system} (${s.reason}).\n`),
   ];

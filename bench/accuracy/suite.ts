@@ -13,7 +13,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeScratchDir, startDnsmasq, stopAll } from '../../test/harness/index.js';
-import { machineInfo, type MachineInfo } from '../lib/machine.js';
+import { formatLoadSpan, machineInfo, withLoadSpan, type LoadSpan, type MachineInfo } from '../lib/machine.js';
 import { writeLayout, type Layout, type SystemRun } from './layout.js';
 import { metrics, type Metrics } from './metrics.js';
 import { runMoat } from './moat-system.js';
@@ -40,6 +40,8 @@ export interface SystemResult {
   readonly scanSeconds: number;
   readonly messagesPerSecond: number;
   readonly metrics: Metrics;
+  /** 1-minute load average when this system's turn (training and scan) started and ended; older results lack it. */
+  readonly load?: LoadSpan;
   /** Names of the test ham it flagged (for reading them). */
   readonly falsePositives: readonly string[];
 }
@@ -62,8 +64,9 @@ function count(list: readonly LabelledMessage[]): { ham: number; spam: number } 
   return { ham: list.filter((m) => m.label === 'ham').length, spam: list.filter((m) => m.label === 'spam').length };
 }
 
-export function summarize(system: AccuracySystem, r: SystemRun): SystemResult {
+export function summarize(system: AccuracySystem, r: SystemRun, load?: LoadSpan): SystemResult {
   return {
+    ...(load === undefined ? {} : { load }),
     system,
     version: r.version,
     setup: r.setup,
@@ -105,11 +108,13 @@ export async function runAccuracySuite(o: AccuracyOptions): Promise<AccuracyRepo
   const skipped: { system: AccuracySystem; reason: string }[] = [];
   for (const s of o.systems) {
     o.log(`system ${s}`);
-    let r: SystemRun;
+    let r: { readonly value: SystemRun; readonly load: LoadSpan };
     try {
-      if (s === 'moat') r = await runMoat(layout, { dns, log: o.log });
-      else if (s === 'spamassassin') r = await runSpamAssassin(layout, { children: o.concurrency, log: o.log });
-      else r = await runRspamd(layout, { dns, workers: 2, concurrency: o.concurrency, log: o.log });
+      r = await withLoadSpan(async () => {
+        if (s === 'moat') return runMoat(layout, { dns, log: o.log });
+        if (s === 'spamassassin') return runSpamAssassin(layout, { children: o.concurrency, log: o.log });
+        return runRspamd(layout, { dns, workers: 2, concurrency: o.concurrency, log: o.log });
+      });
     } catch (e) {
       if (s === 'moat') throw e;
       const reason = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
@@ -117,8 +122,8 @@ export async function runAccuracySuite(o: AccuracyOptions): Promise<AccuracyRepo
       skipped.push({ system: s, reason });
       continue;
     }
-    const sum = summarize(s, r);
-    o.log(`${s}: FPR ${(sum.metrics.fpr * 100).toFixed(2)}%, recall ${(sum.metrics.recall * 100).toFixed(1)}%, ${sum.messagesPerSecond.toFixed(1)} msg/s`);
+    const sum = summarize(s, r.value, r.load);
+    o.log(`${s}: FPR ${(sum.metrics.fpr * 100).toFixed(2)}%, recall ${(sum.metrics.recall * 100).toFixed(1)}%, ${sum.messagesPerSecond.toFixed(1)} msg/s (load ${formatLoadSpan(r.load)})`);
     systems.push(sum);
   }
   await stopAll();
@@ -132,11 +137,11 @@ export function renderAccuracyMarkdown(r: AccuracyReport): string {
   const lines = [
     `Test split: ${r.counts.test.ham} ham, ${r.counts.test.spam} spam (trained on ${r.counts.train.ham} ham, ${r.counts.train.spam} spam)${r.quick ? ' — quick subset' : ''}; ${r.startedAt.slice(0, 10)}, ${r.machine.nproc} cores.`,
     '',
-    '| system | TP | FP | TN | FN | FPR | spam recall | precision | F1 | recall at FPR ≤ 0.1% | train s | scan msg/s |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| system | TP | FP | TN | FN | FPR | spam recall | precision | F1 | recall at FPR ≤ 0.1% | train s | scan msg/s | load average (start–end of its turn) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.systems.map((s) => {
       const m = s.metrics;
-      return `| ${s.version} | ${m.tp} | ${m.fp} | ${m.tn} | ${m.fn} | ${pct(m.fpr)} | ${pct(m.recall, 1)} | ${pct(m.precision, 1)} | ${m.f1.toFixed(3)} | ${pct(m.recallAtFpr, 1)} | ${s.trainSeconds.toFixed(0)} | ${s.messagesPerSecond.toFixed(1)} |`;
+      return `| ${s.version} | ${m.tp} | ${m.fp} | ${m.tn} | ${m.fn} | ${pct(m.fpr)} | ${pct(m.recall, 1)} | ${pct(m.precision, 1)} | ${m.f1.toFixed(3)} | ${pct(m.recallAtFpr, 1)} | ${s.trainSeconds.toFixed(0)} | ${s.messagesPerSecond.toFixed(1)} | ${formatLoadSpan(s.load)} |`;
     }),
     '',
   ];

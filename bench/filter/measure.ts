@@ -12,6 +12,7 @@ import type { CountingSink } from '../lib/counting-sink.js';
 import { treeCpuSeconds } from '../lib/proc-stats.js';
 import { startRssSampler } from '../lib/rss-sampler.js';
 import { runLoad } from '../lib/smtp-load.js';
+import type { LoadResult } from '../lib/smtp-load.js';
 import { percentile } from '../lib/stats.js';
 import { RECIPIENT } from '../relay/gateway.js';
 import { ENVELOPE_SENDER } from './mix.js';
@@ -33,7 +34,7 @@ export interface FilterRun extends FilterPoint {
   readonly accepted: number;
   /** End-of-data 5xx (spam or virus refused). */
   readonly rejected: number;
-  /** 4xx, errors, timeouts. */
+  /** 4xx, errors, timeouts, and messages the run's time bound left unsent. */
   readonly failed: number;
   readonly errors: readonly string[];
   readonly delivered: number;
@@ -60,11 +61,9 @@ export interface FilterRunContext {
   readonly timeoutMs: number;
 }
 
-interface Sent {
-  readonly accepted: number;
-  readonly rejected: number;
-  readonly failed: number;
-  readonly errors: readonly string[];
+/** The load client's counts (its `failed` here includes what its time bound left unsent), and the sink's. */
+interface Sent extends Pick<LoadResult, 'accepted' | 'rejected' | 'failed' | 'errors'> {
+  /** Every end-of-data reply's latency, 2xx and 5xx. */
   readonly latencies: readonly number[];
   readonly loadSec: number;
   readonly elapsedSec: number;
@@ -95,7 +94,7 @@ export async function sendMix(ctx: FilterRunContext, mix: Mix, sessions: number,
   return {
     accepted: res.accepted,
     rejected: res.rejected,
-    failed: res.failed + (res.timedOut ? messages - res.accepted - res.rejected - res.failed : 0),
+    failed: res.failed + res.unsent,
     errors: res.errors,
     latencies: [...res.latenciesMs, ...res.rejectedLatenciesMs],
     loadSec,

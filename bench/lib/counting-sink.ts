@@ -108,7 +108,9 @@ export function startCountingSink(o: CountingSinkOptions = {}): Promise<Counting
         waiters.clear();
         resolve();
       };
-      child.once('exit', done);
+      // 'close', not 'exit': after it every counter update the sink printed has been read, so a
+      // stopped sink's count() is final
+      child.once('close', done);
       child.once('error', done);
     });
     const kill = (sig: NodeJS.Signals): void => {

@@ -57,6 +57,29 @@ export function machineInfo(extra: { readonly haraka?: string } = {}): MachineIn
     node: process.version,
     postfix: postfixVersion(),
     scratchFs: fileSystemOf(tmpdir()),
-    loadAtStart: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+    loadAtStart: loadAverage(),
   };
+}
+
+/** The 1-minute load average now, to two decimals. */
+export function loadAverage(): number {
+  return Math.round((loadavg()[0] ?? 0) * 100) / 100;
+}
+
+/** The 1-minute load average when a measured stretch started and when it ended. */
+export interface LoadSpan {
+  readonly atStart: number;
+  readonly atEnd: number;
+}
+
+/** Runs `f` and returns its value with the load averages around it. */
+export async function withLoadSpan<T>(f: () => Promise<T>): Promise<{ readonly value: T; readonly load: LoadSpan }> {
+  const atStart = loadAverage();
+  const value = await f();
+  return { value, load: { atStart, atEnd: loadAverage() } };
+}
+
+/** "14.1–15.3", the span for a table cell; "not recorded" for an older result. */
+export function formatLoadSpan(l: LoadSpan | undefined): string {
+  return l === undefined ? 'not recorded' : `${l.atStart.toFixed(1)}–${l.atEnd.toFixed(1)}`;
 }

@@ -16,7 +16,8 @@
 // (multi-line "250-" continuation). Commands are not pipelined.
 // Fails: a connection error, a timeout or an unexpected reply counts the message as failed (with
 // the reason kept) and the worker goes on with the next message; the run as a whole is bounded
-// by `timeoutMs`, after which open connections are destroyed and the result says so.
+// by `timeoutMs`, after which open connections are destroyed and the result says so: the messages
+// that bound left without an outcome (never started, or cut off in flight) are `unsent`, not failed.
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -56,8 +57,16 @@ export interface LoadResult {
   /** End-of-data latency of each message refused with a 5xx (only with countRejects). */
   readonly rejectedLatenciesMs: readonly number[];
   readonly rejected: number;
+  /** An SMTP error reply, a connection error or a reply timeout, before the run's time bound. */
   readonly failed: number;
-  /** Up to 10 failure reasons. */
+  /**
+   * Messages the run's time bound (`timeoutMs`) left without an outcome: never started, or in
+   * flight when it destroyed their connections (those are `cutOff` too). messages = accepted +
+   * rejected + failed + unsent.
+   */
+  readonly unsent: number;
+  readonly cutOff: number;
+  /** Up to 10 failure reasons (not the cut-off ones). */
   readonly errors: readonly string[];
   readonly elapsedMs: number;
   readonly timedOut: boolean;
@@ -171,6 +180,11 @@ export function open(host: string, port: number, timeoutMs: number, live: Set<So
       clearTimeout(timer);
       reject(e);
     });
+    // destroyed by the run's deadline before it connected (no 'error' then); after 'connect' a no-op
+    sock.once('close', () => {
+      clearTimeout(timer);
+      reject(new Error('connection closed before it was established'));
+    });
     sock.once('connect', () => {
       clearTimeout(timer);
       resolve(new Conversation(sock, timeoutMs));
@@ -246,9 +260,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const live = new Set<Socket>();
   let next = 0;
   let failed = 0;
+  let cutOff = 0;
   let stopped = false;
   const started = performance.now();
   const fail = (err: unknown): void => {
+    // after the deadline every open connection is destroyed by this client: not the server's failure
+    if (stopped) {
+      cutOff++;
+      return;
+    }
     failed++;
     if (errors.length < 10) errors.push(err instanceof Error ? err.message : String(err));
   };
@@ -305,6 +325,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     rejectedLatenciesMs: rejectedMs,
     rejected: rejectedMs.length,
     failed,
+    unsent: o.messages - latencies.length - rejectedMs.length - failed,
+    cutOff,
     errors,
     elapsedMs: performance.now() - started,
     timedOut: outcome === 'timeout',

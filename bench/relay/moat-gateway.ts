@@ -61,7 +61,8 @@ export async function startMoatGateway(o: MoatGatewayOptions): Promise<GatewayUn
       keepLines: 200,
     });
     try {
-      await proc.waitForLine(/"event":"gateway\.start"/, 30_000);
+      // each worker compiles the rules before it listens: 20-40 s at a load average of 15 on two cores
+      await proc.waitForLine(/"event":"gateway\.start"/, 120_000);
     } catch (err: unknown) {
       await proc.stop({ graceMs: 5000 });
       throw new Error(`moat did not start: ${String(err)}`, { cause: err });

@@ -8,7 +8,7 @@ import { median, ratio } from '../lib/stats.js';
 import { ANCHORS, SYSTEM_LABELS } from '../relay/gateway.js';
 import type { SystemName } from '../relay/gateway.js';
 import { describeMachine, fmt } from '../relay/report.js';
-import { SYSTEM_COLORS } from './relay-section.js';
+import { runHeader, SYSTEM_COLORS } from './relay-section.js';
 import type { Section } from './relay-section.js';
 import { barChart } from './svg.js';
 
@@ -113,13 +113,7 @@ export function connectionsSection(r: ConnectionsReport, file: string): Section 
   const md = [
     `## Connections: idle sessions, slow clients and one legitimate client (${r.systems.map((s) => SYSTEM_LABELS[s]).join(', ')})`,
     '',
-    `**Run:** ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${r.durationSec.toFixed(0)} s; result file \`${file}\`.`,
-    `**Machine:** ${describeMachine(r)}.`,
-    '**Command:**',
-    '',
-    '```sh',
-    r.command ?? 'node dist/bench/run.js connections (exact arguments not recorded)',
-    '```',
+    ...runHeader(r, file, 'connections'),
     '',
     load(r),
     ...(r.options.repeats < 3 ? ['', `**Few repeats (${r.options.repeats}): treat differences under ~25 % as noise.**`] : []),

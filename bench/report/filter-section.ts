@@ -9,6 +9,7 @@ import type { FilterSystem } from '../filter/options.js';
 import { FILTER_FIGURES, FILTER_FIGURE_LABELS } from '../filter/summary.js';
 import type { FilterFigure, FilterPointSummary } from '../filter/summary.js';
 import { describeMachine, fmt, kib } from '../relay/report.js';
+import { runHeader } from './relay-section.js';
 import type { Section } from './relay-section.js';
 import { barChart } from './svg.js';
 
@@ -110,13 +111,7 @@ export function filterSection(r: FilterReport, file: string): Section {
   const md = [
     `## Filter: load → gateway with full filtering → smtp-sink (${r.systems.map((s) => FILTER_LABELS[s]).join(', ')})`,
     '',
-    `**Run:** ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${r.durationSec.toFixed(0)} s; result file \`${file}\`.`,
-    `**Machine:** ${describeMachine(r)}. The load client, the sinks, the DNS stub, clamd and every system share these cores.`,
-    '**Command:**',
-    '',
-    '```sh',
-    r.command ?? 'node dist/bench/run.js filter (exact arguments not recorded)',
-    '```',
+    ...runHeader(r, file, 'filter', 'The load client, the sinks, the DNS stub, clamd and every system share these cores.'),
     '',
     ...intro(r),
     ...(r.options.repeats < 3 ? ['', `**Few repeats (${r.options.repeats}): treat differences under ~25 % as noise.**`] : []),

@@ -1,7 +1,7 @@
 // The report writer with filter and soak results: from made-up results in a scratch project it
 // writes the filter section (setups, tables with Moat's ratios to both anchors, verdicts, three bar
-// charts) and the soak section (lost, drain, RSS early/late, the RSS plot), and refuses a result of
-// another format with the command to re-run.
+// charts) and the soak section (failed apart from unsent, lost, drain, RSS early/late, the RSS
+// plot), and refuses a result of another format (or an older soak result) with the command to re-run.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -78,10 +78,12 @@ function soakFixture(): SoakReport {
     command: 'node dist/bench/run.js soak --quick',
     options,
     offered: 300,
-    accepted: 300,
-    failed: 0,
-    errors: [],
-    delivered: 300,
+    accepted: 290,
+    failed: 2,
+    unsent: 8,
+    cutOff: 3,
+    errors: ['connection closed', 'connection closed'],
+    delivered: 290,
     lost: 0,
     lostIds: [],
     duplicates: 1,
@@ -116,6 +118,10 @@ describe('report writer: filter and soak', () => {
     expect(md).toContain('enabled rules; not in this version: bayes');
     expect(md).toContain('## Soak:');
     expect(md).toMatch(/\| \*\*lost\*\* .* \| \*\*0\*\* \|/);
+    // failed and unsent (the time bound) apart
+    expect(md).toContain('| offered / accepted (250) | 300 / 290 |');
+    expect(md).toMatch(/\| failed \(an SMTP error reply, .*\) \| 2 \|/);
+    expect(md).toMatch(/\| unsent: .* \| 8 \/ 3 \|/);
     expect(md).toContain('| RSS floor (lowest sample) in the 2nd fifth / the last fifth, MiB | 300 / 300 |');
     expect(md).toContain('| duplicates (extra copies) / delivered without a 250 to the client | 1 / 0 |');
     for (const svg of ['filter-delivered.svg', 'filter-latency.svg', 'filter-cpu.svg', 'soak-rss.svg']) {
@@ -131,5 +137,9 @@ describe('report writer: filter and soak', () => {
     await mkdir(out, { recursive: true });
     await writeFile(join(out, 'soak-2026-12-01T09-00-00-000Z.json'), JSON.stringify({ suite: 'soak', accepted: 3 }));
     await expect(writeReport({ root })).rejects.toThrow(/node dist\/bench\/run\.js soak/);
+    // an older soak result, which lumped the unsent messages in with the failed ones
+    const { unsent: _u, cutOff: _c, ...older } = soakFixture();
+    await writeFile(join(out, 'soak-2026-12-01T09-00-00-000Z.json'), JSON.stringify(older));
+    await expect(writeReport({ root })).rejects.toThrow(/not a soak report of this bench version/);
   });
 });

@@ -39,6 +39,32 @@ function utc(iso: string): string {
   return `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+/** What every section's header needs of a result. */
+export interface RunOf {
+  readonly startedAt: string;
+  /** Whole suite; the content suites do not record it. */
+  readonly durationSec?: number;
+  readonly machine: RelayReport['machine'];
+  readonly command?: string;
+}
+
+/**
+ * The lines every section opens with: when it ran, the result file, the machine (with the load
+ * average at the start and `note`, e.g. what shares the cores) and the command that made it.
+ */
+export function runHeader(r: RunOf, file: string, suite: string, note = ''): string[] {
+  const took = r.durationSec === undefined ? '' : `, ${r.durationSec.toFixed(0)} s`;
+  return [
+    `**Run:** ${utc(r.startedAt)}${took}; result file \`${file}\`.`,
+    `**Machine:** ${describeMachine(r)}.${note === '' ? '' : ` ${note}`}`,
+    '**Command:**',
+    '',
+    '```sh',
+    r.command ?? `node dist/bench/run.js ${suite} (exact arguments not recorded)`,
+    '```',
+  ];
+}
+
 function slug(mode: ConnectionMode, size: number): string {
   return `${mode}-${kib(size).replace(' ', '')}`;
 }
@@ -133,13 +159,7 @@ export function relaySection(r: RelayReport, file: string): Section {
   const md: string[] = [
     `## Relay: smtp-source → gateway → smtp-sink (${r.systems.map((s) => SYSTEM_LABELS[s]).join(', ')})`,
     '',
-    `**Run:** ${utc(r.startedAt)}, ${r.durationSec.toFixed(0)} s; result file \`${file}\`.`,
-    `**Machine:** ${describeMachine(r)}. Load generators, sinks and every gateway share these cores.`,
-    '**Command:**',
-    '',
-    '```sh',
-    r.command ?? 'node dist/bench/run.js relay (exact arguments not recorded)',
-    '```',
+    ...runHeader(r, file, 'relay', 'Load generators, sinks and every gateway share these cores.'),
     '',
     `Options in effect: sizes ${o.sizes.map(kib).join(', ')}; sessions ${o.sessions.join(', ')}; connection modes ${o.modes.map(modeLabel).join(', ')}; ` +
       `${o.messages} messages per throughput run (smtp-source), ${o.latencyMessages} per latency sub-run (the bench's client); ` +

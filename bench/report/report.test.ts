@@ -104,18 +104,21 @@ describe('bench report', () => {
     const accuracy = (quick: boolean, tp: number) => ({ suite: 'accuracy', version: 1, startedAt: '2026-12-01T10:00:00.000Z', quick, machine, counts: { train: { ham: 10, spam: 10 }, test: { ham: 1000, spam: 100 } }, systems: [sys('moat', 'Moat 0.1.0', tp, 1, 300), sys('spamassassin', 'SpamAssassin 4.0.1', 90, 5, 16)], skipped: [], command: `node dist/bench/run.js accuracy${quick ? ' --quick' : ''}` });
     await writeFile(join(out, 'accuracy-2026-12-01T10-00-00-000Z.json'), JSON.stringify(accuracy(false, 97)));
     await writeFile(join(out, 'accuracy-2026-12-01T11-00-00-000Z.json'), JSON.stringify(accuracy(true, 50)));
-    const scanRun = (system: string, version: string, rate: number) => ({ system, version, concurrency: '2', messages: 1100, runs: [rate], messagesPerSecond: rate });
+    const scanRun = (system: string, version: string, rate: number) => ({ system, version, concurrency: '2', messages: 1100, runs: [rate], messagesPerSecond: rate, load: { atStart: 1.2, atEnd: 3.45 } });
     await writeFile(
       join(out, 'scan-2026-12-01T10-00-00-000Z.json'),
       JSON.stringify({ suite: 'scan', version: 1, startedAt: '2026-12-01T10:00:00.000Z', quick: false, machine, systems: [scanRun('moat', 'Moat 0.1.0', 320), scanRun('rspamd', 'Rspamd 3.4', 80)], skipped: [], command: 'node dist/bench/run.js scan' }),
     );
     const md = await readFile((await writeReport({ root })).markdownFile, 'utf8');
     expect(md).toContain('## Content verdicts: accuracy');
-    expect(md).toContain('`node dist/bench/run.js accuracy`');
+    expect(md).toContain('node dist/bench/run.js accuracy\n');
+    expect(md).toContain('**Machine:** 2 CPUs (Test CPU), 4 GiB RAM');
     expect(md).not.toContain('accuracy --quick');
     expect(md).toMatch(/\| Moat 0\.1\.0 \| 97 \| 1 \|/);
     expect(md).toContain('## Content verdicts: full-scan throughput');
-    expect(md).toMatch(/\| Rspamd 3\.4 \| 2 \| 80\.0 \| 80\.0 \| ×4\.00 \|/);
+    // each rate beside the load of its own turn; a result without it says so
+    expect(md).toMatch(/\| Rspamd 3\.4 \| 2 \| 80\.0 \| 80\.0 \| 1\.2–3\.5 \| ×4\.00 \|/);
+    expect(md).toMatch(/\| Moat 0\.1\.0 \| 97 \| .* \| 300\.0 \| not recorded \|/);
   });
 
   it('draws nice ticks and escapes text', () => {

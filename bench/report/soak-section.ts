@@ -1,15 +1,18 @@
 // The soak section of docs/benchmarks.md (and the suite's stdout summary): the load and the flaps,
-// whether every accepted message was delivered (lost, duplicates, drain time), the latency of the
-// end-of-data reply, and Moat's RSS early and late in the run, with a plot of RSS over time.
+// what the load client got (accepted, failed, and apart from those the messages its time bound
+// left unsent), whether every accepted message was delivered (lost, duplicates, drain time), the
+// latency of the end-of-data reply, and Moat's RSS early and late in the run, with a plot of RSS
+// over time.
 // Trusts: a SoakReport from this bench version (checked loosely). Fails: throws on another.
 import type { SoakReport } from '../soak/suite.js';
 import { describeMachine, fmt, kib } from '../relay/report.js';
+import { runHeader } from './relay-section.js';
 import type { Section } from './relay-section.js';
 import { lineChart } from './svg.js';
 
 export function checkSoakReport(r: unknown, file: string): SoakReport {
   const x = r as Partial<SoakReport> | null;
-  const ok = x !== null && x.suite === 'soak' && typeof x.lost === 'number' && Array.isArray(x.flaps) && Array.isArray(x.rss?.series);
+  const ok = x !== null && x.suite === 'soak' && typeof x.lost === 'number' && typeof x.unsent === 'number' && Array.isArray(x.flaps) && Array.isArray(x.rss?.series);
   if (!ok) throw new Error(`${file} is not a soak report of this bench version (re-run: node dist/bench/run.js soak)`);
   return x as SoakReport;
 }
@@ -38,7 +41,9 @@ function table(r: SoakReport): string[] {
   return [
     '| figure | value |',
     '|---|---:|',
-    `| offered / accepted (250) / failed | ${r.offered} / ${r.accepted} / ${r.failed} |`,
+    `| offered / accepted (250) | ${r.offered} / ${r.accepted} |`,
+    `| failed (an SMTP error reply, a connection error or a reply timeout) | ${r.failed} |`,
+    `| unsent: the load client's time bound (duration + 300 s) ran out first / of them cut off in flight | ${r.unsent} / ${r.cutOff} |`,
     `| **lost** (accepted, in no sink dump after the drain) | **${r.lost}** |`,
     `| delivered (distinct accepted messages at the sink) | ${r.delivered} |`,
     `| duplicates (extra copies) / delivered without a 250 to the client | ${r.duplicates} / ${r.deliveredUnconfirmed} |`,
@@ -71,13 +76,7 @@ export function soakSection(r: SoakReport, file: string): Section {
   const md = [
     `## Soak: a steady rate into Moat with the downstream flapping`,
     '',
-    `**Run:** ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${r.durationSec.toFixed(0)} s; result file \`${file}\`.`,
-    `**Machine:** ${describeMachine(r)}.`,
-    '**Command:**',
-    '',
-    '```sh',
-    r.command ?? 'node dist/bench/run.js soak (exact arguments not recorded)',
-    '```',
+    ...runHeader(r, file, 'soak'),
     '',
     load(r),
     ...(r.options.durationSec < 1800 ? ['', `**A short run (${secs(r.options.durationSec)}): growth over a few minutes cannot tell V8 settling from a leak; read the hour-long default.**`] : []),
