@@ -199,7 +199,7 @@ function bayesSymbols(p: number): string[] {
  * that the chronological rows (other Bayes probabilities, newer mail) measure it out of sample.
  */
 function fitScores(cv5: number[], chr: number[]): void {
-  const hamWeight = Number(process.env['HAM_WEIGHT'] ?? '5');
+  const hamWeight = Number(process.env['HAM_WEIGHT'] ?? '10');
   const lambda = Number(process.env['L2'] ?? '0.0003');
   const scale = Number(process.env['SCALE'] ?? '2');
   // FIT_FREEZE_RULES=1: only the Bayes buckets move (after a tokenizer or classifier change).
