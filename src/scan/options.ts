@@ -23,5 +23,8 @@ export const socketAddress = (description: string, def: string) =>
 export const scanTimeout = (def: string) =>
   duration('Time budget of one scan, waiting for a free slot included; past it the check fails (451 unless failOpen). policy.scanTimeout bounds all content checks together').prefault(def);
 
+/** Octets of one message a scanner is sent at most (1 KiB to 1 GiB). */
+export const scanMaxSize = (def: number, what: string) => z.number().int().min(1024).max(1 << 30).default(def).describe(what);
+
 export const maxConcurrent = (what: string, def: number) =>
   z.number().int().min(1).max(1000).default(def).describe(`Scans at once per worker process (${what}); more wait for a slot`);

@@ -4,20 +4,14 @@
  */
 import { z } from 'zod';
 import { checkCommon } from '../../checks/options.js';
-import { maxConcurrent, scanTimeout, socketAddress } from '../options.js';
+import { maxConcurrent, scanMaxSize, scanTimeout, socketAddress } from '../options.js';
 
 /** Top-level `clamav:`, where clamd is and how to talk to it; absent: no antivirus. */
 export const clamavSchema = z
   .object({
     address: socketAddress('clamd: "ip:port" (its TCPSocket/TCPAddr) or the path of its LocalSocket', '127.0.0.1:3310'),
     timeout: scanTimeout('20s'),
-    maxSize: z
-      .number()
-      .int()
-      .min(1024)
-      .max(1 << 30)
-      .default(25 * 1024 * 1024)
-      .describe("Octets streamed to clamd at most (keep it <= clamd's StreamMaxLength, default 25M); a longer message is scanned in part and gets CLAMAV_TRUNCATED"),
+    maxSize: scanMaxSize(25 * 1024 * 1024, "Octets streamed to clamd at most (keep it <= clamd's StreamMaxLength, default 25M); a longer message is scanned in part and gets CLAMAV_TRUNCATED"),
     maxConcurrent: maxConcurrent("keep workers × this within clamd's MaxThreads", 4),
     nameInReply: z.boolean().default(true).describe('Name the signature found in the 554 reply, e.g. "virus found (Eicar-Signature)"'),
   })

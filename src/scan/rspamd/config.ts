@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { checkCommon } from '../../checks/options.js';
-import { maxConcurrent, scanTimeout } from '../options.js';
+import { maxConcurrent, scanMaxSize, scanTimeout } from '../options.js';
 
 /** Top-level `rspamd:`; absent: Rspamd is not asked. */
 export const rspamdSchema = z
@@ -15,13 +15,7 @@ export const rspamdSchema = z
       .default('http://127.0.0.1:11333')
       .describe("Rspamd's normal worker (not the controller); /checkv2 is appended"),
     timeout: scanTimeout('15s'),
-    maxSize: z
-      .number()
-      .int()
-      .min(1024)
-      .max(1 << 30)
-      .default(25 * 1024 * 1024)
-      .describe("Larger messages are not sent to Rspamd (RSPAMD_SKIPPED); keep it within Rspamd's max_message"),
+    maxSize: scanMaxSize(25 * 1024 * 1024, "Larger messages are not sent to Rspamd (RSPAMD_SKIPPED); keep it within Rspamd's max_message"),
     maxConcurrent: maxConcurrent('Rspamd is asynchronous; this bounds Moat\'s open requests', 16),
     honourActions: z
       .boolean()

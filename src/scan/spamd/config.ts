@@ -4,20 +4,14 @@
  */
 import { z } from 'zod';
 import { checkCommon } from '../../checks/options.js';
-import { maxConcurrent, scanTimeout, socketAddress } from '../options.js';
+import { maxConcurrent, scanMaxSize, scanTimeout, socketAddress } from '../options.js';
 
 /** Top-level `spamassassin:`; absent: SpamAssassin is not asked. */
 export const spamassassinSchema = z
   .object({
     address: socketAddress('spamd: "ip:port" (its --listen) or the path of its --socketpath', '127.0.0.1:783'),
     timeout: scanTimeout('15s'),
-    maxSize: z
-      .number()
-      .int()
-      .min(1024)
-      .max(1 << 30)
-      .default(512_000)
-      .describe("Larger messages are not sent to spamd (SPAMD_SKIPPED); spamc's default is 500 KB"),
+    maxSize: scanMaxSize(512_000, "Larger messages are not sent to spamd (SPAMD_SKIPPED); spamc's default is 500 KB"),
     maxConcurrent: maxConcurrent("spamd serves --max-children at once, 5 by default", 4),
     user: z
       .string()
