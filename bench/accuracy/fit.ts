@@ -15,9 +15,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeScratchDir, startDnsmasq, stopAll } from '../../test/harness/index.js';
 import { messageView } from '../../src/pipeline/message.js';
-import { classify, DEFAULT_PARAMS, type BayesParams } from '../../src/scan/bayes/classifier.js';
+import { DEFAULT_PARAMS, type BayesParams } from '../../src/scan/bayes/classifier.js';
 import { bucketFindings, BUCKETS, BAYES_999 } from '../../src/scan/bayes/index.js';
 import { tokenizeParsed } from '../../src/scan/bayes/tokenize.js';
+import { outOfFold, type Validation } from './folds.js';
 import { writeLayout } from './layout.js';
 import { metrics, type Scored } from './metrics.js';
 import { scanMoat } from './moat-system.js';
@@ -83,39 +84,9 @@ for (const m of messages) {
 }
 log(`${samples.length} train messages`);
 
-/** Fold of each sample: interleaved k-fold, or chrono (fold 0 = newest 30%, learned from the rest). */
-function folds(kind: 'cv5' | 'chrono'): number[] {
-  if (kind === 'cv5') return samples.map((_, i) => i % 5);
-  const order = samples.map((s, i) => [s.time, i] as const).sort((a, b) => a[0] - b[0]);
-  const f = new Array<number>(samples.length).fill(1);
-  order.forEach(([, i], k) => (f[i] = k < Math.floor(order.length * 0.7) ? 1 : 0));
-  return f;
-}
-
 /** Out-of-fold Bayes probability per sample (NaN: not held out, chrono's learned 70%). */
-export function oof(kind: 'cv5' | 'chrono', p: BayesParams = DEFAULT_PARAMS): number[] {
-  const fold = folds(kind);
-  const out = new Array<number>(samples.length).fill(Number.NaN);
-  const nf = kind === 'cv5' ? 5 : 1;
-  for (let f = 0; f < nf; f++) {
-    const counts = new Map<string, { spam: number; ham: number }>();
-    let nspam = 0;
-    let nham = 0;
-    samples.forEach((s, i) => {
-      if (fold[i] === f) return;
-      if (s.label === 'spam') nspam++;
-      else nham++;
-      for (const t of tokens[i] ?? []) {
-        const c = counts.get(t) ?? { spam: 0, ham: 0 };
-        c[s.label]++;
-        counts.set(t, c);
-      }
-    });
-    samples.forEach((_, i) => {
-      if (fold[i] === f) out[i] = classify(tokens[i] ?? [], (t) => counts.get(t), nspam, nham, p).probability;
-    });
-  }
-  return out;
+function oof(kind: Validation, p: BayesParams = DEFAULT_PARAMS): number[] {
+  return outOfFold(kind, samples.map((s) => s.label), samples.map((s) => s.time), tokens, p);
 }
 
 const bucketScore = new Map<string, number>([...BUCKETS.map((b) => [b.name, b.score] as const), [BAYES_999.name, BAYES_999.score]]);

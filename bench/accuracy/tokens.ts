@@ -16,9 +16,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { messageView } from '../../src/pipeline/message.js';
-import { classify, DEFAULT_PARAMS, type BayesParams } from '../../src/scan/bayes/classifier.js';
+import { DEFAULT_PARAMS, type BayesParams } from '../../src/scan/bayes/classifier.js';
 import { bucketFindings, BUCKETS, BAYES_999 } from '../../src/scan/bayes/index.js';
 import { tokenizeParsed } from '../../src/scan/bayes/tokenize.js';
+import { outOfFold, type Validation } from './folds.js';
 import { metrics, type Scored } from './metrics.js';
 import { loadSplit } from './split.js';
 
@@ -61,45 +62,16 @@ const famCount = new Map<string, number>();
 for (const ts of tokens) for (const f of new Set(ts.map(familyOf))) famCount.set(f, (famCount.get(f) ?? 0) + 1);
 log(`${messages.length} train messages, tokenizer ${(tokenizeMs / messages.length).toFixed(3)} ms/message, ${(tokens.reduce((a, t) => a + t.length, 0) / tokens.length).toFixed(0)} tokens/message`);
 
-function folds(kind: 'cv5' | 'chrono'): number[] {
-  if (kind === 'cv5') return messages.map((_, i) => i % 5);
-  const order = times.map((t, i) => [t, i] as const).sort((a, b) => a[0] - b[0]);
-  const f = new Array<number>(messages.length).fill(1);
-  order.forEach(([, i], k) => (f[i] = k < Math.floor(order.length * 0.7) ? 1 : 0));
-  return f;
-}
-
 /** Out-of-fold probabilities (NaN: not held out) with the tokens `keep` accepts. */
-function oof(kind: 'cv5' | 'chrono', keep: (t: string) => boolean, p: BayesParams = DEFAULT_PARAMS, show = false): number[] {
-  const fold = folds(kind);
+function oof(kind: Validation, keep: (t: string) => boolean, p: BayesParams = DEFAULT_PARAMS, show = false): number[] {
   const kept = tokens.map((ts) => ts.filter((t) => keep(t) && !dropped.has(familyOf(t))));
-  const out = new Array<number>(messages.length).fill(Number.NaN);
-  for (let f = 0; f < (kind === 'cv5' ? 5 : 1); f++) {
-    const counts = new Map<string, { spam: number; ham: number }>();
-    let nspam = 0;
-    let nham = 0;
-    messages.forEach((m, i) => {
-      if (fold[i] === f) return;
-      if (m.label === 'spam') nspam++;
-      else nham++;
-      for (const t of kept[i] ?? []) {
-        const c = counts.get(t) ?? { spam: 0, ham: 0 };
-        c[m.label]++;
-        counts.set(t, c);
-      }
-    });
-    messages.forEach((_, i) => {
-      if (fold[i] !== f) return;
-      const r = classify(kept[i] ?? [], (t) => counts.get(t), nspam, nham, p);
-      out[i] = r.probability;
-      const m = messages[i];
-      if (show && m && (m.label === 'ham' ? r.probability >= 0.9 : r.probability < 0.9)) {
-        const strong = [...r.clues].sort((a, b) => (m.label === 'ham' ? b.probability - a.probability : a.probability - b.probability)).slice(0, 12);
-        log(`${m.label} ${m.name} p=${r.probability.toFixed(3)} ${strong.map((c) => `${c.token}=${c.probability.toFixed(2)}`).join(' ')}`);
-      }
-    });
-  }
-  return out;
+  return outOfFold(kind, messages.map((m) => m.label), times, kept, p, (i, r) => {
+    const m = messages[i];
+    if (show && m && (m.label === 'ham' ? r.probability >= 0.9 : r.probability < 0.9)) {
+      const strong = [...r.clues].sort((a, b) => (m.label === 'ham' ? b.probability - a.probability : a.probability - b.probability)).slice(0, 12);
+      log(`${m.label} ${m.name} p=${r.probability.toFixed(3)} ${strong.map((c) => `${c.token}=${c.probability.toFixed(2)}`).join(' ')}`);
+    }
+  });
 }
 
 const bucketScore = new Map<string, number>([...BUCKETS.map((b) => [b.name, b.score] as const), [BAYES_999.name, BAYES_999.score]]);
