@@ -132,7 +132,7 @@ describe('sender login checks', () => {
     // X500:... is not a mail address, and the account name "carol" is not one either.
     const x500 = await submit('carol', { from: 'ceo@example.test' });
     expect(x500.replies).toContain('553 5.7.1 Sender address rejected: not owned by user');
-    expect(slapd.binds(`uid=carol,ou=people,${SLAPD_SUFFIX}`)).toBeGreaterThanOrEqual(3);
+    expect(await slapd.binds(`uid=carol,ou=people,${SLAPD_SUFFIX}`)).toBeGreaterThanOrEqual(3);
   });
 
   it('refuses at end of data a From: mailbox the account does not own (550 5.7.1), also behind a null MAIL FROM', async () => {

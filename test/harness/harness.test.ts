@@ -301,7 +301,7 @@ describe('slapd', () => {
     expect((await search(ldap.url, '(mail=nobody@example.test)')).stdout.trim()).toBe('');
     const wrong = await search(ldap.url, '(mail=bob@example.test)', 'wrong');
     expect(wrong.code).toBe(49);
-    expect(ldap.binds(SLAPD_SERVICE_DN)).toBeGreaterThanOrEqual(5);
+    expect(await ldap.binds(SLAPD_SERVICE_DN)).toBeGreaterThanOrEqual(5);
     await ldap.stop();
     expect(ldap.process.running).toBe(false);
     expect(await tcpOpen(ldap.port)).toBe(false);

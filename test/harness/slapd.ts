@@ -15,6 +15,7 @@
 // freeze()/thaw() stop and continue the process (SIGSTOP/SIGCONT) to play a hung server.
 import { existsSync } from 'node:fs';
 import { chown, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { runCommand, startProcess } from './process.js';
 import type { ManagedProcess } from './process.js';
@@ -27,6 +28,8 @@ const SLAPD = '/usr/sbin/slapd';
 const LDAPADD = '/usr/bin/ldapadd';
 const LDAPWHOAMI = '/usr/bin/ldapwhoami';
 const SCHEMA_DIR = '/etc/ldap/schema';
+/** Source address of logBarrier's connection, so that connections() (from 127.0.0.1) does not count it. */
+const BARRIER_ADDRESS = '127.0.0.2';
 
 export const SLAPD_SUFFIX = 'dc=example,dc=test';
 export const SLAPD_ROOT_DN = `cn=admin,${SLAPD_SUFFIX}`;
@@ -75,10 +78,13 @@ export interface SlapdHandle {
   readonly process: ManagedProcess;
   /** Adds entries (LDIF) as the root DN. */
   add(ldif: string): Promise<void>;
-  /** Connections accepted so far ("ACCEPT" lines of the stats log). */
-  connections(): number;
-  /** Bind operations so far ("BIND dn=" lines), optionally for one DN. */
-  binds(dn?: string): number;
+  /**
+   * Connections accepted so far ("ACCEPT" lines of the stats log), counted once the log has caught
+   * up with every request already answered (see logBarrier).
+   */
+  connections(): Promise<number>;
+  /** Bind operations so far ("BIND dn=" lines), optionally for one DN, counted as connections(). */
+  binds(dn?: string): Promise<number>;
   /** SIGSTOP: the server keeps its port but answers nothing. */
   /** SIGSTOP, resolved once every thread of slapd is stopped (so no request in flight is still answered). */
   freeze(): Promise<void>;
@@ -204,7 +210,25 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<SlapdHandle> 
     await proc.stop();
     throw err;
   }
-  const count = (re: RegExp): number => proc.lines().filter((l) => re.test(l)).length;
+  // slapd's answer to a client can arrive before its log line for that request has been read from
+  // the pipe. A barrier connection from another loopback address is logged after every request
+  // already answered (slapd logs an operation on receipt): once its ACCEPT line is in, so is theirs.
+  const logBarrier = async (): Promise<void> => {
+    const socket = connect({ host: '127.0.0.1', port, localAddress: BARRIER_ADDRESS });
+    try {
+      const localPort = await new Promise<number>((resolve, reject) => {
+        socket.once('connect', () => resolve(socket.localPort ?? 0));
+        socket.once('error', reject);
+      });
+      await proc.waitForLine(new RegExp(` ACCEPT from IP=${BARRIER_ADDRESS.replace(/\./g, '\\.')}:${String(localPort)} `), 10_000);
+    } finally {
+      socket.destroy();
+    }
+  };
+  const count = async (re: RegExp): Promise<number> => {
+    await logBarrier();
+    return proc.lines().filter((l) => re.test(l)).length;
+  };
   const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return {
     host: '127.0.0.1',
