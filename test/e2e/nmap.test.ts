@@ -8,6 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freeLoopbackAddress } from '../harness/ports.js';
 import { runCommand, stopAll } from '../harness/process.js';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
 import { makeScratchDir, removeScratchDir } from '../harness/tmp.js';
@@ -30,9 +31,14 @@ describe.runIf(isRoot)('nmap against the gateway', () => {
   let lenient: GatewayProcess;
   let strict: GatewayProcess;
   let userdb: string;
+  // Random loopback addresses, so that another test run on the machine does not collide on port 25.
+  let lenientIp: string;
+  let strictIp: string;
 
   beforeAll(async () => {
     dir = await makeScratchDir();
+    lenientIp = await freeLoopbackAddress(25);
+    strictIp = await freeLoopbackAddress(25);
     sink = await startSmtpSink({});
     await mkdir(join(dir, 'a'));
     await mkdir(join(dir, 'b'));
@@ -42,9 +48,9 @@ describe.runIf(isRoot)('nmap against the gateway', () => {
       dir: join(dir, 'a'),
       relayPort: sink.port,
       port: 25,
-      config: { listen: [{ address: '127.0.0.77:25' }], domains, limits: { maxConnectionsPerIp: 50, maxErrors: 1000, tarpit: { delay: 0 } } },
+      config: { listen: [{ address: `${lenientIp}:25` }], domains, limits: { maxConnectionsPerIp: 50, maxErrors: 1000, tarpit: { delay: 0 } } },
     });
-    strict = await startGateway({ dir: join(dir, 'b'), relayPort: sink.port, port: 25, config: { listen: [{ address: '127.0.0.78:25' }], domains } });
+    strict = await startGateway({ dir: join(dir, 'b'), relayPort: sink.port, port: 25, config: { listen: [{ address: `${strictIp}:25` }], domains } });
     userdb = join(dir, 'users.txt');
     // Fourteen names that don't exist, then the two that do.
     await writeFile(userdb, [...Array.from({ length: 14 }, (_, i) => `nobody${i}`), 'alice', 'root', ''].join('\n'));
@@ -57,7 +63,7 @@ describe.runIf(isRoot)('nmap against the gateway', () => {
   });
 
   it('smtp-open-relay: every relay trick fails', async () => {
-    const out = await nmap('127.0.0.77', 'smtp-open-relay', '');
+    const out = await nmap(lenientIp, 'smtp-open-relay', '');
     expect(out).toMatch(/smtp-open-relay: Server doesn't seem to be an open relay, all tests failed/);
     const relayed = lenient.events().filter((e) => e['event'] === 'message.accepted');
     expect(relayed).toEqual([]);
@@ -65,15 +71,15 @@ describe.runIf(isRoot)('nmap against the gateway', () => {
   });
 
   it('smtp-enum-users: VRFY and EXPN disclose nobody, even with lenient limits', async () => {
-    const out = await nmap('127.0.0.77', 'smtp-enum-users', `smtp-enum-users.methods={VRFY,EXPN},smtp-enum-users.domain=example.test,userdb=${userdb}`);
+    const out = await nmap(lenientIp, 'smtp-enum-users', `smtp-enum-users.methods={VRFY,EXPN},smtp-enum-users.domain=example.test,userdb=${userdb}`);
     expect(out).toMatch(/smtp-enum-users:\s*\n\|_\s+Couldn't find any accounts/);
   });
 
   it('smtp-enum-users: RCPT probing finds nobody; a patient prober is cut off by the error limit first', async () => {
-    const out = await nmap('127.0.0.78', 'smtp-enum-users', `smtp-enum-users.methods={RCPT},smtp-enum-users.domain=example.test,userdb=${userdb}`);
+    const out = await nmap(strictIp, 'smtp-enum-users', `smtp-enum-users.methods={RCPT},smtp-enum-users.domain=example.test,userdb=${userdb}`);
     expect(out).toMatch(/smtp-enum-users:\s*\n\|_\s+Couldn't find any accounts/);
     // nmap gives up after one 550 (it re-sends MAIL, which is a nested MAIL): do what it meant to do.
-    const t = await SmtpTalk.open(25, '127.0.0.78');
+    const t = await SmtpTalk.open(25, strictIp);
     expect((await t.reply())?.code).toBe(220);
     t.send('EHLO prober.example\r\n');
     expect((await t.reply())?.code).toBe(250);

@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSelfSignedCert } from '../harness/certs.js';
 import { startDnsmasq, type DnsmasqHandle } from '../harness/dnsmasq.js';
+import { freeLoopbackAddress } from '../harness/ports.js';
 import { stopAll } from '../harness/process.js';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.js';
 import { runTestssl, type TestsslResult } from '../harness/testssl.js';
@@ -46,7 +47,8 @@ describe.runIf(isRoot)('testssl.sh against the default STARTTLS settings', () =>
   beforeAll(async () => {
     dir = await makeScratchDir();
     sink = await startSmtpSink();
-    dns = await startDnsmasq({}, { address: '127.0.53.1', port: 53, logQueries: true });
+    // A random loopback address: another test run on the machine may have its own DNS server on port 53.
+    dns = await startDnsmasq({}, { address: await freeLoopbackAddress(53, { udp: true }), port: 53, logQueries: true });
     const cert = await makeSelfSignedCert({ commonName: 'mx.moat.test', days: 90 });
     gw = await startGateway({ dir, relayPort: sink.port, listenTls: { cert: cert.certPath, key: cert.keyPath } });
     dnsLinesBefore = dns.process.lines().length;

@@ -3,6 +3,7 @@
 // socket and the peer binding it, another program may take the port: startWithPortRetry() covers
 // that race by retrying with a fresh port when a start fails with "address in use".
 // Fails: by rejecting with the socket error, or with the last start error after the retries.
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 
@@ -77,12 +78,39 @@ export async function freePrivilegedPort(host = '127.0.0.1', avoid: readonly num
   for (let i = 0; i < 400; i++) {
     const port = 600 + ((start - 600 + i) % 400);
     if (avoid.includes(port)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen({ port, host, exclusive: true }, () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
+    if (await tcpFree(host, port)) return port;
   }
   throw new Error(`no free port below 1024 on ${host}`);
+}
+
+function tcpFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ port, host, exclusive: true }, () => s.close(() => resolve(true)));
+  });
+}
+
+function udpFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
+    s.bind({ port, address: host, exclusive: true }, () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A random address of 127.0.0.0/8 on which `port` is free (TCP, and UDP too with `udp`), for a
+ * peer that must use a fixed port (a resolv.conf names no port; nmap's SMTP scripts run only on
+ * port 25): two test runs on one machine then do not collide. Binding a port below 1024 needs root.
+ */
+export async function freeLoopbackAddress(port: number, opts: { udp?: boolean } = {}): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const host = `127.${String(100 + Math.floor(Math.random() * 100))}.${String(Math.floor(Math.random() * 256))}.${String(1 + Math.floor(Math.random() * 254))}`;
+    if ((await tcpFree(host, port)) && (!opts.udp || (await udpFree(host, port)))) return host;
+  }
+  throw new Error(`no loopback address with port ${String(port)} free`);
 }
