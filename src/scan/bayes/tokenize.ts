@@ -24,6 +24,13 @@
 import type { MessageView } from '../../pipeline/message.js';
 import type { ParsedMime } from '../mime/types.js';
 
+/**
+ * The tokenizer's version: raised whenever a token family is added, removed or changes meaning, so
+ * that a Bayes database learned by another version is noticed (index.ts, tokenizerMarker). 1: before
+ * word bigrams; 2: bigrams, upper:/subjcase:/date:/htmlattr:, no Received rDNS or addresses.
+ */
+export const TOKENIZER_VERSION = 2;
+
 /** Distinct tokens kept per message (a huge message does not make a huge lookup). */
 export const MAX_TOKENS = 3000;
 /** Characters of decoded text and of rendered HTML read per message. */
