@@ -51,6 +51,7 @@ import type { ConnectionInfo } from './smtp/server/handler.js';
 import { replyToString } from './smtp/reply.js';
 import type { Server, Socket } from 'node:net';
 import { LiveSenderLists } from './senders/live.js';
+import { tokenizerWarning } from './scan/bayes/index.js';
 import { admissionLimits, linkSecretPath, nodeName, openBayesStore, openMessageLog, openQuarantine, openSenderEntries, openStateStore, scannerPorts, statePath } from './main-stores.js';
 
 // Where each store lives and how it is opened: src/main-stores.ts (the supervisor and the CLI use it without the gateway).
@@ -312,6 +313,12 @@ export async function startWorker(initial: Config, index: number, count: number,
   };
   const bayesExpiry = index === 0 ? setInterval(expireBayes, 86_400_000).unref() : null;
   if (index === 0) expireBayes();
+  // A database learned by another tokenizer version gives worse verdicts silently: said once at start.
+  if (index === 0 && config.checks.bayes.enabled) {
+    void tokenizerWarning(bayes)
+      .then((w) => w !== null && log.warn('bayes.tokenizer', { warning: w }))
+      .catch((err: unknown) => log.error('bayes.tokenizer', { error: err instanceof Error ? err.message : String(err) }));
+  }
   const digests = new DigestSender({
     quarantine,
     spool: own.spool,

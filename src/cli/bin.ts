@@ -116,7 +116,13 @@ function cli(): Command {
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .option('--json', 'one JSON object per message and line')
     .argument('<path...>', 'message files, directories, Maildirs or mbox files')
-    .action(async (paths: string[], o: { config: string; json?: boolean }) => process.exit(await scanCommand(await load(o.config), paths, { json: o.json === true })));
+    .action(async (paths: string[], o: { config: string; json?: boolean }) => {
+      const config = await load(o.config);
+      // A Bayes database learned by another tokenizer version scores worse: said once, on stderr.
+      const stale = await (await import('./learn-command.js')).bayesTokenizerNotice(config);
+      if (stale !== null) process.stderr.write(`moat: ${stale}\n`);
+      process.exit(await scanCommand(config, paths, { json: o.json === true }));
+    });
   program
     .command('learn')
     .description('train Bayes: learn messages as spam or ham (files, directories, Maildirs, mbox), or forget them')

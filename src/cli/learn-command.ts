@@ -5,21 +5,22 @@
  * tokenized as the bayes check does. Learned in batches, each batch one store transaction. A
  * message already learned as that class is skipped; one learned as the other class is moved.
  * `--forget` unlearns. `--expire` runs the store's expiry (checks.bayes.expiry) once.
- * Prints the counts; exit 1 when a path could not be read or nothing was given.
+ * Prints the counts (and, on stderr, when the store holds messages learned by another tokenizer
+ * version: index.ts tokenizerWarning); exit 1 when a path could not be read or nothing was given.
  * Works beside a running gateway: the SQLite store takes one writer at a time and waits (busy timeout).
  * With `state: redis://…` the tokens are the cluster's (src/store/redis/bayes.ts): learned through
  * any node's config, they score on every node.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { bayesPath, openBayesStore, openQuarantine, statePath } from '../main-stores.js';
 import { messageView } from '../pipeline/message.js';
 import { systemClock } from '../platform/clock.js';
-import { learnedId, learner } from '../scan/bayes/index.js';
-import { tokenize } from '../scan/bayes/tokenize.js';
+import { learnedId, learner, learnTokens, tokenizerWarning } from '../scan/bayes/index.js';
 import { limitsForScan, mimeParser } from '../scan/mime/index.js';
-import { tokenHash, type BayesClass, type BayesStore, type LearnItem, type LearnOutcome } from '../store/bayes.js';
+import { type BayesClass, type BayesStore, type LearnItem, type LearnOutcome } from '../store/bayes.js';
 import { scanInputs } from './scan-input.js';
 
 export type LearnRequest =
@@ -53,7 +54,7 @@ async function eachBatch(config: Config, as: BayesClass, paths: readonly string[
     const view = messageView(raw.length > limit ? raw.subarray(0, limit) : raw, raw.length, async function* () {
       yield raw;
     }, parse);
-    batch.push({ id: learnedId(view), as, tokens: (await tokenize(view)).map(tokenHash) });
+    batch.push({ id: learnedId(view), as, tokens: await learnTokens(view) });
     if (batch.length >= BATCH) {
       await flush(batch);
       batch = [];
@@ -97,6 +98,28 @@ async function openForLearning(config: Config): Promise<BayesStore> {
   return store;
 }
 
+/**
+ * The tokenizer warning of the configured Bayes store (`moat scan` prints it on stderr), or null:
+ * also when there is no SQLite database yet (nothing learned) or the store cannot be read (the
+ * scan then reports the Bayes failure per message as it always does).
+ */
+export async function bayesTokenizerNotice(config: Config): Promise<string | null> {
+  if (!config.checks.bayes.enabled) return null;
+  const file = statePath(config) !== null ? bayesPath(config) : null;
+  if (file !== null && !existsSync(file)) return null;
+  try {
+    const store = await openBayesStore(config, { readonly: true });
+    try {
+      if (file === null && store instanceof (await import('../store/redis/bayes.js')).RedisBayesStore) await store.ready(config.redis.connectTimeout);
+      return await tokenizerWarning(store);
+    } finally {
+      await store.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
 /** Learns one message (quarantine training): what the store did with it. */
 export async function learnOne(config: Config, raw: Buffer, as: BayesClass): Promise<LearnOutcome> {
   const store = await openForLearning(config);
@@ -119,6 +142,8 @@ export async function learnCommand(config: Config, req: LearnRequest): Promise<n
     else if (req.op === 'learn') process.stdout.write(`${req.as}: learned ${c.learned}, relearned ${c.relearned} (moved from the other class), skipped ${c.skipped} (already known), errors ${c.errors}\n`);
     else process.stdout.write(`forgotten ${c.forgotten}, skipped ${c.skipped} (not learned), errors ${c.errors}\n`);
     process.stdout.write(`store: ${t.spam} spam, ${t.ham} ham learned\n`);
+    const stale = await tokenizerWarning(store);
+    if (stale !== null) process.stderr.write(`moat: ${stale}\n`);
     const none = req.op !== 'expire' && c.learned + c.relearned + c.skipped + c.forgotten === 0;
     return c.errors > 0 || none ? 1 : 0;
   } finally {

@@ -16,7 +16,7 @@ export type LogEvent =
   | 'check.fail-open' | 'rules.loaded' | 'quarantine.released' | 'quarantine.deleted' | 'quarantine.expired' | 'quarantine.error'
   | 'session.auth' | 'session.auth-failed' | 'outbound.alert' | 'outbound.mta-sts' | 'outbound.dane' | 'outbound.learn-failed' | 'outbound.sender-mismatch'
   | 'messagelog.error' | 'messagelog.pruned' | 'admin.start' | 'admin.error' | 'state.unavailable' | 'bayes.unavailable'
-  | 'bayes.expired' | 'admin.login' | 'admin.login-failed' | 'admin.action' | 'digest.sent' | 'digest.queued' | 'digest.error' | 'queue.bounced'
+  | 'bayes.expired' | 'bayes.tokenizer' | 'admin.login' | 'admin.login-failed' | 'admin.action' | 'digest.sent' | 'digest.queued' | 'digest.error' | 'queue.bounced'
   | 'senders.error' | 'senders.changed' | 'scanner.down' | 'scanner.up';
 
 export type LogFields = Record<string, unknown>;

@@ -6,7 +6,9 @@ import { messageView } from '../../pipeline/message.js';
 import type { PhaseContext, DataContext } from '../../pipeline/types.js';
 import { systemClock } from '../../platform/clock.js';
 import { SqliteBayesStore } from '../../store/sqlite/bayes.js';
-import { autoLearnClass, bayesCheck, bayesSchema, bucketFindings, learnedId, learner } from './index.js';
+import { tokenHash } from '../../store/bayes.js';
+import { autoLearnClass, bayesCheck, bayesSchema, bucketFindings, learnedId, learner, learnTokens, tokenizerMarker, tokenizerWarning } from './index.js';
+import { tokenize, TOKENIZER_VERSION } from './tokenize.js';
 
 const view = (s: string) => {
   const raw = Buffer.from(s.replace(/\r?\n/g, '\r\n'));
@@ -81,5 +83,67 @@ describe('bayes check', () => {
     // A failed check could have changed the score: never learn then.
     expect(autoLearnClass({ action: 'accept', findings: [f('DKIM_VALID', -2), f('AUTH_TEMPFAIL', 0, true)] }, rule)).toBeNull();
     expect(autoLearnClass({ action: 'defer', findings: [f('RULE_A', 20)] }, rule)).toBeNull();
+  });
+
+  describe('tokenizer version marker', () => {
+    const markerCount = async (v: number): Promise<number> => {
+      const c = (await store.lookup([tokenizerMarker(v)])).counts.get(tokenizerMarker(v));
+      return (c?.spam ?? 0) + (c?.ham ?? 0);
+    };
+    /** A message learned as a Moat of `version` learned it (undefined: one from before markers). */
+    const learnAs = async (i: number, version: number | undefined): Promise<void> => {
+      const tokens = (await tokenize(spam(i))).map(tokenHash);
+      await store.learn([{ id: `old-${i}`, as: 'spam', tokens: version === undefined ? tokens : [...tokens, tokenizerMarker(version)] }], 1);
+    };
+
+    it('is learned with every message, moves with a relearned one, and says nothing when all is this version', async () => {
+      expect(await tokenizerWarning(store)).toBeNull();
+      const l = learner(store, systemClock);
+      await l.learn(spam(1), 'spam');
+      await l.learn(ham(1), 'ham');
+      expect(await markerCount(TOKENIZER_VERSION)).toBe(2);
+      expect(await tokenizerWarning(store)).toBeNull();
+      expect(await l.learn(spam(1), 'ham')).toBe('relearned');
+      expect(await markerCount(TOKENIZER_VERSION)).toBe(2);
+      expect(await tokenizerWarning(store)).toBeNull();
+      // learnTokens is the message's own tokens and the marker, which no message can make.
+      const own = (await tokenize(spam(2))).map(tokenHash);
+      expect(await learnTokens(spam(2))).toEqual([...own, tokenizerMarker()]);
+      expect(own).not.toContain(tokenizerMarker());
+    });
+
+    it('names the versions of a database learned by another tokenizer or before markers', async () => {
+      for (let i = 0; i < 3; i++) await learnAs(i, TOKENIZER_VERSION - 1);
+      expect(await tokenizerWarning(store)).toBe(
+        `Bayes database was learned by tokenizer v${TOKENIZER_VERSION - 1} (3 of 3 messages), this Moat uses tokenizer v${TOKENIZER_VERSION}: relearn (a new database, moat learn spam|ham again); until then Bayes verdicts are worse`,
+      );
+      await learnAs(3, undefined);
+      await learnAs(4, TOKENIZER_VERSION + 1);
+      await learner(store, systemClock).learn(ham(1), 'ham');
+      const w = await tokenizerWarning(store);
+      expect(w).toContain(`tokenizer v${TOKENIZER_VERSION - 1} (3 of 6 messages), tokenizer v${TOKENIZER_VERSION + 1} (1 of 6 messages), no recorded tokenizer`);
+      expect(w).toContain('(1 of 6), this tokenizer (1 of 6), this Moat uses');
+    });
+
+    it('is no clue: a database learned with markers gives the verdict one learned without them gives', async () => {
+      const config = bayesSchema.parse({ minSpam: 5, minHam: 5 });
+      const bare = new SqliteBayesStore(join(dir, 'bare.db'));
+      try {
+        for (let i = 0; i < 5; i++) {
+          for (const [m, as] of [[spam(i), 'spam'], [ham(i), 'ham']] as const) {
+            await store.learn([{ id: `${as}${i}`, as, tokens: await learnTokens(m) }], 1);
+            await bare.learn([{ id: `${as}${i}`, as, tokens: (await tokenize(m)).map(tokenHash) }], 1);
+          }
+        }
+        const verdict = (s: SqliteBayesStore, m: ReturnType<typeof view>) => bayesCheck(config, s, systemClock).open({ id: 's', clientIp: '127.0.0.1', clientPort: 1, localIp: '127.0.0.1', localPort: 25 }).data?.(m, ctx, AbortSignal.timeout(5000));
+        for (const m of [spam(100), ham(100)]) {
+          const marked = await verdict(store, m);
+          expect(marked?.length).toBeGreaterThan(0);
+          expect(marked).toEqual(await verdict(bare, m));
+        }
+      } finally {
+        await bare.close();
+      }
+    });
   });
 });

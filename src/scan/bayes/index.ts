@@ -7,14 +7,17 @@
  * counts. Fails: a store error throws; the check is fail-open by default (a broken token database
  * must not stop mail: Bayes only scores), so the failure is logged and the message goes on.
  * Auto-learning (off by default) learns a message whose score without Bayes was confident.
+ * Every learned message also carries its tokenizer's version marker (tokenizerMarker), so that a
+ * database learned by another tokenizer is reported (tokenizerWarning) instead of silently
+ * giving worse verdicts.
  */
 import { createHash } from 'node:crypto';
 import type { MessageView } from '../../pipeline/message.js';
 import type { Check, Finding, SymbolDef, VerdictSummary } from '../../pipeline/types.js';
 import type { Clock } from '../../platform/clock.js';
-import { tokenHash, type BayesClass, type BayesStore, type LearnOutcome } from '../../store/bayes.js';
+import { tokenHash, type BayesClass, type BayesStore, type LearnOutcome, type TokenHash } from '../../store/bayes.js';
 import { classify, DEFAULT_PARAMS, type BayesParams } from './classifier.js';
-import { tokenize } from './tokenize.js';
+import { tokenize, TOKENIZER_VERSION } from './tokenize.js';
 import type { BayesConfig } from './config.js';
 export { bayesSchema, type BayesConfig } from './config.js';
 
@@ -73,6 +76,48 @@ export function learnedId(view: MessageView): string {
   return h.digest('hex');
 }
 
+/**
+ * The version marker learned with every message: the hash of a token no message can make (the
+ * tokenizer's tokens never start with NUL). Its counts say how many learned messages this version
+ * of the tokenizer learned, in any store (SQLite, Redis) and through forget and relearn alike, with
+ * no schema of its own. It is never a clue: the check classifies the message's own tokens only.
+ */
+export function tokenizerMarker(version: number = TOKENIZER_VERSION): TokenHash {
+  return tokenHash(`\0moat-tokenizer:v${version}`);
+}
+
+/** Versions looked for beside the current one (a database learned by a newer Moat is noticed too). */
+const NEWER_VERSIONS = 8;
+
+/** The tokens a message is learned with: its own and the version marker. */
+export async function learnTokens(view: MessageView): Promise<TokenHash[]> {
+  return [...(await tokenize(view)).map(tokenHash), tokenizerMarker()];
+}
+
+/**
+ * Null when every learned message was learned by this tokenizer (or none was learned), else the
+ * warning to log: which versions learned how many messages ("none recorded": learned by a Moat
+ * older than version markers). One lookup of the markers; a store error rejects.
+ */
+export async function tokenizerWarning(store: Pick<BayesStore, 'lookup'>): Promise<string | null> {
+  const versions = Array.from({ length: TOKENIZER_VERSION + NEWER_VERSIONS }, (_, i) => i + 1);
+  const markers = versions.map((v) => tokenizerMarker(v));
+  const { totals, counts } = await store.lookup(markers);
+  const learned = totals.spam + totals.ham;
+  if (learned === 0) return null;
+  const by = versions.map((v, i) => {
+    const c = counts.get(markers[i] as bigint);
+    return { v, n: c ? c.spam + c.ham : 0 };
+  });
+  const current = by.find((b) => b.v === TOKENIZER_VERSION)?.n ?? 0;
+  if (current >= learned) return null;
+  const others = by.filter((b) => b.v !== TOKENIZER_VERSION && b.n > 0).sort((a, b) => b.n - a.n);
+  const none = Math.max(0, learned - by.reduce((a, b) => a + b.n, 0));
+  const parts = [...others.map((b) => `tokenizer v${b.v} (${b.n} of ${learned} messages)`), ...(none > 0 ? [`no recorded tokenizer, a Moat older than v${TOKENIZER_VERSION} (${none} of ${learned})`] : [])];
+  if (current > 0) parts.push(`this tokenizer (${current} of ${learned})`);
+  return `Bayes database was learned by ${parts.join(', ')}, this Moat uses tokenizer v${TOKENIZER_VERSION}: relearn (a new database, moat learn spam|ham again); until then Bayes verdicts are worse`;
+}
+
 export interface Learner {
   learn(view: MessageView, as: BayesClass): Promise<LearnOutcome>;
 }
@@ -81,7 +126,7 @@ export interface Learner {
 export function learner(store: BayesStore, clock: Clock): Learner {
   return {
     async learn(view, as) {
-      const tokens = (await tokenize(view)).map(tokenHash);
+      const tokens = await learnTokens(view);
       const [outcome] = await store.learn([{ id: learnedId(view), as, tokens }], clock.now());
       return outcome ?? 'known';
     },

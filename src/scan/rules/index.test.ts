@@ -60,6 +60,18 @@ describe('rules check (corpus-style: .eml fixture → symbols and action)', () =
     expect((await verdict(join(EML, 'ham.eml'))).symbols).toEqual([]);
   });
 
+  it('marks an HTML-only posting through a discussion list, not the same posting with a text part', async () => {
+    const file = join(EML, 'rules', 'list-html-spam.eml');
+    expect((await verdict(file)).symbols).toContain('MOAT_LIST_HTML_ONLY');
+    const alt = join(dir, 'list-alternative.eml');
+    const raw = readFileSync(file, 'latin1').replace(/Content-Type: text\/html; charset=us-ascii\n\n([\s\S]*)$/, (_m, html: string) =>
+      `Content-Type: multipart/alternative; boundary="b1"\n\n--b1\nContent-Type: text/plain\n\nOur special report.\n--b1\nContent-Type: text/html\n\n${html}--b1--\n`);
+    writeFileSync(alt, raw);
+    const v = await verdict(alt);
+    expect(v.symbols).not.toContain('MOAT_LIST_HTML_ONLY');
+    expect(v.symbols).toContain('MOAT_LIST_UNSUBSCRIBE');
+  });
+
   it('scores an operator rule with the score of its file, and with policy.symbols over it', async () => {
     const file = join(dir, 'local.cf');
     writeFileSync(file, 'body LOCAL_BARRISTER /\\bbarrister\\b/i\nscore LOCAL_BARRISTER 7.5\ndescribe LOCAL_BARRISTER Mentions a barrister\n');
