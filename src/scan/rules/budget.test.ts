@@ -5,7 +5,7 @@
 // schedstat advances while this thread computes and stands still while it is blocked.
 import { describe, expect, it } from 'vitest';
 import { compileRules } from './compiler.js';
-import { threadCpuClock, threadTaskId, taskCpuMs } from './cpu-clock.js';
+import { taskCpuClock, threadCpuClock, threadTaskId } from './cpu-clock.js';
 import { evaluate, prepare } from './evaluator.js';
 import type { RuleInput } from './input.js';
 
@@ -76,6 +76,9 @@ describe('rule budget on the CPU clock', () => {
     // The same clock read from outside the thread by its task id.
     const tid = threadTaskId();
     expect(tid).not.toBeNull();
-    expect(taskCpuMs(tid ?? 0)).toBeGreaterThanOrEqual(c1);
+    const other = taskCpuClock(tid ?? 0);
+    expect(other?.read()).toBeGreaterThanOrEqual(c1);
+    other?.close();
+    expect(other?.read()).toBeNull();
   });
 });

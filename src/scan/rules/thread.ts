@@ -14,7 +14,7 @@
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { RuleSet } from './compiler.js';
-import { taskCpuMs, threadCpuClock } from './cpu-clock.js';
+import { taskCpuClock, threadCpuClock, type CpuClock } from './cpu-clock.js';
 import { evaluate, prepare, warmUp, type EvalResult } from './evaluator.js';
 import type { RuleInput } from './input.js';
 
@@ -51,8 +51,8 @@ interface Job {
 class Slot {
   private worker: Worker | null = null;
   private ready: Promise<Worker> | null = null;
-  /** The thread's task id, for its CPU clock; null: the deadline counts wall time. */
-  private tid: number | null = null;
+  /** The thread's CPU clock; null: the deadline counts wall time. */
+  private clock: CpuClock | null = null;
   private progress = new Int32Array(new SharedArrayBuffer(4));
   private idle: NodeJS.Timeout | null = null;
   private nextId = 1;
@@ -73,7 +73,7 @@ class Slot {
     return new Promise((resolve, reject) => {
       const onMessage = (m: { ready?: boolean; tid?: number | null }): void => {
         if (!m.ready) return;
-        this.tid = m.tid ?? null;
+        this.clock = typeof m.tid === 'number' ? taskCpuClock(m.tid) : null;
         w.off('message', onMessage);
         w.off('error', onError);
         resolve(w);
@@ -81,6 +81,8 @@ class Slot {
       const onError = (e: Error): void => {
         this.worker = null;
         this.ready = null;
+        this.clock?.close();
+        this.clock = null;
         reject(e);
       };
       w.on('message', onMessage);
@@ -92,6 +94,8 @@ class Slot {
     const w = this.worker;
     this.worker = null;
     this.ready = null;
+    this.clock?.close();
+    this.clock = null;
     if (w) void w.terminate();
   }
 
@@ -103,11 +107,11 @@ class Slot {
       if (job.signal.aborted) throw new Error('deadline passed before the rule pass started');
       const started = performance.now();
       // The thread waits for this message, so its CPU clock stands still until it is posted.
-      const tid = this.tid;
-      const cpuStart = tid === null ? null : taskCpuMs(tid);
+      const clock = this.clock;
+      const cpuStart = clock?.read() ?? null;
       /** Time the pass has run, on the deadline's clock. */
       const spent = (): number => {
-        const now = tid === null || cpuStart === null ? null : taskCpuMs(tid);
+        const now = cpuStart === null ? null : (clock?.read() ?? null);
         return now === null || cpuStart === null ? performance.now() - started : now - cpuStart;
       };
       const id = this.nextId++;
