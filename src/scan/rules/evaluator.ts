@@ -151,8 +151,9 @@ export function evaluate(prepared: PreparedSet, input: RuleInput, o: EvalOptions
   const cpuStart = cpu ? cpu() : 0;
   const spent = (wall: number): number => (cpu ? cpu() - cpuStart : wall);
   // Wall ms into the pass before which the budget cannot be spent. A thread's CPU time grows no
-  // faster than wall time, so the CPU clock (a file read) is read only past this point, which
-  // then moves on by the budget still left: a pass on a quiet machine never reads it.
+  // faster than wall time, so between rules the CPU clock (a file read) is read only past this
+  // point, which then moves on by the budget still left: a pass that stays inside the budget in
+  // wall time reads it only at its start and end.
   let checkAt = o.budgetMs;
   const hits = new Map<string, number>();
   const cache = new Map<HeaderTarget, string | null>();
