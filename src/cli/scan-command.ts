@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
 import { scanInputs, type InputItem } from './scan-input.js';
-import { createScanner, type ScanResult } from './scanner.js';
+import type { ScanResult } from './scanner.js';
 
 export interface ScanOptions {
   readonly json: boolean;
@@ -43,7 +43,8 @@ function format(o: Outcome, json: boolean): string {
 
 
 async function scanHere(config: Config, items: readonly InputItem[], emit: (o: Outcome) => void): Promise<void> {
-  const scanner = createScanner(config);
+  // Loaded here only: with worker threads, this thread reads and prints and never loads the checks.
+  const scanner = await (await import('./scanner.js')).createScanner(config);
   try {
     for (const i of items) {
       if ('error' in i) emit(i);

@@ -15,7 +15,8 @@ interface Job {
 
 const port = parentPort;
 if (port) {
-  const scanner = createScanner((workerData as { config: Config }).config);
+  // Messages posted while the scanner is built wait in the port until the listener is added.
+  const scanner = await createScanner((workerData as { config: Config }).config);
   port.on('message', (job: Job | null) => {
     if (job === null) {
       void scanner.close().finally(() => port.close());

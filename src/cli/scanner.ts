@@ -19,9 +19,6 @@ import { createResolver, systemServers } from '../platform/dns/index.js';
 import { limitsForScan, mimeParser } from '../scan/mime/index.js';
 import { SqliteStateStore } from '../store/sqlite/state.js';
 import type { BayesStore } from '../store/bayes.js';
-import { RedisConnection } from '../store/redis/connection.js';
-import { RedisBayesStore } from '../store/redis/bayes.js';
-import { RedisStateStore } from '../store/redis/state.js';
 import { SqliteBayesStore } from '../store/sqlite/bayes.js';
 import { StoreError, type StateStore } from '../store/state.js';
 
@@ -62,17 +59,31 @@ const NO_BAYES: BayesStore = {
 
 const LOCAL_SESSION = { id: 'scan', clientIp: '127.0.0.1', clientPort: 0, localIp: '127.0.0.1', localPort: 0 };
 
-export function createScanner(config: Config): Scanner {
+/** The Redis stores of a redis:// state (ioredis is loaded only then: it costs each scan thread ~0.2 s of CPU to load). */
+async function redisStores(config: Config): Promise<{ state: StateStore; bayes: BayesStore; connected: Promise<unknown> }> {
+  const [{ RedisStateStore }, { RedisBayesStore }] = await Promise.all([import('../store/redis/state.js'), import('../store/redis/bayes.js')]);
+  const state = new RedisStateStore(redisOptions(config));
+  const bayes = new RedisBayesStore(redisOptions(config));
+  // Redis has no offline queue: the first scan waits (bounded) for the connections.
+  const connected = Promise.all([state, bayes].map((s) => s.ready(config.redis.connectTimeout).catch(() => undefined)));
+  return { state, bayes, connected };
+}
+
+export async function createScanner(config: Config): Promise<Scanner> {
   const clock = systemClock;
   const resolver = createResolver({ ...config.dns, servers: config.dns.servers ?? systemServers(), clock });
   // A SQLite state file is read only when it exists (scan creates nothing); a shared Redis is asked.
+  // Bayes is read-only: an offline scan learns nothing (auto-learning is off here too); Redis (with
+  // a redis:// state) is asked as the gateway asks it.
   const file = statePath(config);
-  const state = file === null ? new RedisStateStore(redisOptions(config)) : existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE;
-  // Read-only: an offline scan learns nothing (auto-learning is off here too); Redis (with a
-  // redis:// state) is asked as the gateway asks it.
-  const bayes = file === null ? new RedisBayesStore(redisOptions(config)) : existsSync(bayesPath(config)) ? new SqliteBayesStore(bayesPath(config), { readonly: true }) : NO_BAYES;
-  // Redis has no offline queue: the first scan waits (bounded) for the connections.
-  const connected = Promise.all([state, bayes].map((s) => (s instanceof RedisConnection ? s.ready(config.redis.connectTimeout).catch(() => undefined) : undefined)));
+  const { state, bayes, connected } =
+    file === null
+      ? await redisStores(config)
+      : {
+          state: existsSync(file) ? new SqliteStateStore(file, clock) : NO_STATE,
+          bayes: existsSync(bayesPath(config)) ? new SqliteBayesStore(bayesPath(config), { readonly: true }) : NO_BAYES,
+          connected: Promise.resolve(),
+        };
   const checksConfig = { ...config.checks, bayes: { ...config.checks.bayes, autoLearn: null } };
   // Only content checks run offline: the envelope stage's LDAP/LAN probes get the refusing ports.
   // The external scanners (clamd, spamd, rspamd) are asked when configured, as in the gateway.

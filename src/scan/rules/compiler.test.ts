@@ -5,6 +5,8 @@ import { evaluate, prepare } from './evaluator.js';
 import { buildInput } from './input.js';
 import { evalMeta, parseMeta } from './meta.js';
 import { evalCondition } from './parser.js';
+import { DEFAULT_SHORTENERS } from '../urls/config.js';
+import { extractUrlSet } from '../urls/extract.js';
 
 const msg = (s: string): Buffer => Buffer.from(s.replace(/\r?\n/g, '\r\n'));
 const BASE = 'From: "Ann Example" <ann@example.org>\nTo: bob@example.com\nSubject: Hello there\nDate: Mon, 2 Jun 2025 10:00:00 +0000\nMessage-ID: <x@example.org>\n';
@@ -53,12 +55,31 @@ describe('rule files (SA .cf syntax)', () => {
       'rawbody R_TAGS /<b>click/',
       'full F_HDR /^Message-ID: <x\\@example\\.org>$/m',
       'uri U_LINK /^https:\\/\\/evil\\.example\\//',
-      'uri U_WWW /^http:\\/\\/www\\.shop\\.example/',
+      // A schemeless link counts under a known public suffix only (the URL extractor's rule).
+      'uri U_WWW /^http:\\/\\/www\\.shop\\.example\\.com/',
     ].join('\n');
     const raw = msg(
-      `${BASE}MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\nthe quick brown fox\njumps over\n\nthe lazy dog www.shop.example\n--b\nContent-Type: text/html\n\n<p><b>click</b> here now <a href="https://evil.example/x">go</a></p>\n--b--\n`,
+      `${BASE}MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\nthe quick brown fox\njumps over\n\nthe lazy dog www.shop.example.com\n--b\nContent-Type: text/html\n\n<p><b>click</b> here now <a href="https://evil.example/x">go</a></p>\n--b--\n`,
     );
     expect(await hits(cf, raw)).toEqual(['B_ACROSS_LINES', 'B_HTML_TEXT', 'B_SUBJ', 'B_TEXT', 'F_HDR', 'R_TAGS', 'U_LINK', 'U_WWW']);
+  });
+
+  it('gives uri rules the URL extractor\'s links, as written and normalised: defanged text, img src, a percent-encoded host', async () => {
+    const cf = [
+      'uri U_DEFANGED /^https?:\\/\\/evil\\.example\\.com\\//',
+      'uri U_IMG /^https:\\/\\/img\\.example\\.net\\/p\\.gif$/',
+      'uri U_ENCODED_AS_WRITTEN /^https?:\\/\\/[^\\/]*%[0-9a-f]{2}/i',
+      'uri U_DECODED /^http:\\/\\/bank\\.example\\.org\\//',
+      'uri U_MAILTO /^mailto:/',
+    ].join('\n');
+    const raw = msg(
+      `${BASE}MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee hxxp://evil[.]example[.]com/ now\n--b\nContent-Type: text/html\n\n<p><img src="https://img.example.net/p.gif"><a href="http://%62ank.example.org/">bank</a> <a href="mailto:x@example.org">mail</a></p>\n--b--\n`,
+    );
+    expect(await hits(cf, raw)).toEqual(['U_DECODED', 'U_DEFANGED', 'U_ENCODED_AS_WRITTEN', 'U_IMG']);
+    // One extraction per parse for equal options: the urls check's config object and the rules' default share it.
+    const view = messageView(raw, raw.length, async function* () {});
+    const m = await view.mime();
+    expect(extractUrlSet(m, { maxUrls: 500, maxPerHost: 20, shorteners: [...DEFAULT_SHORTENERS] })).toBe(extractUrlSet(m));
   });
 
   it('evaluates metas: && || ! parentheses and the arithmetic form, over sub-rules', async () => {

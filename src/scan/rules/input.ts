@@ -9,13 +9,13 @@
  * - rawbody: the decoded text and HTML parts as they are (tags kept), in chunks of 2048–4096
  *   characters cut at a newline where possible;
  * - full: the message as received (octets as latin1 characters) up to the scan limit;
- * - uri: the URIs of the text and the HTML (uris.ts).
+ * - uri: the URLs of the one URL extractor, as written and normalised (uris.ts).
  * Plain data only: it is posted to the rule thread. Trusts the parse; never throws.
  */
 import { addressParser } from 'postal-mime';
 import type { MessageView } from '../../pipeline/message.js';
 import type { ParsedMime } from '../mime/types.js';
-import { extractUris } from './uris.js';
+import { ruleUris } from './uris.js';
 
 export interface InputField {
   /** Lower-case name. */
@@ -117,6 +117,6 @@ export function buildInput(view: MessageView, m: ParsedMime, envelopeFrom: strin
     body: renderedParagraphs(m.headers.subject, [m.text, m.htmlText]),
     rawbody: [...shortParagraphs(m.text), ...shortParagraphs(m.html)],
     full: needs.full ? view.raw.toString('latin1').replace(/\r\n/g, '\n') : '',
-    uris: needs.uri ? extractUris(m.text, m.html) : [],
+    uris: needs.uri ? ruleUris(m) : [],
   };
 }

@@ -3,7 +3,10 @@
  * (docs/rules.md, "The time budget"). A pass that overruns its budget by more than GRACE_MS is
  * a regex the evaluator's own clock checks cannot stop (one match that never returns): the thread
  * is terminated (V8 interrupts a running match), the rule it was in is read from shared memory,
- * and the pass reports it as stopped; the next pass starts a fresh thread. Threads are started on
+ * and the pass reports it as stopped; the next pass starts a fresh thread. Like the evaluator's
+ * budget, the deadline counts the rule thread's CPU time where Linux gives it (cpu-clock.ts): the
+ * timer fires after budget + GRACE_MS of wall time, and when the thread has run less than that
+ * (a loaded machine), it is set again for what is left. Threads are started on
  * first use, one message at a time each, warm up (compile every regex) before their first message, and end after IDLE_MS without work (so the threads of a
  * rule set replaced by SIGHUP go away). `inlineRunner` is the same contract on the calling thread,
  * without the hard deadline (unit tests, benchmarks). A thread that dies otherwise fails the pass.
@@ -11,6 +14,7 @@
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { RuleSet } from './compiler.js';
+import { taskCpuClock, threadCpuClock, type CpuClock } from './cpu-clock.js';
 import { evaluate, prepare, warmUp, type EvalResult } from './evaluator.js';
 import type { RuleInput } from './input.js';
 
@@ -31,8 +35,9 @@ const IDLE_MS = 10 * 60_000;
 export function inlineRunner(set: RuleSet, budgetMs: number): RuleRunner {
   const prepared = prepare(set);
   warmUp(prepared);
+  const cpu = threadCpuClock();
   return {
-    run: (input) => Promise.resolve({ ...evaluate(prepared, input, { budgetMs, now: () => performance.now() }), killed: false }),
+    run: (input) => Promise.resolve({ ...evaluate(prepared, input, { budgetMs, now: () => performance.now(), cpu }), killed: false }),
   };
 }
 
@@ -46,6 +51,8 @@ interface Job {
 class Slot {
   private worker: Worker | null = null;
   private ready: Promise<Worker> | null = null;
+  /** The thread's CPU clock; null: the deadline counts wall time. */
+  private clock: CpuClock | null = null;
   private progress = new Int32Array(new SharedArrayBuffer(4));
   private idle: NodeJS.Timeout | null = null;
   private nextId = 1;
@@ -64,8 +71,9 @@ class Slot {
     w.unref();
     this.worker = w;
     return new Promise((resolve, reject) => {
-      const onMessage = (m: { ready?: boolean }): void => {
+      const onMessage = (m: { ready?: boolean; tid?: number | null }): void => {
         if (!m.ready) return;
+        this.clock = typeof m.tid === 'number' ? taskCpuClock(m.tid) : null;
         w.off('message', onMessage);
         w.off('error', onError);
         resolve(w);
@@ -73,6 +81,8 @@ class Slot {
       const onError = (e: Error): void => {
         this.worker = null;
         this.ready = null;
+        this.clock?.close();
+        this.clock = null;
         reject(e);
       };
       w.on('message', onMessage);
@@ -84,6 +94,8 @@ class Slot {
     const w = this.worker;
     this.worker = null;
     this.ready = null;
+    this.clock?.close();
+    this.clock = null;
     if (w) void w.terminate();
   }
 
@@ -94,6 +106,14 @@ class Slot {
       const w = await (this.ready ??= this.start());
       if (job.signal.aborted) throw new Error('deadline passed before the rule pass started');
       const started = performance.now();
+      // The thread waits for this message, so its CPU clock stands still until it is posted.
+      const clock = this.clock;
+      const cpuStart = clock?.read() ?? null;
+      /** Time the pass has run, on the deadline's clock. */
+      const spent = (): number => {
+        const now = cpuStart === null ? null : (clock?.read() ?? null);
+        return now === null || cpuStart === null ? performance.now() - started : now - cpuStart;
+      };
       const id = this.nextId++;
       const result = await new Promise<PassResult>((resolve, reject) => {
         const cleanup = (): void => {
@@ -118,13 +138,21 @@ class Slot {
           this.stop();
           reject(new Error('rule thread exited'));
         };
-        const timer = setTimeout(() => {
+        const deadline = this.budgetMs + GRACE_MS;
+        const expire = (): void => {
+          const used = spent();
+          if (used < deadline) {
+            // The thread ran less than its deadline (it waited for a core): it may run the rest.
+            timer = setTimeout(expire, Math.max(1, deadline - used));
+            return;
+          }
           cleanup();
           const index = Atomics.load(this.progress, 0);
           const rule = index >= 0 ? (this.set.rules[index]?.name ?? '?') : '?';
           this.stop();
-          resolve({ hits: [], stoppedAt: rule, elapsedMs: performance.now() - started, killed: true });
-        }, this.budgetMs + GRACE_MS);
+          resolve({ hits: [], stoppedAt: rule, elapsedMs: used, killed: true });
+        };
+        let timer = setTimeout(expire, deadline);
         w.on('message', onMessage);
         w.once('error', onError);
         w.once('exit', onExit);

@@ -1,30 +1,25 @@
 /**
- * The URIs `uri` rules read: `http(s)://…` and `www.…` in the text and the HTML, and `href=`
- * values of the HTML (quoted or not), in order, each once. `www.` forms are also given with
- * `http://` in front, as SpamAssassin's canonical list does. One function, so that the URL check's
- * extractor (src/scan/urls) can replace it later without touching the rules. Bounded: at most
- * MAX_URIS URIs of at most MAX_LENGTH characters.
+ * The URIs `uri` rules read: the URLs of the one URL extractor (src/scan/urls, extractUrlSet on
+ * the shared MIME parse, memoised: the urls check and the rules get the same extraction), each as
+ * written (text obfuscations undone; "http://" before a schemeless www. link) and, when it
+ * differs, normalised as a browser reads it, as SpamAssassin's list gives raw and canonical forms.
+ * So a rule sees every link the urls check judges: text, HTML links and sources, URLs in the
+ * rendered HTML and redirect targets; only http, https and ftp (the extractor keeps no others).
+ * In order, each once. Bounded: at most MAX_URIS URIs of at most MAX_LENGTH characters.
  */
+import type { ParsedMime } from '../mime/types.js';
+import { extractUrlSet } from '../urls/extract.js';
 
 const MAX_URIS = 1000;
 const MAX_LENGTH = 2048;
-const IN_TEXT = /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^[\]()]+/gi;
-const HREF = /\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi;
 
-function tidy(u: string): string {
-  // Sentence punctuation after a link is not part of it.
-  return u.replace(/[.,;:!?]+$/, '').slice(0, MAX_LENGTH);
-}
-
-export function extractUris(text: string, html: string): string[] {
+export function ruleUris(mime: ParsedMime): string[] {
   const seen = new Set<string>();
-  const add = (u: string): void => {
-    const t = tidy(u.trim());
-    if (t === '' || seen.size >= MAX_URIS) return;
-    seen.add(t);
-    if (/^www\./i.test(t)) seen.add(`http://${t}`);
-  };
-  for (const m of html.matchAll(HREF)) add((m[1] ?? m[2] ?? m[3] ?? '').replace(/&amp;/gi, '&'));
-  for (const s of [text, html]) for (const m of s.matchAll(IN_TEXT)) add(m[0].replace(/&amp;/gi, '&'));
-  return [...seen].slice(0, MAX_URIS);
+  for (const u of extractUrlSet(mime).urls) {
+    for (const s of [u.written.trim(), u.url]) {
+      if (seen.size >= MAX_URIS) return [...seen];
+      if (s !== '') seen.add(s.slice(0, MAX_LENGTH));
+    }
+  }
+  return [...seen];
 }

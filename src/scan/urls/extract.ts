@@ -11,7 +11,7 @@
  * Bounded: at most MAX_INPUT characters of each source are read, `maxUrls` distinct URLs kept,
  * and at most `maxPerHost` of them per host, so that a thousand tracking links to one host cannot
  * push a later host out of the list (`truncated` says when anything was dropped). Memoised per
- * parse and options. Never throws.
+ * parse and options (by value). Never throws.
  */
 import type { ParsedMime } from '../mime/types.js';
 import type { ObfuscationKind } from './deobfuscate.js';
@@ -27,6 +27,8 @@ export type UrlSource = 'text' | 'html-href' | 'html-src' | 'html-text';
 export interface ExtractedUrl {
   /** Normalised (WHATWG serialisation): lower-case A-label host, default port dropped. */
   readonly url: string;
+  /** As written in the message, text obfuscations undone (schemeless text links get "http://"); may equal `url`. */
+  readonly written: string;
   /** Lower-case, IDNA A-labels (domainToASCII); IPv6 literals in brackets. */
   readonly host: string;
   /** By the public suffix list (tldts); null for IP literals and hosts under no known suffix. */
@@ -133,6 +135,7 @@ class Collector {
     this.perHost.set(p.host, n + 1);
     this.urls.push({
       url: p.url,
+      written: p.written,
       host: p.host,
       registrableDomain: p.registrableDomain,
       source,
@@ -163,16 +166,21 @@ function collect(m: ParsedMime, o: ExtractOptions): UrlSet {
   return { urls: c.urls, truncated: c.truncated };
 }
 
-const memo = new WeakMap<ParsedMime, WeakMap<ExtractOptions, UrlSet>>();
+const memo = new WeakMap<ParsedMime, Map<string, UrlSet>>();
 
-/** The URLs of a message and whether the bound cut them (memoised per parse and options). */
+/**
+ * The URLs of a message and whether the bound cut them, memoised per parse and options by value:
+ * the urls check (its config's options) and the `uri` rules (DEFAULT_EXTRACT) share one extraction
+ * whenever the options are equal.
+ */
 export function extractUrlSet(mime: ParsedMime, options: ExtractOptions = DEFAULT_EXTRACT): UrlSet {
   let byOptions = memo.get(mime);
   if (!byOptions) {
-    byOptions = new WeakMap();
+    byOptions = new Map();
     memo.set(mime, byOptions);
   }
-  let set = byOptions.get(options);
+  const key = `${options.maxUrls}/${options.maxPerHost}/${options.shorteners.join(' ')}`;
+  let set = byOptions.get(key);
   if (!set) {
     try {
       set = collect(mime, options);
@@ -180,7 +188,7 @@ export function extractUrlSet(mime: ParsedMime, options: ExtractOptions = DEFAUL
       // A bug here must not fail the message: no URLs is what a parse without links gives.
       set = { urls: [], truncated: false };
     }
-    byOptions.set(options, set);
+    byOptions.set(key, set);
   }
   return set;
 }

@@ -15,6 +15,8 @@ import { UNICODE_DOTS, ZERO_WIDTH, type ObfuscationKind } from './deobfuscate.js
 export interface ParsedUrl {
   /** WHATWG serialisation: lower-case A-label host, default port dropped, path percent-encoded. */
   readonly url: string;
+  /** The candidate as it was parsed (text obfuscations undone, not yet normalised): `uri` rules read it beside `url`. */
+  readonly written: string;
   /** Lower-case; A-labels for IDNs; IPv6 in brackets. */
   readonly host: string;
   /** By the public suffix list; null for IP literals and hosts under no known suffix. */
@@ -74,6 +76,7 @@ export function parseUrl(candidate: string, base?: string): ParsedUrl | null {
   const userinfo = u.username !== '' || u.password !== '' ? safeDecode(u.password === '' ? u.username : `${u.username}:${u.password}`) : null;
   return {
     url: u.href,
+    written: candidate,
     host,
     registrableDomain: d?.domain ?? null,
     ip,
