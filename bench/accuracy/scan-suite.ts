@@ -46,6 +46,8 @@ export interface ScanReport {
   readonly suite: 'scan';
   readonly version: 1;
   readonly startedAt: string;
+  /** Wall time of the whole suite; older results lack it. */
+  readonly durationSec?: number;
   readonly quick: boolean;
   readonly machine: MachineInfo;
   readonly systems: readonly ScanSystemResult[];
@@ -55,6 +57,7 @@ export interface ScanReport {
 
 export async function runScanSuite(o: ScanOptions): Promise<ScanReport> {
   const startedAt = new Date().toISOString();
+  const t0 = performance.now();
   const machine = machineInfo();
   const repeats = o.repeats ?? (o.quick ? 1 : 3);
   const { layout, dns } = await prepare(o.quick, o.log, o.messages);
@@ -123,7 +126,7 @@ export async function runScanSuite(o: ScanOptions): Promise<ScanReport> {
     }
   }
   await stopAll();
-  return { suite: 'scan', version: 1, startedAt, quick: o.quick, machine, systems, skipped };
+  return { suite: 'scan', version: 1, startedAt, durationSec: (performance.now() - t0) / 1000, quick: o.quick, machine, systems, skipped };
 }
 
 /**

@@ -50,6 +50,8 @@ export interface AccuracyReport {
   readonly suite: 'accuracy';
   readonly version: 1;
   readonly startedAt: string;
+  /** Wall time of the whole suite; older results lack it. */
+  readonly durationSec?: number;
   readonly quick: boolean;
   readonly machine: MachineInfo;
   readonly counts: { readonly train: { ham: number; spam: number }; readonly test: { ham: number; spam: number } };
@@ -102,6 +104,7 @@ export async function prepare(quick: boolean, log: (line: string) => void, testM
 
 export async function runAccuracySuite(o: AccuracyOptions): Promise<AccuracyReport> {
   const startedAt = new Date().toISOString();
+  const t0 = performance.now();
   const machine = machineInfo();
   const { layout, dns } = await prepare(o.quick, o.log);
   const systems: SystemResult[] = [];
@@ -127,7 +130,7 @@ export async function runAccuracySuite(o: AccuracyOptions): Promise<AccuracyRepo
     systems.push(sum);
   }
   await stopAll();
-  return { suite: 'accuracy', version: 1, startedAt, quick: o.quick, machine, counts: { train: count(layout.train), test: count(layout.test) }, systems, skipped };
+  return { suite: 'accuracy', version: 1, startedAt, durationSec: (performance.now() - t0) / 1000, quick: o.quick, machine, counts: { train: count(layout.train), test: count(layout.test) }, systems, skipped };
 }
 
 const pct = (x: number, d = 2): string => `${(x * 100).toFixed(d)}%`;

@@ -53,9 +53,9 @@ function machineWithoutLoad(r: RunOf): string {
 }
 
 /**
- * The section's opening lines: runHeader's for one run; for several, one line per run (when, the
- * file, the rows it gave, its load at the start, its command) and the machine once (per run when
- * they differ).
+ * The section's opening lines: runHeader's for one run; for several, one line per run (when, how
+ * long it took when recorded, the file, the rows it gave, its load at the start, its command) and
+ * the machine once (per run when they differ).
  */
 function header<R extends RunOf, Row>(picked: readonly Picked<R, Row>[], label: (row: Row) => string, suite: string): string[] {
   const sources = sourcesOf(picked);
@@ -70,7 +70,8 @@ function header<R extends RunOf, Row>(picked: readonly Picked<R, Row>[], label: 
       const rows = picked.filter((p) => p.source === src).map((p) => label(p.row));
       const load = src.report.machine.loadAtStart === undefined ? '' : `; load average ${src.report.machine.loadAtStart} at the start`;
       const other = machineWithoutLoad(src.report) === machine ? '' : `; machine: ${machineWithoutLoad(src.report)}`;
-      return `- ${utcMinute(src.report.startedAt)}, \`${src.file}\`: ${rows.join(', ')}${load}${other}; \`${src.report.command ?? `node dist/bench/run.js ${suite} (exact arguments not recorded)`}\``;
+      const took = src.report.durationSec === undefined ? '' : ` (${src.report.durationSec.toFixed(0)} s)`;
+      return `- ${utcMinute(src.report.startedAt)}${took}, \`${src.file}\`: ${rows.join(', ')}${load}${other}; \`${src.report.command ?? `node dist/bench/run.js ${suite} (exact arguments not recorded)`}\``;
     }),
     '',
     `**Machine:** ${machine}.`,

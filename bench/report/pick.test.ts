@@ -59,8 +59,8 @@ function accuracy(at: string, quick: boolean, load: number, systems: AccSystem[]
 }
 const scanRow = (system: string, version: string, messages: number, rate: number) => ({ system, version, concurrency: '2', messages, runs: [rate], messagesPerSecond: rate, load: { atStart: 1, atEnd: 2 } });
 type ScanRow = ReturnType<typeof scanRow>;
-function scan(at: string, systems: ScanRow[], args: string) {
-  return { suite: 'scan', version: 1, startedAt: `2026-12-01T${at}:00.000Z`, quick: false, machine: machine(4), systems, skipped: [], command: `node dist/bench/run.js scan${args}` };
+function scan(at: string, systems: ScanRow[], args: string, durationSec?: number) {
+  return { suite: 'scan', version: 1, startedAt: `2026-12-01T${at}:00.000Z`, ...(durationSec === undefined ? {} : { durationSec }), quick: false, machine: machine(4), systems, skipped: [], command: `node dist/bench/run.js scan${args}` };
 }
 
 async function project(files: Record<string, unknown>): Promise<string> {
@@ -106,11 +106,14 @@ describe('content sections from several results', () => {
 
   it('a later Moat-only scan replaces plain Moat only, keeps Moat + clamd and the anchors, ratios only within a run', async () => {
     const md = await project({
-      'scan-2026-12-01T10-00-00-000Z.json': scan('10:00', [scanRow('moat', 'Moat 0.1.0', 600, 46), scanRow('moat', 'Moat 0.1.0 + clamd', 600, 41), scanRow('spamassassin', 'SpamAssassin 4.0.1', 600, 4.6), scanRow('rspamd', 'Rspamd 3.4', 600, 78.5)], ' --clamd --messages 600'),
+      'scan-2026-12-01T10-00-00-000Z.json': scan('10:00', [scanRow('moat', 'Moat 0.1.0', 600, 46), scanRow('moat', 'Moat 0.1.0 + clamd', 600, 41), scanRow('spamassassin', 'SpamAssassin 4.0.1', 600, 4.6), scanRow('rspamd', 'Rspamd 3.4', 600, 78.5)], ' --clamd --messages 600', 612.4),
       'scan-2026-12-01T12-00-00-000Z.json': scan('12:00', [scanRow('moat', 'Moat 0.2.0', 3115, 120)], ' --systems moat'),
     });
     const section = md.slice(md.indexOf('## Content verdicts: full-scan throughput'));
     expect(section).toContain('Full scan of 3115 or 600 test messages (see each row');
+    // the run's wall time when the result has it
+    expect(section).toContain('- 2026-12-01 10:00 UTC (612 s), `bench/out/scan-2026-12-01T10-00-00-000Z.json`: Moat 0.1.0 + clamd, SpamAssassin 4.0.1, Rspamd 3.4; load average 4 at the start;');
+    expect(section).toContain('- 2026-12-01 12:00 UTC, `bench/out/scan-2026-12-01T12-00-00-000Z.json`: Moat 0.2.0;');
     expect(section).toMatch(/\| Moat 0\.2\.0 \| 2026-12-01 12:00 UTC \| 3115 \| 2 \| 120\.0 \|/);
     expect(section).toMatch(/\| Moat 0\.1\.0 \+ clamd \| 2026-12-01 10:00 UTC \| 600 \| 2 \| 41\.0 \|/);
     expect(section).toMatch(/\| SpamAssassin 4\.0\.1 \| 2026-12-01 10:00 UTC \| 600 \| 2 \| 4\.6 \| 4\.6 \| 1\.0–2\.0 \| other run \|/);
