@@ -19,6 +19,7 @@ describe('content benchmarks, quick subset', () => {
   it('scores every test message of the subset and tells most spam from ham', async () => {
     const r = await runAccuracySuite({ quick: true, systems: ['moat'], concurrency: 2, log });
     expect(r.counts.test).toEqual(QUICK_LIMITS.test);
+    expect(r.durationSec).toBeGreaterThan(0);
     const m = r.systems[0]?.metrics;
     expect(m).toBeDefined();
     if (!m) return;
@@ -32,6 +33,7 @@ describe('content benchmarks, quick subset', () => {
   it('measures the scan rate over the whole subset', async () => {
     const r = await runScanSuite({ quick: true, systems: ['moat'], concurrency: 2, clamd: false, log });
     expect(r.systems.map((s) => s.system)).toEqual(['moat']);
+    expect(r.durationSec).toBeGreaterThan(0);
     expect(r.systems[0]?.messages).toBe(QUICK_LIMITS.test.ham + QUICK_LIMITS.test.spam);
     expect(r.systems[0]?.messagesPerSecond).toBeGreaterThan(0);
   }, 120_000);

@@ -32,7 +32,9 @@ describe('filter benchmark --quick', () => {
     expect(report.runs.map((r) => r.system).sort()).toEqual([...report.systems].sort());
     for (const r of report.runs) {
       expect(r.failed).toBe(0);
-      expect(r.accepted + r.rejected).toBe(o.messages);
+      // nothing left by the run's time bound, counted apart from failed
+      expect([r.unsent, r.cutOff]).toEqual([0, 0]);
+      expect(r.accepted + r.rejected + r.failed + r.unsent).toBe(o.messages);
       // the synthetic messages pass SPF, DKIM and DMARC and score low: only the EICAR copies are refused
       expect(r.rejected).toBe(virusesPerRun);
       // counted at the sink: every accepted message came out of the gateway, nothing else did
@@ -40,6 +42,8 @@ describe('filter benchmark --quick', () => {
       for (const v of [r.acceptedPerSec, r.deliveredPerSec, r.p50Ms, r.cpuMsPerMessage, r.peakRssBytes, r.peakPssBytes]) expect(v).toBeGreaterThan(0);
       expect(r.p99Ms).toBeGreaterThanOrEqual(r.p50Ms);
     }
+    // the verdicts add the same counts up, unsent apart from failed
+    for (const p of report.summary) for (const s of report.systems) expect(p.verdicts[s]).toMatchObject({ failed: 0, unsent: 0, cutOff: 0, runs: 1 });
     // every optional content check is either measured or absent from this version's schema
     expect(report.moatChecks.refused).toEqual([]);
     expect(report.moatChecks.enabled.length + report.moatChecks.absent.length).toBeGreaterThan(0);

@@ -18,7 +18,7 @@ import { median } from '../lib/stats.js';
 import { scanMoat, trainMoat, version as moatVersion, writeMoatConfig } from './moat-system.js';
 import { rspamdVersion, scanRspamd, startRspamdWithBayes, trainRspamd } from './rspamd-system.js';
 import { saVersion, scanSpamd, startSpamdWithBayes, trainSpamAssassin } from './spamassassin-system.js';
-import { prepare, TEST_SPLIT, type AccuracySystem } from './suite.js';
+import { prepare, TEST_SPLIT, type AccuracySystem, type RowSource } from './suite.js';
 
 export interface ScanOptions {
   readonly quick: boolean;
@@ -46,6 +46,8 @@ export interface ScanReport {
   readonly suite: 'scan';
   readonly version: 1;
   readonly startedAt: string;
+  /** Wall time of the whole suite; older results lack it. */
+  readonly durationSec?: number;
   readonly quick: boolean;
   readonly machine: MachineInfo;
   readonly systems: readonly ScanSystemResult[];
@@ -55,6 +57,7 @@ export interface ScanReport {
 
 export async function runScanSuite(o: ScanOptions): Promise<ScanReport> {
   const startedAt = new Date().toISOString();
+  const t0 = performance.now();
   const machine = machineInfo();
   const repeats = o.repeats ?? (o.quick ? 1 : 3);
   const { layout, dns } = await prepare(o.quick, o.log, o.messages);
@@ -123,20 +126,32 @@ export async function runScanSuite(o: ScanOptions): Promise<ScanReport> {
     }
   }
   await stopAll();
-  return { suite: 'scan', version: 1, startedAt, quick: o.quick, machine, systems, skipped };
+  return { suite: 'scan', version: 1, startedAt, durationSec: (performance.now() - t0) / 1000, quick: o.quick, machine, systems, skipped };
 }
 
-export function renderScanMarkdown(r: ScanReport): string {
+/**
+ * The table of a report, as Markdown (also the docs section). With `sourceOf` (see the accuracy
+ * suite's RowSource), each row says which run it comes from and how many messages it scanned, and
+ * Moat's ratio is given only to a row of the same run.
+ */
+export function renderScanMarkdown(r: ScanReport, sourceOf?: (s: ScanSystemResult) => RowSource): string {
   const moat = r.systems.find((s) => s.system === 'moat');
+  const split = TEST_SPLIT.ham + TEST_SPLIT.spam;
+  const counts = [...new Set(r.systems.map((s) => s.messages))];
+  const n = counts.length <= 1 ? (counts[0] ?? 0) : undefined;
+  const what = n === undefined ? `${counts.join(' or ')} test messages (see each row; an evenly spread subset of the ${split} of the test split unless ${split})` : `${n} test messages${r.quick ? ' (quick subset)' : n < split ? ` (an evenly spread subset of the ${split} of the test split)` : ''}`;
+  const ratio = (s: ScanSystemResult): string => {
+    if (!moat || s.system === 'moat') return '';
+    if (sourceOf !== undefined && sourceOf(moat).id !== sourceOf(s).id) return 'other run';
+    return `×${(moat.messagesPerSecond / s.messagesPerSecond).toFixed(2)}`;
+  };
+  const extra = (s: ScanSystemResult): string[] => (sourceOf === undefined ? [] : [sourceOf(s).run, String(s.messages)]);
   const lines = [
-    `Full scan of ${r.systems[0]?.messages ?? 0} test messages${r.quick ? ' (quick subset)' : (r.systems[0]?.messages ?? 0) < TEST_SPLIT.ham + TEST_SPLIT.spam ? ` (an evenly spread subset of the ${TEST_SPLIT.ham + TEST_SPLIT.spam} of the test split)` : ''}, Bayes trained first; ${r.startedAt.slice(0, 10)}, ${r.machine.nproc} cores (${r.machine.cpuModel}).`,
+    `Full scan of ${what}, Bayes trained first; ${r.startedAt.slice(0, 10)}, ${r.machine.nproc} cores (${r.machine.cpuModel}).`,
     '',
-    '| system | parallelism | msg/s (median) | runs | load average (start–end of its scans) | Moat / system |',
-    '|---|---|---|---|---|---|',
-    ...r.systems.map(
-      (s) =>
-        `| ${s.version} | ${s.concurrency} | ${s.messagesPerSecond.toFixed(1)} | ${s.runs.map((x) => x.toFixed(1)).join(', ')} | ${formatLoadSpan(s.load)} | ${moat && s.system !== 'moat' ? `×${(moat.messagesPerSecond / s.messagesPerSecond).toFixed(2)}` : ''} |`,
-    ),
+    `| system |${sourceOf === undefined ? '' : ' run | messages |'} parallelism | msg/s (median) | runs | load average (start–end of its scans) | Moat / system |`,
+    `|---|${sourceOf === undefined ? '' : '---|---|'}---|---|---|---|---|`,
+    ...r.systems.map((s) => `| ${[s.version, ...extra(s)].join(' | ')} | ${s.concurrency} | ${s.messagesPerSecond.toFixed(1)} | ${s.runs.map((x) => x.toFixed(1)).join(', ')} | ${formatLoadSpan(s.load)} | ${ratio(s)} |`),
     '',
     ...r.skipped.map((s) => `Skipped: ${s.system} (${s.reason}).\n`),
   ];

@@ -50,6 +50,8 @@ export interface AccuracyReport {
   readonly suite: 'accuracy';
   readonly version: 1;
   readonly startedAt: string;
+  /** Wall time of the whole suite; older results lack it. */
+  readonly durationSec?: number;
   readonly quick: boolean;
   readonly machine: MachineInfo;
   readonly counts: { readonly train: { ham: number; spam: number }; readonly test: { ham: number; spam: number } };
@@ -102,6 +104,7 @@ export async function prepare(quick: boolean, log: (line: string) => void, testM
 
 export async function runAccuracySuite(o: AccuracyOptions): Promise<AccuracyReport> {
   const startedAt = new Date().toISOString();
+  const t0 = performance.now();
   const machine = machineInfo();
   const { layout, dns } = await prepare(o.quick, o.log);
   const systems: SystemResult[] = [];
@@ -127,21 +130,35 @@ export async function runAccuracySuite(o: AccuracyOptions): Promise<AccuracyRepo
     systems.push(sum);
   }
   await stopAll();
-  return { suite: 'accuracy', version: 1, startedAt, quick: o.quick, machine, counts: { train: count(layout.train), test: count(layout.test) }, systems, skipped };
+  return { suite: 'accuracy', version: 1, startedAt, durationSec: (performance.now() - t0) / 1000, quick: o.quick, machine, counts: { train: count(layout.train), test: count(layout.test) }, systems, skipped };
 }
 
 const pct = (x: number, d = 2): string => `${(x * 100).toFixed(d)}%`;
 
-/** The tables of a report, as Markdown (also the docs section). */
-export function renderAccuracyMarkdown(r: AccuracyReport): string {
+/**
+ * Where a row's figures come from when a section puts rows of several runs together
+ * (bench/report/content-section.ts): `run` is shown in the row, equal `id`s mean the same run.
+ */
+export interface RowSource {
+  readonly run: string;
+  readonly id: string;
+}
+
+/**
+ * The tables of a report, as Markdown (also the docs section). With `sourceOf`, each row says
+ * which run it comes from, and a ratio of speeds (which depend on the machine's load) is given
+ * only between rows of the same run.
+ */
+export function renderAccuracyMarkdown(r: AccuracyReport, sourceOf?: (s: SystemResult) => RowSource): string {
+  const runCol = (s: SystemResult): string[] => (sourceOf === undefined ? [] : [sourceOf(s).run]);
   const lines = [
     `Test split: ${r.counts.test.ham} ham, ${r.counts.test.spam} spam (trained on ${r.counts.train.ham} ham, ${r.counts.train.spam} spam)${r.quick ? ' — quick subset' : ''}; ${r.startedAt.slice(0, 10)}, ${r.machine.nproc} cores.`,
     '',
-    '| system | TP | FP | TN | FN | FPR | spam recall | precision | F1 | recall at FPR ≤ 0.1% | train s | scan msg/s | load average (start–end of its turn) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| system |${sourceOf === undefined ? '' : ' run |'} TP | FP | TN | FN | FPR | spam recall | precision | F1 | recall at FPR ≤ 0.1% | train s | scan msg/s | load average (start–end of its turn) |`,
+    `|---|${sourceOf === undefined ? '' : '---|'}---|---|---|---|---|---|---|---|---|---|---|---|`,
     ...r.systems.map((s) => {
       const m = s.metrics;
-      return `| ${s.version} | ${m.tp} | ${m.fp} | ${m.tn} | ${m.fn} | ${pct(m.fpr)} | ${pct(m.recall, 1)} | ${pct(m.precision, 1)} | ${m.f1.toFixed(3)} | ${pct(m.recallAtFpr, 1)} | ${s.trainSeconds.toFixed(0)} | ${s.messagesPerSecond.toFixed(1)} | ${formatLoadSpan(s.load)} |`;
+      return `| ${[s.version, ...runCol(s)].join(' | ')} | ${m.tp} | ${m.fp} | ${m.tn} | ${m.fn} | ${pct(m.fpr)} | ${pct(m.recall, 1)} | ${pct(m.precision, 1)} | ${m.f1.toFixed(3)} | ${pct(m.recallAtFpr, 1)} | ${s.trainSeconds.toFixed(0)} | ${s.messagesPerSecond.toFixed(1)} | ${formatLoadSpan(s.load)} |`;
     }),
     '',
   ];
@@ -149,8 +166,10 @@ export function renderAccuracyMarkdown(r: AccuracyReport): string {
   for (const a of r.systems.filter((s) => s.system !== 'moat')) {
     if (!moat) break;
     const ratio = (x: number, y: number): string => (y === 0 ? (x === 0 ? '1.00' : '∞') : (x / y).toFixed(2));
+    const sameRun = sourceOf === undefined || sourceOf(moat).id === sourceOf(a).id;
     lines.push(
-      `Moat / ${a.system}: FPR ×${ratio(moat.metrics.fpr, a.metrics.fpr)}, spam recall ×${ratio(moat.metrics.recall, a.metrics.recall)}, recall at FPR ≤ 0.1% ×${ratio(moat.metrics.recallAtFpr, a.metrics.recallAtFpr)}, F1 ×${ratio(moat.metrics.f1, a.metrics.f1)}, scan speed ×${ratio(moat.messagesPerSecond, a.messagesPerSecond)}.`,
+      `Moat / ${a.system}: FPR ×${ratio(moat.metrics.fpr, a.metrics.fpr)}, spam recall ×${ratio(moat.metrics.recall, a.metrics.recall)}, recall at FPR ≤ 0.1% ×${ratio(moat.metrics.recallAtFpr, a.metrics.recallAtFpr)}, F1 ×${ratio(moat.metrics.f1, a.metrics.f1)}, ` +
+        (sameRun ? `scan speed ×${ratio(moat.messagesPerSecond, a.messagesPerSecond)}.` : 'scan speed: no ratio (not measured in the same run).'),
       '',
     );
   }

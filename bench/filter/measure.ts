@@ -1,12 +1,13 @@
 // One measured filter run: one system, one point (mix, sessions), one repeat. The bench's load
 // client (lib/smtp-load.ts) sends `messages` messages of the mix in turn over `sessions` concurrent
 // connections (a new connection per message, as mail from the internet comes), timing every
-// end-of-data reply; a 5xx there is a verdict (spam or virus refused), a 4xx or an error a failure.
-// Then the run waits until the sink has every accepted message. CPU of the system's trees is read
-// before and 300 ms after the last delivery; RSS is sampled every 100 ms (PSS every 500 ms).
+// end-of-data reply; a 5xx there is a verdict (spam or virus refused), a 4xx or an error a failure,
+// and a message the run's time bound left without an outcome is unsent (not a failure). Then the
+// run waits until the sink has every accepted message. CPU of the system's trees is read before
+// and 300 ms after the last delivery; RSS is sampled every 100 ms (PSS every 500 ms).
 // Trusts: the sink's count only grows by what this run sent (one sink per system, runs in
 // sequence). Fails: rejects when accepted mail does not reach the sink within the run's bound
-// (lost mail is never a figure); failed messages are recorded, not thrown.
+// (lost mail is never a figure); failed and unsent messages are recorded, not thrown.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CountingSink } from '../lib/counting-sink.js';
 import { treeCpuSeconds } from '../lib/proc-stats.js';
@@ -34,8 +35,14 @@ export interface FilterRun extends FilterPoint {
   readonly accepted: number;
   /** End-of-data 5xx (spam or virus refused). */
   readonly rejected: number;
-  /** 4xx, errors, timeouts, and messages the run's time bound left unsent. */
+  /** An SMTP error reply other than a 5xx verdict (4xx), a connection error or a reply timeout. */
   readonly failed: number;
+  /**
+   * Messages the run's time bound left without an outcome: never started, or in flight when it
+   * destroyed their connections (those are `cutOff` too). messages = accepted + rejected + failed + unsent.
+   */
+  readonly unsent: number;
+  readonly cutOff: number;
   readonly errors: readonly string[];
   readonly delivered: number;
   /** The load client's wall time. */
@@ -61,8 +68,8 @@ export interface FilterRunContext {
   readonly timeoutMs: number;
 }
 
-/** The load client's counts (its `failed` here includes what its time bound left unsent), and the sink's. */
-interface Sent extends Pick<LoadResult, 'accepted' | 'rejected' | 'failed' | 'errors'> {
+/** The load client's counts (failed apart from what its time bound left unsent), and the sink's. */
+interface Sent extends Pick<LoadResult, 'accepted' | 'rejected' | 'failed' | 'unsent' | 'cutOff' | 'errors'> {
   /** Every end-of-data reply's latency, 2xx and 5xx. */
   readonly latencies: readonly number[];
   readonly loadSec: number;
@@ -94,7 +101,9 @@ export async function sendMix(ctx: FilterRunContext, mix: Mix, sessions: number,
   return {
     accepted: res.accepted,
     rejected: res.rejected,
-    failed: res.failed + res.unsent,
+    failed: res.failed,
+    unsent: res.unsent,
+    cutOff: res.cutOff,
     errors: res.errors,
     latencies: [...res.latenciesMs, ...res.rejectedLatenciesMs],
     loadSec,
@@ -123,6 +132,8 @@ export async function measureFilterRun(ctx: FilterRunContext, mix: Mix, point: F
     accepted: sent.accepted,
     rejected: sent.rejected,
     failed: sent.failed,
+    unsent: sent.unsent,
+    cutOff: sent.cutOff,
     errors: sent.errors,
     delivered: sent.delivered,
     loadSec: sent.loadSec,

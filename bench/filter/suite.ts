@@ -135,7 +135,7 @@ export async function runFilterSuite(options: FilterBenchOptions): Promise<Filte
           const r = await measureFilterRun(ctx(c), mixOf(p.mix), p, o.messages, repeat);
           runs.push(r);
           log(
-            `#${repeat} ${c.gateway.name} ${p.mix} x${p.sessions}: ${r.accepted} accepted, ${r.rejected} rejected, ${r.failed} failed; ` +
+            `#${repeat} ${c.gateway.name} ${p.mix} x${p.sessions}: ${r.accepted} accepted, ${r.rejected} rejected, ${r.failed} failed, ${r.unsent} unsent (${r.cutOff} cut off); ` +
               `${r.acceptedPerSec.toFixed(1)} accepted/${r.deliveredPerSec.toFixed(1)} delivered msg/s, p50 ${r.p50Ms.toFixed(0)} ms p99 ${r.p99Ms.toFixed(0)} ms, ` +
               `${r.cpuMsPerMessage.toFixed(1)} CPU ms/msg, ${(r.peakPssBytes / 2 ** 20).toFixed(0)} MiB PSS${r.errors.length > 0 ? `; errors: ${r.errors.slice(0, 3).join('; ')}` : ''}`,
           );

@@ -1,5 +1,5 @@
 // Medians over repeats per point (mix × sessions) and system, the ratio Moat / anchor of each
-// figure, and the verdict counts summed over the repeats.
+// figure, and the verdict counts summed over the repeats (failed apart from unsent, as the soak).
 // Trusts: nothing. Fails: never; a missing system gives NaN figures.
 import { median, ratio } from '../lib/stats.js';
 import type { FilterPoint, FilterRun } from './measure.js';
@@ -24,7 +24,11 @@ export type FilterFigures = Readonly<Record<FilterFigure, number>>;
 export interface Verdicts {
   readonly accepted: number;
   readonly rejected: number;
+  /** 4xx, connection errors, reply timeouts. */
   readonly failed: number;
+  /** Left without an outcome by the run's time bound; cutOff of them in flight. */
+  readonly unsent: number;
+  readonly cutOff: number;
   readonly runs: number;
 }
 
@@ -56,7 +60,10 @@ export function summarizeFilter(runs: readonly FilterRun[], points: readonly Fil
     for (const s of systems) {
       const mine = at.filter((r) => r.system === s);
       bySystem[s] = figuresOf(mine);
-      verdicts[s] = mine.reduce((v, r) => ({ accepted: v.accepted + r.accepted, rejected: v.rejected + r.rejected, failed: v.failed + r.failed, runs: v.runs + 1 }), { accepted: 0, rejected: 0, failed: 0, runs: 0 });
+      verdicts[s] = mine.reduce(
+        (v, r) => ({ accepted: v.accepted + r.accepted, rejected: v.rejected + r.rejected, failed: v.failed + r.failed, unsent: v.unsent + r.unsent, cutOff: v.cutOff + r.cutOff, runs: v.runs + 1 }),
+        { accepted: 0, rejected: 0, failed: 0, unsent: 0, cutOff: 0, runs: 0 },
+      );
     }
     const moat = bySystem.moat;
     const ratios = (a: (typeof FILTER_ANCHORS)[number]): FilterFigures =>

@@ -1,13 +1,16 @@
 // The filter section of docs/benchmarks.md (and the suite's stdout table): what each setup ran,
 // the message mixes, one table per mix with each system's medians and Moat's ratio to each
-// anchor, the verdicts (accepted, refused, failed) summed over the repeats, and bar charts of
-// delivered msg/s, verdict latency and CPU per message.
-// Trusts: a FilterReport from this bench version (checked loosely). Fails: throws on another.
+// anchor, the verdicts (accepted, refused, failed, and apart from failed the messages the run's
+// time bound left unsent) summed over the repeats, and bar charts of delivered msg/s, verdict
+// latency and CPU per message.
+// Trusts: a FilterReport from this bench version (checked loosely). A result from before unsent
+// was counted apart (its `failed` included the unsent) is read when it has no failure at all,
+// since then both were 0. Fails: throws on another format, or on such an older result with failures.
 import type { FilterReport } from '../filter/suite.js';
 import { FILTER_ANCHORS, FILTER_LABELS } from '../filter/options.js';
 import type { FilterSystem } from '../filter/options.js';
 import { FILTER_FIGURES, FILTER_FIGURE_LABELS } from '../filter/summary.js';
-import type { FilterFigure, FilterPointSummary } from '../filter/summary.js';
+import type { FilterFigure, FilterPointSummary, Verdicts } from '../filter/summary.js';
 import { describeMachine, fmt, kib } from '../relay/report.js';
 import { runHeader } from './relay-section.js';
 import type { Section } from './relay-section.js';
@@ -15,11 +18,28 @@ import { barChart } from './svg.js';
 
 export const FILTER_COLORS: Readonly<Record<FilterSystem, string>> = { moat: '#1f77b4', 'postfix-sa': '#d62728', 'postfix-rspamd': '#ff7f0e' };
 
+/** A run or verdict count of an older result: `failed` included the unsent, and there was no `unsent`. */
+type Legacy<T> = Omit<T, 'unsent' | 'cutOff'> & Partial<Pick<Verdicts, 'unsent' | 'cutOff'>>;
+
+/** Splits an older count: exact when it failed nothing (then nothing was unsent either); undefined otherwise. */
+function split<T extends { readonly failed: number }>(x: Legacy<T>): (Legacy<T> & { unsent: number; cutOff: number }) | undefined {
+  if (typeof x.unsent === 'number' && typeof x.cutOff === 'number') return { ...x, unsent: x.unsent, cutOff: x.cutOff };
+  return x.failed === 0 ? { ...x, unsent: 0, cutOff: 0 } : undefined;
+}
+
 export function checkFilterReport(r: unknown, file: string): FilterReport {
   const x = r as Partial<FilterReport> | null;
-  const ok = x !== null && x.suite === 'filter' && Array.isArray(x.systems) && Array.isArray(x.runs) && Array.isArray(x.summary) && Array.isArray(x.mixes) && x.runs.every((run) => typeof run.p50Ms === 'number' && typeof run.mix === 'string');
+  const ok = x !== null && x.suite === 'filter' && Array.isArray(x.systems) && Array.isArray(x.runs) && Array.isArray(x.summary) && Array.isArray(x.mixes) && x.runs.every((run) => typeof run.p50Ms === 'number' && typeof run.mix === 'string' && typeof run.failed === 'number');
   if (!ok) throw new Error(`${file} is not a filter report of this bench version (re-run: node dist/bench/run.js filter)`);
-  return x as FilterReport;
+  const refuse = (): never => {
+    throw new Error(`${file} is a filter report from before unsent was counted apart from failed, with failures it cannot split (re-run: node dist/bench/run.js filter)`);
+  };
+  const runs = x.runs.map((run) => split<FilterReport['runs'][number]>(run) ?? refuse());
+  const summary = x.summary.map((p) => ({
+    ...p,
+    verdicts: Object.fromEntries(Object.entries(p.verdicts as Readonly<Record<string, Legacy<Verdicts> | undefined>>).map(([s, v]) => [s, v === undefined ? v : (split<Verdicts>(v) ?? refuse())])),
+  }));
+  return { ...x, runs, summary } as FilterReport;
 }
 
 function anchorsOf(r: FilterReport): (typeof FILTER_ANCHORS)[number][] {
@@ -39,11 +59,14 @@ function figureTable(r: FilterReport, rows: readonly FilterPointSummary[]): stri
 }
 
 function verdictTable(r: FilterReport): string[] {
-  const out = ['| mix | sessions | system | accepted (250) | refused (5xx) | failed (4xx, errors) | runs |', '|---|---:|---|---:|---:|---:|---:|'];
+  const out = [
+    '| mix | sessions | system | accepted (250) | refused (5xx) | failed (4xx, connection errors, reply timeouts) | unsent: the run\'s time bound ran out first / of them cut off in flight | runs |',
+    '|---|---:|---|---:|---:|---:|---:|---:|',
+  ];
   for (const p of r.summary) {
     for (const s of r.systems) {
       const v = p.verdicts[s];
-      if (v !== undefined) out.push(`| ${p.mix} | ${p.sessions} | ${FILTER_LABELS[s]} | ${v.accepted} | ${v.rejected} | ${v.failed} | ${v.runs} |`);
+      if (v !== undefined) out.push(`| ${p.mix} | ${p.sessions} | ${FILTER_LABELS[s]} | ${v.accepted} | ${v.rejected} | ${v.failed} | ${v.unsent} / ${v.cutOff} | ${v.runs} |`);
     }
   }
   return out;

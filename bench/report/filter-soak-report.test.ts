@@ -1,7 +1,8 @@
 // The report writer with filter and soak results: from made-up results in a scratch project it
 // writes the filter section (setups, tables with Moat's ratios to both anchors, verdicts, three bar
-// charts) and the soak section (failed apart from unsent, lost, drain, RSS early/late, the RSS
-// plot), and refuses a result of another format (or an older soak result) with the command to re-run.
+// charts; failed apart from unsent) and the soak section (failed apart from unsent, lost, drain,
+// RSS early/late, the RSS plot), and refuses a result of another format (or an older soak result)
+// with the command to re-run; an older filter result is read only when it failed nothing.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,8 +21,8 @@ afterAll(removeAllScratchDirs);
 
 const machine = { nproc: 2, cpuModel: 'Test CPU', memGiB: 4, kernel: '6.1', node: 'v20.0.0', postfix: '3.7.11' };
 
-function filterRun(system: FilterSystem, repeat: number, perSec: number): FilterRun {
-  return {
+function filterRun(system: FilterSystem, repeat: number, perSec: number, lossy = false): FilterRun {
+  const base: FilterRun = {
     mix: 'synthetic',
     sessions: 10,
     system,
@@ -30,6 +31,8 @@ function filterRun(system: FilterSystem, repeat: number, perSec: number): Filter
     accepted: 28,
     rejected: 2,
     failed: 0,
+    unsent: 0,
+    cutOff: 0,
     errors: [],
     delivered: 28,
     loadSec: 30 / perSec,
@@ -45,11 +48,13 @@ function filterRun(system: FilterSystem, repeat: number, perSec: number): Filter
     processesAtPeak: 5,
     rssSeries: [[0, 300]],
   };
+  // 30 = 25 accepted + 2 refused + 1 failed + 2 unsent (1 of them cut off in flight)
+  return lossy ? { ...base, accepted: 25, delivered: 25, failed: 1, unsent: 2, cutOff: 1, errors: ['end of data: 451 4.3.0 try later'] } : base;
 }
 
 function filterFixture(): FilterReport {
   const systems: FilterSystem[] = ['moat', 'postfix-sa', 'postfix-rspamd'];
-  const runs = [1, 2].flatMap((rep) => [filterRun('moat', rep, 40), filterRun('postfix-sa', rep, 2), filterRun('postfix-rspamd', rep, 50)]);
+  const runs = [1, 2].flatMap((rep) => [filterRun('moat', rep, 40, rep === 2), filterRun('postfix-sa', rep, 2), filterRun('postfix-rspamd', rep, 50)]);
   const { log: _log, ...options } = FILTER_QUICK_PRESET;
   return {
     suite: 'filter',
@@ -114,7 +119,9 @@ describe('report writer: filter and soak', () => {
     expect(md).toContain('node dist/bench/run.js filter --quick');
     // Moat 40 msg/s against 2 and 50: ratios 20 and 0.8
     expect(md).toMatch(/\| synthetic \| 10 \| delivered msg\/s \(higher is better\) \| 40\.0 \| 2\.00 \| 50\.0 \| 20\.0 \| 0\.80 \|/);
-    expect(md).toContain('| synthetic | 10 | Postfix+SpamAssassin | 56 | 4 | 0 | 2 |');
+    expect(md).toContain('| synthetic | 10 | Postfix+SpamAssassin | 56 | 4 | 0 | 0 / 0 | 2 |');
+    // failed apart from unsent / cut off, summed over the repeats
+    expect(md).toContain('| synthetic | 10 | Moat | 53 | 4 | 1 | 2 / 1 | 2 |');
     expect(md).toContain('enabled rules; not in this version: bayes');
     expect(md).toContain('## Soak:');
     expect(md).toMatch(/\| \*\*lost\*\* .* \| \*\*0\*\* \|/);
@@ -141,5 +148,24 @@ describe('report writer: filter and soak', () => {
     const { unsent: _u, cutOff: _c, ...older } = soakFixture();
     await writeFile(join(out, 'soak-2026-12-01T09-00-00-000Z.json'), JSON.stringify(older));
     await expect(writeReport({ root })).rejects.toThrow(/not a soak report of this bench version/);
+  });
+
+  it('reads an older filter result (failed included unsent) only when it failed nothing', async () => {
+    const root = await makeScratchDir('moat-report-fs-');
+    const out = join(root, 'bench', 'out');
+    await mkdir(out, { recursive: true });
+    const older = (failed: number): unknown => {
+      const r = filterFixture();
+      const strip = <T extends { unsent: number; cutOff: number }>({ unsent: _u, cutOff: _c, ...rest }: T): Omit<T, 'unsent' | 'cutOff'> => rest;
+      const runs = r.runs.map((x) => ({ ...strip(x), accepted: x.accepted + x.failed + x.unsent - failed, failed }));
+      const summary = r.summary.map((p) => ({ ...p, verdicts: Object.fromEntries(Object.entries(p.verdicts).map(([k, v]) => [k, { ...strip(v), failed }])) }));
+      return { ...r, runs, summary };
+    };
+    const file = join(out, 'filter-2026-12-01T08-00-00-000Z.json');
+    await writeFile(file, JSON.stringify(older(0)));
+    const md = await readFile((await writeReport({ root })).markdownFile, 'utf8');
+    expect(md).toContain('| synthetic | 10 | Postfix+SpamAssassin | 56 | 4 | 0 | 0 / 0 | 2 |');
+    await writeFile(file, JSON.stringify(older(3)));
+    await expect(writeReport({ root })).rejects.toThrow(/before unsent was counted apart from failed.*node dist\/bench\/run\.js filter/);
   });
 });

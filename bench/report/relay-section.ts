@@ -42,7 +42,7 @@ function utc(iso: string): string {
 /** What every section's header needs of a result. */
 export interface RunOf {
   readonly startedAt: string;
-  /** Whole suite; the content suites do not record it. */
+  /** Whole suite; content results before 2026-12-01 evening lack it. */
   readonly durationSec?: number;
   readonly machine: RelayReport['machine'];
   readonly command?: string;

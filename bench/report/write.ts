@@ -1,8 +1,11 @@
 // `npm run bench:report`: writes docs/benchmarks.md and its plots (docs/bench/*.svg) from the
-// newest JSON result of each suite in bench/out/ (by the time stamp in the file name), plus the
-// hand-written notes in bench/report-notes.md, which are copied in as they are.
+// newest JSON result of each suite in bench/out/ (by the time stamp in the file name); the content
+// sections (accuracy, scan) take each system from the newest full result that has it
+// (content-section.ts, pick.ts). The hand-written notes in bench/report-notes.md are copied in as
+// they are.
 // Trusts: bench/out/SUITE-<ISO time>.json files written by run.ts. Fails: throws when there is no
-// result at all, or when the newest one of a suite is not of this bench version (with the fix).
+// result at all, or when the newest one of a suite (for accuracy and scan: any of them) is not of
+// this bench version (with the fix).
 // Plots of a suite that has no result this time are removed, so no stale picture stays linked.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -13,6 +16,7 @@ import { checkFilterReport, filterSection } from './filter-section.js';
 import { checkSoakReport, soakSection } from './soak-section.js';
 import { checkRelayReport, relaySection } from './relay-section.js';
 import { accuracySection, checkAccuracyReport, checkScanReport, scanSection } from './content-section.js';
+import type { Source } from './pick.js';
 import type { Section } from './relay-section.js';
 
 export interface WrittenReport {
@@ -32,14 +36,15 @@ async function readJson(file: string): Promise<unknown> {
   return JSON.parse(await readFile(file, 'utf8')) as unknown;
 }
 
-/** The newest result that is not a `--quick` smoke run (the newest of all when every one is quick). */
-async function newestFullResult(outDir: string, prefix: string): Promise<string | undefined> {
+/** Every bench/out/PREFIX-*.json, newest first, each checked (throws on one of another version). */
+async function allResults<R>(root: string, outDir: string, prefix: string, check: (x: unknown, file: string) => R): Promise<Source<R>[]> {
   const names = (await readdir(outDir).catch(() => [] as string[])).filter((n) => n.startsWith(`${prefix}-`) && n.endsWith('.json')).sort().reverse();
+  const out: Source<R>[] = [];
   for (const n of names) {
-    const r = (await readJson(join(outDir, n))) as { quick?: unknown } | null;
-    if (r?.quick !== true) return join(outDir, n);
+    const file = relative(root, join(outDir, n));
+    out.push({ file, report: check(await readJson(join(outDir, n)), file) });
   }
-  return names[0] === undefined ? undefined : join(outDir, names[0]);
+  return out;
 }
 
 /** Renders and writes the report; see the header. */
@@ -60,17 +65,17 @@ export async function writeReport(opts: { readonly root?: string; readonly outDi
     sections.push(connectionsSection(checkConnectionsReport(await readJson(connFile), rel), rel));
     sources.push(connFile);
   }
-  const accFile = await newestFullResult(outDir, 'accuracy');
-  if (accFile !== undefined) {
-    const rel = relative(root, accFile);
-    sections.push(accuracySection(checkAccuracyReport(await readJson(accFile), rel), rel));
-    sources.push(accFile);
+  const accuracy = await allResults(root, outDir, 'accuracy', checkAccuracyReport);
+  if (accuracy.length > 0) {
+    const section = accuracySection(accuracy);
+    sections.push(section);
+    sources.push(...section.sources.map((f) => join(root, f)));
   }
-  const scanFile = await newestFullResult(outDir, 'scan');
-  if (scanFile !== undefined) {
-    const rel = relative(root, scanFile);
-    sections.push(scanSection(checkScanReport(await readJson(scanFile), rel), rel));
-    sources.push(scanFile);
+  const scans = await allResults(root, outDir, 'scan', checkScanReport);
+  if (scans.length > 0) {
+    const section = scanSection(scans);
+    sections.push(section);
+    sources.push(...section.sources.map((f) => join(root, f)));
   }
   const filterFile = await newestResult(outDir, 'filter');
   if (filterFile !== undefined) {
